@@ -1,0 +1,1 @@
+"""The ``agentqueue`` command line: local stack, demo, operations."""

@@ -1,0 +1,100 @@
+"""The whole agentqueue stack on one machine: Redis, simulator, gateway, a worker per queue.
+
+Provider keys in the environment are passed through, so ``agentqueue up`` with
+``ANTHROPIC_API_KEY`` set calls the real Anthropic; without any key every provider is the
+local simulator. The gateway gets a fresh random API key per run (printed), because the
+gateway never serves unauthenticated unless told to.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentqueue.cli.processes import (
+    ProcessGroup,
+    free_port,
+    port_is_free,
+    redis_answers,
+    start_redis,
+    wait_http,
+)
+
+QUEUES = ("high", "standard", "batch")
+
+
+@dataclass
+class StackConfig:
+    redis_url: str | None = None
+    #: Use an existing Redis at ``redis_url`` when it answers (else start a private one).
+    reuse_redis: bool = True
+    gateway_port: int = 8080
+    simulator_port: int = 8090
+    worker_threads: int = 8
+    #: Extra environment for the simulator (AGENTQUEUE_SIM_*), e.g. speed and limits.
+    simulator_env: dict[str, str] = field(default_factory=dict)
+    #: Extra environment for every service.
+    env: dict[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+
+@dataclass
+class RunningStack:
+    group: ProcessGroup
+    redis_url: str
+    gateway_url: str
+    simulator_url: str
+    api_key: str
+
+    def stop(self) -> None:
+        self.group.stop()
+
+
+def _port(preferred: int) -> int:
+    return preferred if port_is_free(preferred) else free_port()
+
+
+def start_stack(config: StackConfig) -> RunningStack:
+    """Start every process and wait until each answers; stop them all on failure."""
+    group = ProcessGroup(log_dir=config.log_dir)
+    if config.log_dir:
+        config.log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        url = config.redis_url or os.environ.get("AGENTQUEUE_REDIS_URL",
+                                                 "redis://127.0.0.1:6379/0")
+        if not (config.reuse_redis and redis_answers(url)):
+            url = start_redis(group)
+
+        sim_port = _port(config.simulator_port)
+        simulator_url = f"http://127.0.0.1:{sim_port}"
+        group.start_service("simulator", "agentqueue.simulator", {
+            "AGENTQUEUE_SIM_HOST": "127.0.0.1", "AGENTQUEUE_SIM_PORT": str(sim_port),
+            **config.simulator_env,
+        })
+        wait_http(f"{simulator_url}/healthz", group)
+
+        api_key = "aq-local-" + secrets.token_urlsafe(24)
+        common = {
+            "AGENTQUEUE_REDIS_URL": url,
+            "AGENTQUEUE_SIMULATOR_URL": simulator_url,
+            **config.env,
+        }
+        gateway_port = _port(config.gateway_port)
+        group.start_service("gateway", "agentqueue.gateway", {
+            **common, "AGENTQUEUE_PORT": str(gateway_port),
+            "AGENTQUEUE_API_KEYS": f"local:{api_key}",
+        })
+        for queue in QUEUES:
+            group.start_service(f"worker-{queue}", "agentqueue.worker", {
+                **common, "AGENTQUEUE_QUEUE": queue,
+                "AGENTQUEUE_THREADS": str(config.worker_threads),
+            })
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
+        wait_http(f"{gateway_url}/readyz", group)
+        group.check_alive()
+    except BaseException:
+        group.stop()
+        raise
+    return RunningStack(group, url, gateway_url, simulator_url, api_key)

@@ -1,0 +1,1 @@
+"""Shared core: every service imports this, never another service."""

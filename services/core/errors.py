@@ -1,0 +1,134 @@
+"""The one exception tree of agentqueue.
+
+Third-party errors (SDKs, Redis) are translated into these at the boundary where they
+enter — one module per provider under ``core.providers`` — and re-raised ``from`` the
+original, so everything above that boundary reasons about *our* types only. Each type
+says whether trying again can help (``retryable``) and, for rate limits, when.
+
+    AgentQueueError
+    ├── ProviderError                 a provider call failed (carries provider, model, status)
+    │   ├── RateLimited               429: retry after ``retry_after`` seconds
+    │   ├── Overloaded                529 / 503: the provider sheds load
+    │   ├── ProviderServerError       other 5xx
+    │   ├── ProviderTimeout           timed out or could not connect
+    │   ├── ProviderAuthError         401 / 403: our credentials are wrong
+    │   ├── BadRequest                400-class: the request itself is wrong
+    │   │   └── ContextTooLong        413 / prompt too long for the model
+    │   └── CircuitOpen               we did not call: the provider's breaker is open
+    ├── NoProviderAvailable           every candidate failed or was skipped
+    ├── TaskNotFound                  no such task (or not yours)
+    └── IdempotencyConflict           an Idempotency-Key reused with another body
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class AgentQueueError(Exception):
+    """Base of every error agentqueue raises on purpose."""
+
+    retryable: bool = False
+
+
+class ProviderError(AgentQueueError):
+    """A call to an LLM provider failed."""
+
+    retryable = True
+    #: Whether this failure says the provider is unhealthy (counts against its breaker).
+    trips_breaker = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.model = model
+        self.status = status
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.provider, self.model) if p)
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{where}: {self.message}{status}" if where else f"{self.message}{status}"
+
+
+class RateLimited(ProviderError):
+    """The provider refused the call for rate limits; it is healthy, so no breaker trip."""
+
+    trips_breaker = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class Overloaded(ProviderError):
+    """The provider is shedding load (Anthropic 529, generic 503)."""
+
+
+class ProviderServerError(ProviderError):
+    """The provider failed with a 5xx other than overload."""
+
+
+class ProviderTimeout(ProviderError):
+    """No (complete) answer in time, or no connection at all."""
+
+
+class ProviderAuthError(ProviderError):
+    """Credentials refused: retrying will not help, another provider may."""
+
+    retryable = False
+
+
+class BadRequest(ProviderError):
+    """The request is invalid for this provider; the same request fails everywhere."""
+
+    retryable = False
+    trips_breaker = False
+
+
+class ContextTooLong(BadRequest):
+    """The prompt does not fit the model's context window."""
+
+
+class CircuitOpen(ProviderError):
+    """We skipped the provider because its circuit breaker is open."""
+
+    trips_breaker = False
+
+    def __init__(self, provider: str, reopens_in: float) -> None:
+        super().__init__(
+            f"circuit open, next probe in {reopens_in:.1f}s", provider=provider, status=None
+        )
+        self.reopens_in = reopens_in
+
+
+class NoProviderAvailable(AgentQueueError):
+    """Every provider the call could use failed or was skipped.
+
+    ``retryable`` and ``retry_after`` summarise the attempts: retrying helps only if some
+    attempt failed for a transient reason; the wait is the shortest any provider asked for.
+    """
+
+    def __init__(self, message: str, attempts: Sequence[ProviderError]) -> None:
+        detail = "; ".join(str(a) for a in attempts) or "no provider configured for this tier"
+        super().__init__(f"{message}: {detail}")
+        self.attempts = list(attempts)
+        self.retryable = any(a.retryable for a in attempts)
+        waits = [a.retry_after for a in attempts if isinstance(a, RateLimited) and a.retry_after]
+        waits += [a.reopens_in for a in attempts if isinstance(a, CircuitOpen)]
+        self.retry_after: float | None = min(waits) if waits else None
+
+
+class TaskNotFound(AgentQueueError):
+    """No task with that id is visible to the caller."""
+
+
+class IdempotencyConflict(AgentQueueError):
+    """An Idempotency-Key was reused with a different request body."""

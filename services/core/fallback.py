@@ -1,0 +1,153 @@
+"""Fallback across providers within one tier, behind a circuit breaker each.
+
+For a call needing tier T, the chain tries each configured provider in order with that
+provider's catalog model for T. A provider error that another provider might not have
+(rate limit, overload, 5xx, timeout, bad credentials, open breaker) moves on to the next;
+a bad request stops at once, since the same request fails everywhere. When every
+candidate fails, :class:`NoProviderAvailable` carries all attempts and the shortest
+retry-after any of them asked for, so the caller can wait exactly that long.
+
+A stream falls back only before its first piece of text: after that, switching models
+would splice two different answers, so a mid-stream error is raised as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+
+from agentqueue.core.breaker import CircuitBreaker
+from agentqueue.core.catalog import Catalog, UnknownModel
+from agentqueue.core.errors import BadRequest, NoProviderAvailable, ProviderError
+from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta
+from agentqueue.core.providers.base import Provider
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+
+class Attempt(BaseModel):
+    """One try at one provider within a call."""
+
+    provider: str
+    model: str
+    ok: bool
+    latency_s: float
+    error_type: str | None = None
+    error: str | None = None
+
+
+class CallResult(BaseModel):
+    """A finished call: the answer, its cost, and every attempt it took."""
+
+    completion: Completion
+    cost_usd: Decimal
+    attempts: list[Attempt]
+
+    @property
+    def fell_back(self) -> bool:
+        return len(self.attempts) > 1
+
+
+class FallbackChain:
+    """Ordered providers with a breaker each; see the module docstring."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        catalog: Catalog,
+        *,
+        failure_threshold: int = 3,
+        cooldown: float = 30.0,
+    ) -> None:
+        self.providers = list(providers)
+        self.catalog = catalog
+        self.breakers = {
+            p.name: CircuitBreaker(p.name, failure_threshold=failure_threshold, cooldown=cooldown)
+            for p in self.providers
+        }
+
+    def _candidates(self, request: CompletionRequest) -> list[tuple[Provider, str]]:
+        out = []
+        for provider in self.providers:
+            try:
+                out.append((provider, self.catalog.default_model(provider.name, request.tier).model))
+            except UnknownModel:
+                continue
+        return out
+
+    def _failed(
+        self, provider: Provider, model: str, exc: ProviderError, started: float
+    ) -> Attempt:
+        breaker = self.breakers[provider.name]
+        if exc.trips_breaker:
+            breaker.record_failure()
+        else:
+            breaker.record_neutral()
+        log.warning("provider %s/%s failed: %s", provider.name, model, exc)
+        return Attempt(
+            provider=provider.name,
+            model=model,
+            ok=False,
+            latency_s=time.monotonic() - started,
+            error_type=type(exc).__name__,
+            error=str(exc),
+        )
+
+    async def complete(self, request: CompletionRequest) -> CallResult:
+        attempts: list[Attempt] = []
+        errors: list[ProviderError] = []
+        for provider, model in self._candidates(request):
+            started = time.monotonic()
+            try:
+                self.breakers[provider.name].before_call()
+                completion = await provider.complete(request, model)
+            except ProviderError as exc:
+                attempts.append(self._failed(provider, model, exc, started))
+                errors.append(exc)
+                if isinstance(exc, BadRequest):
+                    break
+                continue
+            self.breakers[provider.name].record_success()
+            attempts.append(
+                Attempt(provider=provider.name, model=model, ok=True,
+                        latency_s=time.monotonic() - started)
+            )
+            cost = self.catalog.cost_usd(model, completion.usage)
+            return CallResult(completion=completion, cost_usd=cost, attempts=attempts)
+        raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
+
+    async def stream(
+        self, request: CompletionRequest, attempts: list[Attempt] | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream from the first provider that starts answering; record into ``attempts``."""
+        attempts = attempts if attempts is not None else []
+        errors: list[ProviderError] = []
+        for provider, model in self._candidates(request):
+            started = time.monotonic()
+            sent_any = False
+            try:
+                self.breakers[provider.name].before_call()
+                async for event in provider.stream(request, model):
+                    if isinstance(event, TextDelta):
+                        sent_any = True
+                    elif isinstance(event, Completion):
+                        self.breakers[provider.name].record_success()
+                        attempts.append(
+                            Attempt(provider=provider.name, model=model, ok=True,
+                                    latency_s=time.monotonic() - started)
+                        )
+                    yield event
+                return
+            except ProviderError as exc:
+                attempts.append(self._failed(provider, model, exc, started))
+                if sent_any or isinstance(exc, BadRequest):
+                    raise
+                errors.append(exc)
+        raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
+
+    async def aclose(self) -> None:
+        for provider in self.providers:
+            await provider.aclose()

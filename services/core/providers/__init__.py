@@ -1,0 +1,1 @@
+"""LLM provider adapters behind one interface (``base.Provider``)."""

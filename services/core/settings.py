@@ -1,0 +1,97 @@
+"""Settings every agentqueue process shares: Redis, providers, breakers, task records.
+
+Each service subclasses :class:`CoreSettings` into its one typed settings object. Values
+come from environment variables (prefix ``AGENTQUEUE_``); provider keys and base URLs
+also come from each SDK's standard variables, so an existing deployment's secrets work
+unchanged. Secrets are ``SecretStr``: they never appear in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROVIDER_NAMES = ("anthropic", "openai", "google")
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class CoreSettings(BaseSettings):
+    """Shared configuration; see the README's configuration table for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTQUEUE_", extra="ignore")
+
+    #: Redis holding the queues, task records and (later) budgets.
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+
+    #: Provider preference for fallback, most preferred first (comma-separated in env).
+    provider_order: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(PROVIDER_NAMES)
+    )
+
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("AGENTQUEUE_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=_env("AGENTQUEUE_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("AGENTQUEUE_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=_env("AGENTQUEUE_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    google_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("AGENTQUEUE_GOOGLE_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY"),
+    )
+    google_base_url: str | None = Field(
+        default=None,
+        validation_alias=_env("AGENTQUEUE_GOOGLE_BASE_URL", "GOOGLE_GEMINI_BASE_URL"),
+    )
+
+    #: The provider simulator. Used for every provider without a key when set, and for
+    #: all of them when no provider has a key at all (then this default applies).
+    simulator_url: str | None = None
+
+    #: Seconds a provider call may take (non-streaming), or wait between stream chunks.
+    provider_timeout: float = Field(default=120.0, gt=0)
+    #: Consecutive unhealthy failures that open a provider's circuit breaker.
+    breaker_failure_threshold: int = Field(default=3, ge=1)
+    #: Seconds a breaker stays open before one probe call is allowed.
+    breaker_cooldown: float = Field(default=30.0, gt=0)
+
+    #: A catalog file replacing the packaged one (prices and windows change monthly).
+    catalog_path: str | None = None
+    #: Seconds a finished task's record is kept in Redis.
+    task_ttl: int = Field(default=7 * 24 * 3600, ge=60)
+    #: Log format: "text" for people, "json" for log pipelines.
+    log_format: str = "text"
+    log_level: str = "INFO"
+
+    @field_validator("provider_order", mode="before")
+    @classmethod
+    def _split_order(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("provider_order")
+    @classmethod
+    def _known_providers(cls, value: list[str]) -> list[str]:
+        unknown = [p for p in value if p not in PROVIDER_NAMES]
+        if unknown:
+            raise ValueError(f"unknown provider(s) {unknown}; known: {list(PROVIDER_NAMES)}")
+        return value
+
+    def api_key(self, provider: str) -> SecretStr | None:
+        key: SecretStr | None = getattr(self, f"{provider}_api_key")
+        return key if key and key.get_secret_value() else None
+
+    def base_url(self, provider: str) -> str | None:
+        url: str | None = getattr(self, f"{provider}_base_url")
+        return url

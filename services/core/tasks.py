@@ -1,0 +1,107 @@
+"""The task model: what a client asks for, and the record of what happened.
+
+A task is one run of an *agent* (``kind``) over an input. The simplest agent,
+``completion``, makes one LLM call; multi-step agents and sessions make many, each one
+appended to ``calls`` so that usage and cost add up per call and per task. The record is
+the single source of truth a client polls; the queue message carries only the task id.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+
+from agentqueue.core.fallback import Attempt
+from agentqueue.core.messages import CompletionRequest, Usage
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Priority(StrEnum):
+    """Which queue (and so which worker Deployment) runs a task."""
+
+    HIGH = "high"
+    STANDARD = "standard"
+    BATCH = "batch"
+
+
+class TaskState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskState.SUCCEEDED, TaskState.FAILED)
+
+
+class TaskSpec(BaseModel):
+    """What to run. Stored with the record so the queue message can stay tiny."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = "completion"
+    priority: Priority = Priority.STANDARD
+    input: CompletionRequest
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class CallRecord(BaseModel):
+    """One LLM call made by a task, after fallback: who answered, what it cost."""
+
+    provider: str
+    model: str
+    usage: Usage
+    cost_usd: Decimal
+    latency_s: float
+    attempts: list[Attempt]
+
+
+class TaskResult(BaseModel):
+    text: str
+    provider: str
+    model: str
+
+
+class TaskError(BaseModel):
+    """A readable failure: ``type`` is our error class, ``message`` says what happened."""
+
+    type: str
+    message: str
+    retryable: bool = False
+
+
+def new_task_id() -> str:
+    return "task_" + uuid.uuid4().hex
+
+
+class TaskRecord(BaseModel):
+    """Everything known about one task; persisted as JSON in Redis."""
+
+    id: str = Field(default_factory=new_task_id)
+    tenant: str
+    state: TaskState = TaskState.QUEUED
+    spec: TaskSpec
+    created_at: float = Field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    #: How many times a worker has started this task (redeliveries and retries count).
+    attempts: int = 0
+    result: TaskResult | None = None
+    error: TaskError | None = None
+    #: The last transient error, while the task waits to be retried.
+    last_error: TaskError | None = None
+    calls: list[CallRecord] = Field(default_factory=list)
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for call in self.calls:
+            total = total + call.usage
+        return total
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return sum((c.cost_usd for c in self.calls), Decimal(0))

@@ -1,0 +1,1 @@
+"""The gateway: the HTTP front door that accepts tasks and answers their status."""

@@ -1,0 +1,25 @@
+"""``python -m agentqueue.gateway``: serve the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from agentqueue.core.logs import configure_logging
+from agentqueue.gateway.app import create_app
+from agentqueue.gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    configure_logging("gateway", level=settings.log_level, fmt=settings.log_format)
+    if settings.auth_disabled:
+        logging.getLogger("agentqueue.gateway").warning(
+            "authentication is DISABLED (AGENTQUEUE_AUTH_DISABLED): every caller is tenant 'local'"
+        )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Our errors → HTTP, in one place. Every error body has the same shape:
+
+    {"error": {"type": "...", "message": "...", "fields": [{"field": ..., "message": ...}]}}
+
+``fields`` appears on validation errors and names each offending field by its path
+(``body.messages.0.role``). No handler ever returns a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+_STATUS_TYPES = {400: "bad_request", 401: "unauthorized", 403: "forbidden",
+                 404: "not_found", 405: "method_not_allowed", 409: "conflict",
+                 413: "request_too_large", 429: "rate_limited", 503: "unavailable"}
+
+
+def error_body(type_: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"type": type_, "message": message, **extra}}
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    return JSONResponse(error_body("validation_error", f"invalid request: {summary}",
+                                   fields=fields), status_code=422)
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        error_body(_STATUS_TYPES.get(exc.status_code, "error"), str(exc.detail)),
+        status_code=exc.status_code, headers=getattr(exc, "headers", None),
+    )
+
+
+async def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body("not_found", str(exc)), status_code=404)
+
+
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body("idempotency_conflict", str(exc)), status_code=409)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal error; see the gateway log"),
+                        status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(TaskNotFound, _not_found)
+    app.add_exception_handler(IdempotencyConflict, _conflict)
+    app.add_exception_handler(Exception, _unexpected)

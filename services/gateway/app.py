@@ -1,0 +1,46 @@
+"""The gateway's FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from agentqueue import __version__
+from agentqueue.core.broker import make_broker
+from agentqueue.core.taskstore import TaskStore
+from agentqueue.gateway.api.errors import install_error_handlers
+from agentqueue.gateway.api.routes import health, tasks
+from agentqueue.gateway.bodylimit import BodySizeLimit
+from agentqueue.gateway.settings import GatewaySettings
+from fastapi import FastAPI
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.redis_url.get_secret_value()
+        app.state.redis = aioredis.Redis.from_url(url)
+        app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
+        app.state.broker = make_broker(url)
+        try:
+            yield
+        finally:
+            app.state.broker.close()
+            await app.state.redis.aclose()
+
+    app = FastAPI(
+        title="agentqueue",
+        version=__version__,
+        summary="Queue, rate-limit and run LLM agent tasks across providers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.key_hashes = settings.key_hashes()
+    install_error_handlers(app)
+    app.include_router(tasks.router)
+    app.include_router(health.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

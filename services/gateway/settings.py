@@ -1,0 +1,47 @@
+"""The gateway's one settings object (env prefix ``AGENTQUEUE_``)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from agentqueue.core.settings import CoreSettings
+from pydantic import Field, SecretStr, model_validator
+
+
+class GatewaySettings(CoreSettings):
+    """HTTP front door: auth, limits, where to listen."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    #: API keys as ``tenant:key`` pairs, comma-separated. Only their hashes are kept.
+    api_keys: SecretStr = SecretStr("")
+    #: Serve without authentication, every caller being tenant ``local``. Local demo only.
+    auth_disabled: bool = False
+    #: Largest request body accepted, bytes; larger ones get 413.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Task kinds the workers run; others are refused with 422 at submission.
+    task_kinds: list[str] = Field(default_factory=lambda: ["completion"])
+
+    @model_validator(mode="after")
+    def _auth_configured(self) -> GatewaySettings:
+        if not self.auth_disabled and not self.key_hashes():
+            raise ValueError(
+                "no API keys: set AGENTQUEUE_API_KEYS=tenant:key[,tenant:key] "
+                "(or AGENTQUEUE_AUTH_DISABLED=true for a local demo)"
+            )
+        return self
+
+    def key_hashes(self) -> dict[str, str]:
+        """sha256(key) → tenant, parsed from ``api_keys``."""
+        out = {}
+        for pair in self.api_keys.get_secret_value().split(","):
+            tenant, sep, key = pair.strip().partition(":")
+            if not sep or not tenant or len(key) < 16:
+                if pair.strip():
+                    raise ValueError(
+                        "AGENTQUEUE_API_KEYS entries must be tenant:key with a key of "
+                        "at least 16 characters"
+                    )
+                continue
+            out[hashlib.sha256(key.encode()).hexdigest()] = tenant
+        return out

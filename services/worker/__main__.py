@@ -1,0 +1,86 @@
+"""``python -m agentqueue.worker``: consume one priority queue until SIGTERM.
+
+Shutdown drains: on SIGTERM or SIGINT the consumers stop fetching, prefetched messages
+go back to the queue, and running tasks get ``shutdown_timeout`` seconds to finish.
+A task still running after that is not lost: its message is unacked and is redelivered
+once this worker's heartbeat expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import dramatiq
+import redis.asyncio as aioredis
+from agentqueue.core.broker import make_broker
+from agentqueue.core.catalog import load_catalog
+from agentqueue.core.fallback import FallbackChain
+from agentqueue.core.logs import configure_logging
+from agentqueue.core.providers.registry import build_providers, provider_configs
+from agentqueue.core.taskstore import TaskStore
+from agentqueue.worker.actors import register_run_task
+from agentqueue.worker.runner import TaskRunner
+from agentqueue.worker.settings import WorkerSettings
+from prometheus_client import start_http_server
+
+log = logging.getLogger("agentqueue.worker")
+
+
+def build_runner(settings: WorkerSettings) -> TaskRunner:
+    redis = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+    chain = FallbackChain(
+        build_providers(settings),
+        load_catalog(settings.catalog_path),
+        failure_threshold=settings.breaker_failure_threshold,
+        cooldown=settings.breaker_cooldown,
+    )
+    return TaskRunner(
+        TaskStore(redis, ttl=settings.task_ttl),
+        chain,
+        backoff=settings.retry_backoff,
+        backoff_max=settings.retry_backoff_max,
+    )
+
+
+def main() -> None:
+    settings = WorkerSettings()
+    configure_logging(f"worker:{settings.queue.value}", level=settings.log_level,
+                      fmt=settings.log_format)
+    broker = make_broker(
+        settings.redis_url.get_secret_value(),
+        heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
+        maintenance_chance=settings.maintenance_chance,
+    )
+    dramatiq.set_broker(broker)
+    register_run_task(broker, settings, lambda: build_runner(settings))
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="0.0.0.0")
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: draining", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    worker = dramatiq.Worker(broker, queues={settings.queue.value},
+                             worker_threads=settings.threads)
+    worker.start()
+    providers = ", ".join(
+        f"{c.name}{' (simulated)' if c.simulated else ''}" for c in provider_configs(settings)
+    )
+    log.info("consuming queue %r with %d threads; providers: %s",
+             settings.queue.value, settings.threads, providers or "none")
+    stop.wait()
+    worker.stop(timeout=int(settings.shutdown_timeout * 1000))
+    broker.close()
+    log.info("stopped")
+
+
+if __name__ == "__main__":
+    main()

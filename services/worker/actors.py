@@ -1,0 +1,52 @@
+"""The Dramatiq actor that runs tasks, bound to a broker at start-up.
+
+The actor is registered by :func:`register_run_task` rather than at import time, so
+that the broker (and its queue) is chosen by settings, not by a module-level global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+from agentqueue.core.broker import RUN_TASK_ACTOR, queue_name
+from agentqueue.worker.runner import RetryLater, TaskFailed, TaskRunner
+from agentqueue.worker.settings import WorkerSettings
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
+
+
+def register_run_task(
+    broker: RedisBroker, settings: WorkerSettings, runner_factory: Callable[[], TaskRunner]
+) -> Any:
+    """Declare ``run_task`` on ``settings.queue``; the runner is built in the event loop."""
+    runner: TaskRunner | None = None
+    lock = asyncio.Lock()
+
+    async def run_task(task_id: str) -> None:
+        nonlocal runner
+        async with lock:
+            if runner is None:
+                runner = runner_factory()
+        message = CurrentMessage.get_current_message()
+        retries_done = message.options.get("retries", 0) if message else 0
+        try:
+            await runner.run(
+                task_id,
+                retries_done=retries_done,
+                retries_left=settings.max_retries - retries_done,
+            )
+        except RetryLater as retry:
+            raise dramatiq.Retry(retry.error.message, delay=int(retry.delay * 1000)) from retry
+
+    return dramatiq.actor(
+        run_task,
+        actor_name=RUN_TASK_ACTOR,
+        queue_name=queue_name(settings.queue),
+        broker=broker,
+        max_retries=settings.max_retries,
+        throws=(TaskFailed,),
+        time_limit=int(settings.task_time_limit * 1000),
+    )
