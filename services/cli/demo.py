@@ -89,7 +89,6 @@ def _progress(report: DemoReport) -> Table:
 
 def summary(report: DemoReport) -> Table:
     tasks = list(report.tasks.values())
-    done = [t for t in tasks if t["status"] == "succeeded"]
     table = Table(title="summary", show_header=True)
     table.add_column("priority")
     table.add_column("tasks", justify="right")

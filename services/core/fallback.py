@@ -73,7 +73,8 @@ class FallbackChain:
         out = []
         for provider in self.providers:
             try:
-                out.append((provider, self.catalog.default_model(provider.name, request.tier).model))
+                model = self.catalog.default_model(provider.name, request.tier).model
+                out.append((provider, model))
             except UnknownModel:
                 continue
         return out

@@ -54,5 +54,5 @@ class Provider(ABC):
         Errors before the first piece and mid-stream are raised as our error types.
         """
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release the SDK client's connections."""

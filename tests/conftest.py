@@ -1,0 +1,118 @@
+"""Shared fixtures: a real Redis and a real provider simulator for every test that needs one.
+
+Redis comes from testcontainers when a Docker engine answers, otherwise from a
+``redis-server`` process started here on a free port — never a shared instance on 6379.
+Each test gets an empty database.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+if TYPE_CHECKING:
+    from agentqueue.simulator.testing import SimulatorHandle
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """One Redis server for the whole session."""
+    if _docker_answers():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7-alpine") as container:
+            host = container.get_container_host_ip()
+            port = container.get_exposed_port(6379)
+            yield f"redis://{host}:{port}/0"
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("no Docker engine and no redis-server: install redis-server")
+    port = _free_port()
+    data_dir = tempfile.mkdtemp(prefix="aq-test-redis-")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", data_dir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """The session's Redis, emptied for this test."""
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushall()
+    client.close()
+    return redis_server_url
+
+
+@pytest.fixture
+async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def simulator_server() -> Iterator[SimulatorHandle]:
+    """One simulator for the session: instant (speed 0), generous limits."""
+    from agentqueue.simulator.settings import SimulatorSettings
+    from agentqueue.simulator.testing import running_simulator
+
+    with running_simulator(SimulatorSettings(speed=0, seed=1)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def simulator(simulator_server: SimulatorHandle) -> SimulatorHandle:
+    """The session's simulator with counters, buckets and faults reset for this test."""
+    simulator_server.reset()
+    simulator_server.configure({"all": {"outage": False, "error_rate": 0.0,
+                                        "overload_rate": 0.0, "speed": 0.0}})
+    return simulator_server

@@ -1,0 +1,155 @@
+import httpx
+import pytest
+import redis
+from agentqueue.gateway.settings import GatewaySettings
+
+from tests.gateway.conftest import KEY_T2
+
+HI = {"messages": [{"role": "user", "content": "Say hi"}]}
+
+
+def _queued_ids(redis_url: str, queue: str) -> list[bytes]:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return list(client.hkeys(f"dramatiq:{queue}.msgs"))
+    finally:
+        client.close()
+
+
+async def test_submit_answers_202_with_id_and_status_url(
+    client: httpx.AsyncClient, redis_url: str
+) -> None:
+    r = await client.post("/v1/tasks", json=HI)
+    assert r.status_code == 202
+    body = r.json()
+    assert body["id"].startswith("task_") and body["status"] == "queued"
+    assert body["priority"] == "standard"
+    assert r.headers["location"] == body["status_url"] == f"/v1/tasks/{body['id']}"
+    assert len(_queued_ids(redis_url, "standard")) == 1
+
+    view = (await client.get(body["status_url"])).json()
+    assert view["status"] == "queued" and view["kind"] == "completion"
+    assert view["usage"]["input_tokens"] == 0 and view["cost_usd"] == 0
+
+
+@pytest.mark.parametrize("priority", ["high", "standard", "batch"])
+async def test_priority_chooses_the_queue(
+    client: httpx.AsyncClient, redis_url: str, priority: str
+) -> None:
+    r = await client.post("/v1/tasks", json={**HI, "priority": priority})
+    assert r.status_code == 202
+    for queue in ("high", "standard", "batch"):
+        assert len(_queued_ids(redis_url, queue)) == (1 if queue == priority else 0)
+
+
+async def test_idempotent_resubmission_returns_the_same_task(
+    client: httpx.AsyncClient, redis_url: str
+) -> None:
+    headers = {"Idempotency-Key": "order-42"}
+    first = await client.post("/v1/tasks", json=HI, headers=headers)
+    again = await client.post("/v1/tasks", json=HI, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(_queued_ids(redis_url, "standard")) == 1
+
+
+async def test_idempotency_key_reused_with_another_body_is_409(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"Idempotency-Key": "order-43"}
+    await client.post("/v1/tasks", json=HI, headers=headers)
+    r = await client.post("/v1/tasks", json={**HI, "priority": "high"}, headers=headers)
+    assert r.status_code == 409
+    assert "Idempotency-Key" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "body.messages"),
+        ({"messages": []}, "body.messages"),
+        ({"messages": [{"role": "robot", "content": "x"}]}, "body.messages.0.role"),
+        ({"messages": [{"role": "user", "content": ""}]}, "body.messages.0.content"),
+        ({**HI, "priority": "urgent"}, "body.priority"),
+        ({**HI, "tier": "genius"}, "body.tier"),
+        ({**HI, "max_tokens": 0}, "body.max_tokens"),
+        ({**HI, "temperature": 9}, "body.temperature"),
+        ({**HI, "surprise": 1}, "body.surprise"),
+        ({**HI, "kind": "Not A Kind"}, "body.kind"),
+    ],
+)
+async def test_bad_payloads_get_422_naming_the_field(
+    client: httpx.AsyncClient, body: dict[str, object], field: str
+) -> None:
+    r = await client.post("/v1/tasks", json=body)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["type"] == "validation_error"
+    assert field in [f["field"] for f in error["fields"]]
+    assert field in error["message"]
+
+
+async def test_unknown_kind_is_refused_naming_the_field(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/tasks", json={**HI, "kind": "research"})
+    assert r.status_code == 422
+    assert "body.kind" in r.json()["error"]["message"]
+
+
+async def test_malformed_json_is_422_not_500(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/tasks", content=b'{"messages": [',
+                          headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"]["type"] == "validation_error"
+
+
+async def test_oversized_body_is_413(
+    client: httpx.AsyncClient, gateway_settings: GatewaySettings
+) -> None:
+    big = {"messages": [{"role": "user", "content": "x" * (gateway_settings.max_body_bytes + 1)}]}
+    r = await client.post("/v1/tasks", json=big)
+    assert r.status_code == 413
+    assert str(gateway_settings.max_body_bytes) in r.json()["error"]["message"]
+
+
+async def test_oversized_chunked_body_is_413(
+    client: httpx.AsyncClient, gateway_settings: GatewaySettings
+) -> None:
+    async def chunks():  # no content-length: the limit must count streamed bytes
+        for _ in range(gateway_settings.max_body_bytes // 1024 + 2):
+            yield b"x" * 1024
+
+    r = await client.post("/v1/tasks", content=chunks(),
+                          headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+async def test_missing_or_wrong_key_is_401(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/tasks", json=HI, headers={"Authorization": ""})
+    assert r.status_code == 401 and "missing API key" in r.json()["error"]["message"]
+    r = await client.get("/v1/tasks/task_x", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+
+
+async def test_another_tenants_task_is_404(client: httpx.AsyncClient) -> None:
+    task_id = (await client.post("/v1/tasks", json=HI)).json()["id"]
+    r = await client.get(f"/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {KEY_T2}"})
+    assert r.status_code == 404
+    r = await client.get(f"/v1/tasks/{task_id}", headers={"x-api-key": KEY_T2,
+                                                          "Authorization": ""})
+    assert r.status_code == 404
+
+
+async def test_probes_metrics_and_docs(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).status_code == 200
+    await client.post("/v1/tasks", json=HI)
+    metrics = (await client.get("/metrics")).text
+    assert 'agentqueue_gateway_tasks_submitted_total{priority="standard"}' in metrics
+    spec = (await client.get("/openapi.json")).json()
+    assert "/v1/tasks" in spec["paths"] and "/v1/tasks/{task_id}" in spec["paths"]
+
+
+def test_gateway_refuses_to_start_without_keys(redis_url: str) -> None:
+    with pytest.raises(ValueError, match="AGENTQUEUE_API_KEYS"):
+        GatewaySettings(redis_url=redis_url)
