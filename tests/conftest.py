@@ -7,6 +7,7 @@ Each test gets an empty database.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -19,8 +20,26 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from agentqueue.core.catalog import load_catalog
+from agentqueue.core.fallback import FallbackChain
+from agentqueue.core.providers.registry import build_providers
+from agentqueue.core.settings import CoreSettings
+
 if TYPE_CHECKING:
     from agentqueue.simulator.testing import SimulatorHandle
+
+
+PROVIDER_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
+                "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "GOOGLE_GEMINI_BASE_URL",
+                "AGENTQUEUE_SIMULATOR_URL", "AGENTQUEUE_PROVIDER_ORDER", "AGENTQUEUE_REDIS_URL")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_real_providers() -> Iterator[None]:
+    """No test may reach a real provider or a shared Redis because of the developer's env."""
+    saved = {k: os.environ.pop(k) for k in PROVIDER_ENV if k in os.environ}
+    yield
+    os.environ.update(saved)
 
 
 def _free_port() -> int:
@@ -116,3 +135,11 @@ def simulator(simulator_server: SimulatorHandle) -> SimulatorHandle:
     simulator_server.configure({"all": {"outage": False, "error_rate": 0.0,
                                         "overload_rate": 0.0, "speed": 0.0}})
     return simulator_server
+
+
+@pytest.fixture
+def chain(simulator: SimulatorHandle) -> Iterator[FallbackChain]:
+    """Anthropic → OpenAI → Google, all on the simulator, through the official SDKs."""
+    settings = CoreSettings(simulator_url=simulator.url, breaker_cooldown=60)
+    yield FallbackChain(build_providers(settings), load_catalog(),
+                        failure_threshold=2, cooldown=settings.breaker_cooldown)

@@ -57,8 +57,10 @@ class TaskStore:
             )
             if not claimed:
                 await self.redis.delete(_task_key(record.id))
-                existing = await self.redis.get(key)
-                task_id, _, stored_hash = (existing or b"").decode().partition(" ")
+                existing = await self.redis.get(key) or b""
+                if isinstance(existing, bytes):
+                    existing = existing.decode()
+                task_id, _, stored_hash = existing.partition(" ")
                 if stored_hash != body_hash:
                     raise IdempotencyConflict(
                         "Idempotency-Key was already used with a different request body"

@@ -41,8 +41,7 @@ def register_run_task(
         except RetryLater as retry:
             raise dramatiq.Retry(retry.error.message, delay=int(retry.delay * 1000)) from retry
 
-    return dramatiq.actor(
-        run_task,
+    declare = dramatiq.actor(
         actor_name=RUN_TASK_ACTOR,
         queue_name=queue_name(settings.queue),
         broker=broker,
@@ -50,3 +49,4 @@ def register_run_task(
         throws=(TaskFailed,),
         time_limit=int(settings.task_time_limit * 1000),
     )
+    return declare(run_task)

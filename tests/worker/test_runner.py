@@ -1,0 +1,99 @@
+"""The task runner in-process: real Redis, real SDKs, the simulator as provider."""
+
+import pytest
+import redis.asyncio as aioredis
+
+from agentqueue.core.fallback import FallbackChain
+from agentqueue.core.messages import ChatMessage, CompletionRequest
+from agentqueue.core.tasks import TaskRecord, TaskSpec, TaskState
+from agentqueue.core.taskstore import TaskStore
+from agentqueue.worker.runner import RetryLater, TaskFailed, TaskRunner
+
+
+@pytest.fixture
+def store(aredis: aioredis.Redis) -> TaskStore:
+    return TaskStore(aredis, ttl=600)
+
+
+@pytest.fixture
+def runner(store: TaskStore, chain: FallbackChain) -> TaskRunner:
+    return TaskRunner(store, chain, backoff=1.0, backoff_max=8.0)
+
+
+async def _task(store: TaskStore, kind: str = "completion") -> str:
+    spec = TaskSpec(kind=kind, input=CompletionRequest(
+        messages=[ChatMessage(role="user", content="Say hi")], max_tokens=64))
+    record, _ = await store.create(TaskRecord(tenant="t", spec=spec))
+    return record.id
+
+
+async def test_success_records_result_usage_and_cost(runner: TaskRunner, store: TaskStore) -> None:
+    task_id = await _task(store)
+    await runner.run(task_id, retries_done=0, retries_left=3)
+    record = await store.get(task_id)
+    assert record.state is TaskState.SUCCEEDED and record.attempts == 1
+    assert record.result is not None and record.result.provider == "anthropic"
+    assert record.usage.output_tokens > 0 and record.cost_usd > 0
+    assert len(record.calls) == 1 and record.finished_at is not None
+
+
+async def test_duplicate_delivery_of_a_finished_task_changes_nothing(
+    runner: TaskRunner, store: TaskStore
+) -> None:
+    task_id = await _task(store)
+    await runner.run(task_id, retries_done=0, retries_left=3)
+    before = await store.get(task_id)
+    await runner.run(task_id, retries_done=0, retries_left=3)
+    assert (await store.get(task_id)).model_dump() == before.model_dump()
+
+
+async def test_rate_limit_asks_for_a_retry_no_sooner_than_retry_after(
+    runner: TaskRunner, store: TaskStore, simulator
+) -> None:
+    simulator.configure({"all": {"rpm": 1}})
+    for _ in range(3):  # use each provider's one request of the minute
+        await runner.run(await _task(store), retries_done=0, retries_left=3)
+    task_id = await _task(store)
+    with pytest.raises(RetryLater) as info:
+        await runner.run(task_id, retries_done=0, retries_left=3)
+    asked = info.value.error
+    assert asked.type == "NoProviderAvailable" and asked.retryable
+    assert info.value.delay >= 1.0  # at least the providers' retry-after (whole seconds)
+    record = await store.get(task_id)
+    assert record.state is TaskState.QUEUED and record.last_error is not None
+
+
+async def test_transient_failure_without_retries_left_fails_visibly(
+    runner: TaskRunner, store: TaskStore, simulator
+) -> None:
+    simulator.configure({"all": {"outage": True}})
+    task_id = await _task(store)
+    with pytest.raises(TaskFailed):
+        await runner.run(task_id, retries_done=3, retries_left=0)
+    record = await store.get(task_id)
+    assert record.state is TaskState.FAILED and record.error is not None
+    assert record.error.type == "NoProviderAvailable"
+    assert "anthropic" in record.error.message and "google" in record.error.message
+
+
+async def test_backoff_grows_when_the_provider_names_no_wait(
+    runner: TaskRunner, store: TaskStore, simulator
+) -> None:
+    simulator.configure({"all": {"error_rate": 1.0}})
+    delays = []
+    for done in (0, 3):
+        with pytest.raises(RetryLater) as info:
+            await runner.run(await _task(store), retries_done=done, retries_left=2)
+        delays.append(info.value.delay)
+    assert 0.5 <= delays[0] <= 1.0 and 4.0 <= delays[1] <= 8.0
+
+
+async def test_unknown_agent_fails_at_once_with_a_readable_error(
+    runner: TaskRunner, store: TaskStore
+) -> None:
+    task_id = await _task(store, kind="research")
+    with pytest.raises(TaskFailed):
+        await runner.run(task_id, retries_done=0, retries_left=5)
+    record = await store.get(task_id)
+    assert record.state is TaskState.FAILED and record.error is not None
+    assert record.error.type == "UnknownAgent" and "research" in record.error.message
