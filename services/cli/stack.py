@@ -33,6 +33,8 @@ class StackConfig:
     gateway_port: int = 8080
     simulator_port: int = 8090
     worker_threads: int = 8
+    #: Queues that get a worker process (all three by default).
+    queues: tuple[str, ...] = QUEUES
     #: Extra environment for the simulator (AGENTQUEUE_SIM_*), e.g. speed and limits.
     simulator_env: dict[str, str] = field(default_factory=dict)
     #: Extra environment for every service.
@@ -47,6 +49,12 @@ class RunningStack:
     gateway_url: str
     simulator_url: str
     api_key: str
+
+    @property
+    def worker_env(self) -> dict[str, str]:
+        """What a worker process needs to join this stack."""
+        return {"AGENTQUEUE_REDIS_URL": self.redis_url,
+                "AGENTQUEUE_SIMULATOR_URL": self.simulator_url}
 
     def stop(self) -> None:
         self.group.stop()
@@ -86,7 +94,7 @@ def start_stack(config: StackConfig) -> RunningStack:
             **common, "AGENTQUEUE_PORT": str(gateway_port),
             "AGENTQUEUE_API_KEYS": f"local:{api_key}",
         })
-        for queue in QUEUES:
+        for queue in config.queues:
             group.start_service(f"worker-{queue}", "agentqueue.worker", {
                 **common, "AGENTQUEUE_QUEUE": queue,
                 "AGENTQUEUE_THREADS": str(config.worker_threads),

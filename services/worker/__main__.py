@@ -69,7 +69,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_signal)
 
     worker = dramatiq.Worker(broker, queues={settings.queue.value},
-                             worker_threads=settings.threads)
+                             worker_threads=settings.threads,
+                             worker_timeout=settings.poll_interval_ms)
     worker.start()
     providers = ", ".join(
         f"{c.name}{' (simulated)' if c.simulated else ''}" for c in provider_configs(settings)

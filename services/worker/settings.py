@@ -29,5 +29,8 @@ class WorkerSettings(CoreSettings):
     heartbeat_timeout_ms: int = Field(default=60_000, ge=1000)
     #: How often (per million broker commands) the redelivery sweep runs.
     maintenance_chance: int = Field(default=1000, ge=1, le=1_000_000)
+    #: Longest pause, ms, between polls of an idle queue (Dramatiq's default is 1000):
+    #: the worst-case dispatch latency of a task arriving at an idle worker.
+    poll_interval_ms: int = Field(default=100, ge=10, le=10_000)
     #: Port of the Prometheus /metrics endpoint; 0 disables it.
     metrics_port: int = Field(default=0, ge=0, le=65535)
