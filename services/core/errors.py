@@ -63,8 +63,16 @@ class RateLimited(ProviderError):
 
     trips_breaker = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        provider: str = "",
+        model: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, model=model, status=status)
         self.retry_after = retry_after
 
 

@@ -1,0 +1,93 @@
+"""Anthropic Messages through the official ``anthropic`` SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anthropic
+
+from agentqueue.core.errors import ProviderError, ProviderTimeout
+from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta, Usage
+from agentqueue.core.providers.base import Provider, ProviderConfig
+from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
+
+
+def _translate(exc: anthropic.APIError, model: str) -> ProviderError:
+    """The one place an Anthropic SDK error becomes ours."""
+    if isinstance(exc, anthropic.APIConnectionError):  # includes APITimeoutError
+        return ProviderTimeout(str(exc) or type(exc).__name__, provider="anthropic", model=model)
+    status: int | None = None
+    headers = None
+    if isinstance(exc, anthropic.APIStatusError):
+        status, headers = exc.status_code, exc.response.headers
+    message = exc.message
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        message = str(body["error"].get("message", message))
+        if status is None and body["error"].get("type") == "overloaded_error":
+            status = 529  # a mid-stream `event: error` carries no HTTP status
+        elif status is None and body["error"].get("type") == "rate_limit_error":
+            status = 429
+        elif status is None:
+            status = 500
+    return error_for_status(status, message, provider="anthropic", model=model,
+                            retry_after=retry_after_seconds(headers))
+
+
+def _usage(u: Any) -> Usage:
+    return Usage(
+        input_tokens=u.input_tokens or 0,
+        output_tokens=u.output_tokens or 0,
+        cache_read_tokens=getattr(u, "cache_read_input_tokens", None) or 0,
+        cache_write_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
+    )
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=config.api_key, base_url=config.base_url, timeout=config.timeout,
+            max_retries=0,
+        )
+
+    @staticmethod
+    def _params(request: CompletionRequest, model: str) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            params["system"] = request.system
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        return params
+
+    def _completion(self, message: Any, model: str) -> Completion:
+        text = "".join(b.text for b in message.content if b.type == "text")
+        return Completion(text=text, provider=self.name, model=message.model or model,
+                          usage=_usage(message.usage), stop_reason=message.stop_reason)
+
+    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+        try:
+            message = await self._client.messages.create(**self._params(request, model))
+        except anthropic.APIError as exc:
+            raise _translate(exc, model) from exc
+        return self._completion(message, model)
+
+    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
+        try:
+            async with self._client.messages.stream(**self._params(request, model)) as stream:
+                async for text in stream.text_stream:
+                    yield TextDelta(text=text)
+                final = await stream.get_final_message()
+        except anthropic.APIError as exc:
+            raise _translate(exc, model) from exc
+        yield self._completion(final, model)
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,99 @@
+"""OpenAI Chat Completions through the official ``openai`` SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from agentqueue.core.errors import ProviderError, ProviderTimeout
+from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta, Usage
+from agentqueue.core.providers.base import Provider, ProviderConfig
+from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
+
+
+def _translate(exc: openai.APIError, model: str) -> ProviderError:
+    """The one place an OpenAI SDK error becomes ours."""
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return ProviderTimeout(str(exc) or type(exc).__name__, provider="openai", model=model)
+    status: int | None = None
+    headers = None
+    if isinstance(exc, openai.APIStatusError):
+        status, headers = exc.status_code, exc.response.headers
+    message = exc.message
+    if status is None:
+        status = 500  # an error inside a stream: the provider failed mid-answer
+    return error_for_status(status, message, provider="openai", model=model,
+                            retry_after=retry_after_seconds(headers))
+
+
+def _usage(u: Any) -> Usage:
+    """OpenAI's prompt_tokens include cached tokens; ours exclude them."""
+    if u is None:
+        return Usage()
+    details = getattr(u, "prompt_tokens_details", None)
+    cached = (getattr(details, "cached_tokens", None) or 0) if details else 0
+    return Usage(input_tokens=(u.prompt_tokens or 0) - cached,
+                 output_tokens=u.completion_tokens or 0, cache_read_tokens=cached)
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        self._client = openai.AsyncOpenAI(
+            api_key=config.api_key, base_url=config.base_url, timeout=config.timeout,
+            max_retries=0,
+        )
+
+    @staticmethod
+    def _params(request: CompletionRequest, model: str) -> dict[str, Any]:
+        messages: list[dict[str, str]] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        params: dict[str, Any] = {"model": model, "messages": messages,
+                                  "max_completion_tokens": request.max_tokens}
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        return params
+
+    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+        try:
+            response = await self._client.chat.completions.create(**self._params(request, model))
+        except openai.APIError as exc:
+            raise _translate(exc, model) from exc
+        choice = response.choices[0]
+        return Completion(text=choice.message.content or "", provider=self.name,
+                          model=response.model or model, usage=_usage(response.usage),
+                          stop_reason=choice.finish_reason)
+
+    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
+        parts: list[str] = []
+        usage = Usage()
+        stop_reason: str | None = None
+        answered_model = model
+        try:
+            chunks = await self._client.chat.completions.create(
+                **self._params(request, model), stream=True,
+                stream_options={"include_usage": True},
+            )
+            async for chunk in chunks:
+                answered_model = chunk.model or answered_model
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices:
+                    if choice.finish_reason:
+                        stop_reason = choice.finish_reason
+                    if choice.delta.content:
+                        parts.append(choice.delta.content)
+                        yield TextDelta(text=choice.delta.content)
+        except openai.APIError as exc:
+            raise _translate(exc, model) from exc
+        yield Completion(text="".join(parts), provider=self.name, model=answered_model,
+                         usage=usage, stop_reason=stop_reason)
+
+    async def aclose(self) -> None:
+        await self._client.close()
