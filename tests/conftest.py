@@ -138,8 +138,12 @@ def simulator(simulator_server: SimulatorHandle) -> SimulatorHandle:
 
 
 @pytest.fixture
-def chain(simulator: SimulatorHandle) -> Iterator[FallbackChain]:
+async def chain(simulator: SimulatorHandle) -> AsyncIterator[FallbackChain]:
     """Anthropic → OpenAI → Google, all on the simulator, through the official SDKs."""
     settings = CoreSettings(simulator_url=simulator.url, breaker_cooldown=60)
-    yield FallbackChain(build_providers(settings), load_catalog(),
-                        failure_threshold=2, cooldown=settings.breaker_cooldown)
+    chain = FallbackChain(build_providers(settings), load_catalog(),
+                          failure_threshold=2, cooldown=settings.breaker_cooldown)
+    try:
+        yield chain
+    finally:
+        await chain.aclose()

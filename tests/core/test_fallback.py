@@ -65,7 +65,8 @@ async def test_every_provider_down_is_retryable_with_attempts(chain: FallbackCha
     with pytest.raises(NoProviderAvailable) as info:
         await chain.complete(REQUEST)
     assert info.value.retryable
-    assert [a.provider for a in info.value.attempts] == ["anthropic", "openai", "google"]
+    assert [(a.provider, type(a).__name__) for a in info.value.attempts] == [
+        ("anthropic", "Overloaded"), ("openai", "Overloaded"), ("google", "Overloaded")]
 
 
 async def test_rate_limits_fall_back_and_carry_the_shortest_retry_after(

@@ -1,0 +1,190 @@
+"""The protocol-neutral heart of the simulator: admit, answer, account.
+
+Each protocol router parses its provider's request into texts and ``max_tokens``, asks
+:meth:`Simulator.admit`, and renders either the :class:`Refusal` in its provider's error
+format or the :class:`Admission`'s reply in its provider's response format, then calls
+:meth:`Simulator.finish`. Checks run in the order a real provider applies them: key,
+outage, request size, rate limits, random faults.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from agentqueue.simulator.behaviour import Behaviour, Behaviours
+from agentqueue.simulator.buckets import KeyBuckets
+from agentqueue.simulator.settings import SimulatorSettings
+from agentqueue.simulator.stats import Stats
+from agentqueue.simulator.text import estimate_tokens, reply_tokens
+
+#: Context window assumed for every model, tokens: large enough for real tests, small
+#: enough that a test can overflow it.
+CONTEXT_WINDOW = 200_000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request the simulated provider turns down; ``kind`` picks the error format."""
+
+    status: int
+    kind: str  # auth | rate_limit | overloaded | server_error | too_long
+    message: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class LimitView:
+    """What the rate-limit headers report for a key after a decision."""
+
+    requests_limit: int
+    requests_remaining: int
+    requests_reset_s: float
+    tokens_limit: int
+    tokens_remaining: int
+    tokens_reset_s: float
+
+    def anthropic_headers(self) -> dict[str, str]:
+        def at(seconds: float) -> str:
+            moment = datetime.now(UTC) + timedelta(seconds=seconds)
+            return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+        return {
+            "anthropic-ratelimit-requests-limit": str(self.requests_limit),
+            "anthropic-ratelimit-requests-remaining": str(self.requests_remaining),
+            "anthropic-ratelimit-requests-reset": at(self.requests_reset_s),
+            "anthropic-ratelimit-tokens-limit": str(self.tokens_limit),
+            "anthropic-ratelimit-tokens-remaining": str(self.tokens_remaining),
+            "anthropic-ratelimit-tokens-reset": at(self.tokens_reset_s),
+        }
+
+    def openai_headers(self) -> dict[str, str]:
+        def span(seconds: float) -> str:
+            minutes, secs = divmod(max(seconds, 0.0), 60)
+            return f"{int(minutes)}m{secs:.3g}s" if minutes else f"{secs:.3g}s"
+
+        return {
+            "x-ratelimit-limit-requests": str(self.requests_limit),
+            "x-ratelimit-remaining-requests": str(self.requests_remaining),
+            "x-ratelimit-reset-requests": span(self.requests_reset_s),
+            "x-ratelimit-limit-tokens": str(self.tokens_limit),
+            "x-ratelimit-remaining-tokens": str(self.tokens_remaining),
+            "x-ratelimit-reset-tokens": span(self.tokens_reset_s),
+        }
+
+
+@dataclass(frozen=True)
+class Admission:
+    provider: str
+    model: str
+    key: str
+    input_tokens: int
+    max_tokens: int
+    reply: list[str]
+    behaviour: Behaviour
+    limits: LimitView
+    started: float
+    stream: bool
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.reply)
+
+    @property
+    def stop_reason_max(self) -> bool:
+        return len(self.reply) >= self.max_tokens
+
+
+class Simulator:
+    def __init__(self, settings: SimulatorSettings) -> None:
+        self.settings = settings
+        self.behaviours = Behaviours(settings)
+        self.stats = Stats()
+        self._rng = random.Random(settings.seed)
+        self._buckets: dict[tuple[str, str], tuple[int, KeyBuckets]] = {}
+
+    def reset(self) -> None:
+        self.behaviours.reset()
+        self.stats.reset()
+        self._buckets.clear()
+        self._rng = random.Random(self.settings.seed)
+
+    def _buckets_for(self, provider: str, key: str, b: Behaviour) -> KeyBuckets:
+        version = self.behaviours.limits_version[provider]
+        known = self._buckets.get((provider, key))
+        if known is None or known[0] != version:
+            known = (version, KeyBuckets(b.rpm, b.tpm, b.minute_seconds))
+            self._buckets[(provider, key)] = known
+        return known[1]
+
+    def limits(self, provider: str, key: str) -> LimitView:
+        buckets = self._buckets_for(provider, key, self.behaviours[provider])
+        r, t = buckets.requests, buckets.tokens
+        return LimitView(r.capacity, max(0, math.floor(r.level())), r.seconds_to_full(),
+                         t.capacity, max(0, math.floor(t.level())), t.seconds_to_full())
+
+    def admit(self, provider: str, key: str | None, model: str, system: str | None,
+              turns: list[str], max_tokens: int, *, stream: bool = False) -> Admission | Refusal:
+        started = time.time()
+        texts = [system, *turns] if system else list(turns)
+        b = self.behaviours[provider]
+        refusal = self._check(provider, key, texts, max_tokens, b)
+        if refusal is not None:
+            self.stats.record(provider, model, key or "", started, refusal.status, stream=stream)
+            return refusal
+        assert key is not None
+        input_tokens = estimate_tokens(texts)
+        return Admission(provider, model, key, input_tokens, max_tokens,
+                         reply_tokens(model, system, turns, max_tokens), b,
+                         self.limits(provider, key), started, stream)
+
+    def _check(self, provider: str, key: str | None, texts: list[str], max_tokens: int,
+               b: Behaviour) -> Refusal | None:
+        if not key or key.startswith("bad"):
+            return Refusal(401, "auth", "invalid x-api-key" if key else "missing API key")
+        if b.outage:
+            return Refusal(529 if provider == "anthropic" else 503, "overloaded",
+                           "the service is temporarily unavailable (simulated outage)")
+        input_tokens = estimate_tokens(texts)
+        if input_tokens > CONTEXT_WINDOW:
+            return Refusal(400, "too_long",
+                           f"prompt is too long: {input_tokens} tokens > "
+                           f"{CONTEXT_WINDOW} maximum")
+        buckets = self._buckets_for(provider, key, b)
+        wait = buckets.admit(input_tokens + max_tokens)
+        if wait == math.inf:
+            return Refusal(429, "rate_limit",
+                           f"request too large: {input_tokens + max_tokens} tokens requested, "
+                           f"limit {b.tpm} tokens per minute")
+        if wait > 0:
+            return Refusal(429, "rate_limit", "rate limit exceeded: too many requests or "
+                           "tokens per minute for this key", retry_after=wait)
+        dice = self._rng.random()
+        if dice < b.error_rate:
+            return Refusal(500, "server_error", "internal server error (simulated)")
+        if dice < b.error_rate + b.overload_rate:
+            return Refusal(529 if provider == "anthropic" else 503, "overloaded",
+                           "overloaded (simulated)")
+        return None
+
+    def mid_stream_failure(self, admission: Admission) -> bool:
+        return self._rng.random() < admission.behaviour.mid_stream_error_rate
+
+    def finish(self, admission: Admission, status: int = 200, output_tokens: int | None = None) -> None:
+        """Account the call and refund the part of ``max_tokens`` it did not use."""
+        used = admission.output_tokens if output_tokens is None else output_tokens
+        buckets = self._buckets_for(admission.provider, admission.key, admission.behaviour)
+        buckets.tokens.give(max(0, admission.max_tokens - used))
+        self.stats.record(admission.provider, admission.model, admission.key,
+                          admission.started, status, stream=admission.stream,
+                          input_tokens=admission.input_tokens, output_tokens=used)
+
+
+def retry_after_header(refusal: Refusal) -> dict[str, str]:
+    """``retry-after`` in whole seconds, rounded up, as providers send it."""
+    if refusal.retry_after is None:
+        return {}
+    return {"retry-after": str(max(1, math.ceil(refusal.retry_after)))}

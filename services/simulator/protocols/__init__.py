@@ -1,0 +1,1 @@
+"""One router per provider wire protocol, all over the same :class:`Simulator`."""

@@ -1,0 +1,120 @@
+"""Anthropic Messages: ``POST /v1/messages`` (whole or SSE) and ``/count_tokens``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
+from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
+from agentqueue.simulator.text import estimate_tokens
+
+PROVIDER = "anthropic"
+_ERROR_TYPES = {"auth": "authentication_error", "rate_limit": "rate_limit_error",
+                "overloaded": "overloaded_error", "server_error": "api_error",
+                "too_long": "invalid_request_error"}
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": _ERROR_TYPES.get(kind, "api_error"),
+                                       "message": message}}
+
+
+def _refuse(r: Refusal, headers: dict[str, str]) -> Response:
+    return JSONResponse(_error(r.kind, r.message), status_code=r.status,
+                        headers={**headers, **retry_after_header(r)})
+
+
+def _key(request: Request) -> str | None:
+    """``x-api-key``, or ``Authorization: Bearer`` as newer SDKs send the key."""
+    if key := request.headers.get("x-api-key"):
+        return key
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(b.get("text", "") for b in content or [] if isinstance(b, dict))
+
+
+def _parse(body: dict[str, Any]) -> tuple[str, str | None, list[str], int]:
+    system = body.get("system")
+    if isinstance(system, list):
+        system = _text_of(system)
+    turns = [_text_of(m.get("content")) for m in body.get("messages", [])]
+    return str(body.get("model", "")), system, turns, int(body.get("max_tokens", 1024))
+
+
+def _usage(a: Admission, output_tokens: int) -> dict[str, int]:
+    return {"input_tokens": a.input_tokens, "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def router(sim: Simulator) -> APIRouter:
+    api = APIRouter()
+
+    @api.post("/v1/messages/count_tokens")
+    async def count_tokens(request: Request) -> dict[str, int]:
+        _, system, turns, _ = _parse(await request.json())
+        return {"input_tokens": estimate_tokens([system, *turns] if system else turns)}
+
+    @api.post("/v1/messages")
+    async def messages(request: Request) -> Response:
+        body = await request.json()
+        model, system, turns, max_tokens = _parse(body)
+        stream = bool(body.get("stream"))
+        key = _key(request)
+        decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
+        if isinstance(decision, Refusal):
+            headers = sim.limits(PROVIDER, key).anthropic_headers() if key else {}
+            return _refuse(decision, headers)
+        headers = decision.limits.anthropic_headers()
+        if stream:
+            return StreamingResponse(_stream(sim, decision), media_type="text/event-stream",
+                                     headers=headers)
+        await whole_answer_delay(decision)
+        sim.finish(decision)
+        return JSONResponse({
+            "id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
+            "model": model, "content": [{"type": "text", "text": "".join(decision.reply)}],
+            "stop_reason": "max_tokens" if decision.stop_reason_max else "end_turn",
+            "stop_sequence": None, "usage": _usage(decision, decision.output_tokens),
+        }, headers=headers)
+
+    return api
+
+
+async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
+    yield _sse("message_start", {"type": "message_start", "message": {
+        "id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
+        "model": a.model, "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": _usage(a, 1)}})
+    yield _sse("content_block_start", {"type": "content_block_start", "index": 0,
+                                       "content_block": {"type": "text", "text": ""}})
+    sent = 0
+    fail = sim.mid_stream_failure(a)
+    async for piece, tokens in paced(a):
+        yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                           "delta": {"type": "text_delta", "text": piece}})
+        sent += tokens
+        if fail:
+            sim.finish(a, status=529, output_tokens=sent)
+            yield _sse("error", _error("overloaded", "Overloaded (simulated, mid-stream)"))
+            return
+    yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+    yield _sse("message_delta", {"type": "message_delta", "delta": {
+        "stop_reason": "max_tokens" if a.stop_reason_max else "end_turn",
+        "stop_sequence": None}, "usage": {"output_tokens": a.output_tokens}})
+    yield _sse("message_stop", {"type": "message_stop"})
+    sim.finish(a)

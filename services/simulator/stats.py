@@ -1,0 +1,68 @@
+"""Counters and a bounded call log, read back at ``GET /_sim/stats``.
+
+The log's start and end times let tests check that calls overlapped (parallel steps)
+or were spaced (rate limits) as intended.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+LOG_SIZE = 10_000
+
+
+@dataclass
+class ProviderCounters:
+    requests: int = 0
+    ok: int = 0
+    rate_limited: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class CallLog:
+    provider: str
+    model: str
+    key_hint: str
+    start: float
+    end: float
+    status: int
+    stream: bool
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.providers: dict[str, ProviderCounters] = {}
+        self.log: deque[CallLog] = deque(maxlen=LOG_SIZE)
+
+    def _of(self, provider: str) -> ProviderCounters:
+        return self.providers.setdefault(provider, ProviderCounters())
+
+    def record(self, provider: str, model: str, key: str, start: float, status: int, *,
+               stream: bool = False, input_tokens: int = 0, output_tokens: int = 0) -> None:
+        c = self._of(provider)
+        c.requests += 1
+        if status == 200:
+            c.ok += 1
+            c.input_tokens += input_tokens
+            c.output_tokens += output_tokens
+        elif status == 429:
+            c.rate_limited += 1
+        else:
+            c.errors[str(status)] += 1
+        self.log.append(CallLog(provider, model, key[:8], start, time.time(), status, stream))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "providers": {p: {**asdict(c), "errors": dict(c.errors)}
+                          for p, c in self.providers.items()},
+            "calls": [asdict(entry) for entry in self.log],
+        }
