@@ -13,6 +13,12 @@ from agentqueue.core.providers.base import Provider, ProviderConfig
 from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
 
 
+#: Status implied by an error type, for errors inside a 200 stream (``event: error``).
+_STATUS_OF_TYPE = {"overloaded_error": 529, "rate_limit_error": 429, "api_error": 500,
+                   "authentication_error": 401, "permission_error": 403,
+                   "request_too_large": 413, "invalid_request_error": 400}
+
+
 def _translate(exc: anthropic.APIError, model: str) -> ProviderError:
     """The one place an Anthropic SDK error becomes ours."""
     if isinstance(exc, anthropic.APIConnectionError):  # includes APITimeoutError
@@ -23,14 +29,11 @@ def _translate(exc: anthropic.APIError, model: str) -> ProviderError:
         status, headers = exc.status_code, exc.response.headers
     message = exc.message
     body = exc.body
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        message = str(body["error"].get("message", message))
-        if status is None and body["error"].get("type") == "overloaded_error":
-            status = 529  # a mid-stream `event: error` carries no HTTP status
-        elif status is None and body["error"].get("type") == "rate_limit_error":
-            status = 429
-        elif status is None:
-            status = 500
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message = str(error.get("message", message))
+        if status is None or status < 400:  # the stream had begun with 200
+            status = _STATUS_OF_TYPE.get(str(error.get("type")), 500)
     return error_for_status(status, message, provider="anthropic", model=model,
                             retry_after=retry_after_seconds(headers))
 

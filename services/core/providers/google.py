@@ -1,6 +1,7 @@
 """Gemini generateContent through the official ``google-genai`` SDK.
 
-google-genai retries nothing unless asked, and raises :class:`errors.APIError`
+google-genai retries connection errors on its own unless ``retry_options`` are given
+(we give one attempt), and raises :class:`errors.APIError`
 (``ClientError`` for 4xx, ``ServerError`` for 5xx) with the JSON error body; a 429 names
 its wait in the body's ``RetryInfo.retryDelay`` ("2s"), not in a header. Transport
 failures surface as the HTTP library's own exceptions (httpx, or aiohttp when installed).
@@ -69,8 +70,11 @@ class GoogleProvider(Provider):
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
+        # attempts=1: no retries. Without retry_options the SDK silently retries
+        # connection errors after 1-10 s sleeps, hiding an outage from our breaker.
         options = types.HttpOptions(base_url=config.base_url,
-                                    timeout=int(config.timeout * 1000))
+                                    timeout=int(config.timeout * 1000),
+                                    retry_options=types.HttpRetryOptions(attempts=1))
         self._client = genai.Client(api_key=config.api_key, http_options=options)
 
     @staticmethod

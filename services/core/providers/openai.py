@@ -22,8 +22,8 @@ def _translate(exc: openai.APIError, model: str) -> ProviderError:
     if isinstance(exc, openai.APIStatusError):
         status, headers = exc.status_code, exc.response.headers
     message = exc.message
-    if status is None:
-        status = 500  # an error inside a stream: the provider failed mid-answer
+    if status is None or status < 400:
+        status = 500  # an error inside a 200 stream: the provider failed mid-answer
     return error_for_status(status, message, provider="openai", model=model,
                             retry_after=retry_after_seconds(headers))
 
