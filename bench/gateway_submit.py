@@ -43,8 +43,13 @@ async def submit_run(stack: RunningStack, n: int, concurrency: int) -> tuple[flo
     latencies: list[float] = []
     sem = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=stack.gateway_url, limits=limits, timeout=30,
-                                 headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=stack.gateway_url,
+        limits=limits,
+        timeout=30,
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+    ) as c:
+
         async def one() -> None:
             async with sem:
                 t0 = time.perf_counter()
@@ -65,8 +70,10 @@ async def baseline_run(redis_url: str, n: int) -> tuple[float, list[float]]:
     client = aioredis.Redis.from_url(redis_url)
     store = TaskStore(client)
     broker = make_broker(redis_url)
-    spec = TaskSpec(priority=Priority.BATCH, input=CompletionRequest(
-        messages=[ChatMessage(role="user", content="Say hi")]))
+    spec = TaskSpec(
+        priority=Priority.BATCH,
+        input=CompletionRequest(messages=[ChatMessage(role="user", content="Say hi")]),
+    )
     latencies = []
     t0 = time.perf_counter()
     for _ in range(n):
@@ -82,8 +89,9 @@ async def baseline_run(redis_url: str, n: int) -> tuple[float, list[float]]:
 
 async def dispatch_run(stack: RunningStack, samples: int) -> list[float]:
     out = []
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30,
-                                 headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=stack.gateway_url, timeout=30, headers={"Authorization": f"Bearer {stack.api_key}"}
+    ) as c:
         for _ in range(samples):
             r = await c.post("/v1/tasks", json={**BODY, "priority": "standard"})
             task_id = r.json()["id"]
@@ -99,8 +107,10 @@ async def dispatch_run(stack: RunningStack, samples: int) -> list[float]:
 
 def row(name: str, rate: float | None, lat: list[float]) -> str:
     rate_s = f"{rate:9.0f}" if rate is not None else f"{'':9}"
-    return (f"{name:<34} {rate_s} {pct(lat, 0.5) * 1000:9.2f} {pct(lat, 0.99) * 1000:9.2f}"
-            f" {statistics.mean(lat) * 1000:9.2f}")
+    return (
+        f"{name:<34} {rate_s} {pct(lat, 0.5) * 1000:9.2f} {pct(lat, 0.99) * 1000:9.2f}"
+        f" {statistics.mean(lat) * 1000:9.2f}"
+    )
 
 
 def main() -> None:
@@ -109,11 +119,16 @@ def main() -> None:
     parser.add_argument("--dispatch-samples", type=int, default=60)
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="aq-bench-"))
-    stack = start_stack(StackConfig(reuse_redis=False, queues=(), log_dir=logs,
-                                    simulator_env={"AGENTQUEUE_SIM_SPEED": "0"}))
+    stack = start_stack(
+        StackConfig(
+            reuse_redis=False, queues=(), log_dir=logs, simulator_env={"AGENTQUEUE_SIM_SPEED": "0"}
+        )
+    )
     try:
-        print(f"{'submission (n=%d)' % args.tasks:<34} {'tasks/s':>9} {'p50 ms':>9}"
-              f" {'p99 ms':>9} {'mean ms':>9}")
+        print(
+            f"{f'submission (n={args.tasks})':<34} {'tasks/s':>9} {'p50 ms':>9}"
+            f" {'p99 ms':>9} {'mean ms':>9}"
+        )
         rate, lat = asyncio.run(baseline_run(stack.redis_url, args.tasks))
         print(row("baseline: Redis only, no HTTP, c=1", rate, lat))
         for concurrency in (1, 16, 64):
@@ -121,14 +136,23 @@ def main() -> None:
             print(row(f"gateway POST /v1/tasks, c={concurrency}", rate, lat))
         redis.Redis.from_url(stack.redis_url).flushall()
 
-        print(f"\n{'dispatch to an idle worker':<34} {'':9} {'p50 ms':>9} {'p99 ms':>9}"
-              f" {'mean ms':>9}")
-        for label, poll in (("baseline: Dramatiq default poll 1000ms", "1000"),
-                            ("agentqueue poll 100ms", "100")):
+        print(
+            f"\n{'dispatch to an idle worker':<34} {'':9} {'p50 ms':>9} {'p99 ms':>9}"
+            f" {'mean ms':>9}"
+        )
+        for label, poll in (
+            ("baseline: Dramatiq default poll 1000ms", "1000"),
+            ("agentqueue poll 100ms", "100"),
+        ):
             worker = stack.group.start_service(
-                f"worker-{poll}", "agentqueue.worker",
-                {**stack.worker_env, "AGENTQUEUE_QUEUE": "standard",
-                 "AGENTQUEUE_POLL_INTERVAL_MS": poll})
+                f"worker-{poll}",
+                "agentqueue.worker",
+                {
+                    **stack.worker_env,
+                    "AGENTQUEUE_QUEUE": "standard",
+                    "AGENTQUEUE_POLL_INTERVAL_MS": poll,
+                },
+            )
             time.sleep(2.0)
             lat = asyncio.run(dispatch_run(stack, args.dispatch_samples))
             print(row(label, None, lat))

@@ -29,9 +29,18 @@ if TYPE_CHECKING:
     from agentqueue.simulator.testing import SimulatorHandle
 
 
-PROVIDER_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
-                "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "GOOGLE_GEMINI_BASE_URL",
-                "AGENTQUEUE_SIMULATOR_URL", "AGENTQUEUE_PROVIDER_ORDER", "AGENTQUEUE_REDIS_URL")
+PROVIDER_ENV = (
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_BASE_URL",
+    "GOOGLE_GEMINI_BASE_URL",
+    "AGENTQUEUE_SIMULATOR_URL",
+    "AGENTQUEUE_PROVIDER_ORDER",
+    "AGENTQUEUE_REDIS_URL",
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -76,9 +85,21 @@ def redis_server_url() -> Iterator[str]:
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="aq-test-redis-")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", data_dir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            data_dir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
@@ -132,8 +153,9 @@ def simulator_server() -> Iterator[SimulatorHandle]:
 def simulator(simulator_server: SimulatorHandle) -> SimulatorHandle:
     """The session's simulator with counters, buckets and faults reset for this test."""
     simulator_server.reset()
-    simulator_server.configure({"all": {"outage": False, "error_rate": 0.0,
-                                        "overload_rate": 0.0, "speed": 0.0}})
+    simulator_server.configure(
+        {"all": {"outage": False, "error_rate": 0.0, "overload_rate": 0.0, "speed": 0.0}}
+    )
     return simulator_server
 
 
@@ -141,8 +163,12 @@ def simulator(simulator_server: SimulatorHandle) -> SimulatorHandle:
 async def chain(simulator: SimulatorHandle) -> AsyncIterator[FallbackChain]:
     """Anthropic → OpenAI → Google, all on the simulator, through the official SDKs."""
     settings = CoreSettings(simulator_url=simulator.url, breaker_cooldown=60)
-    chain = FallbackChain(build_providers(settings), load_catalog(),
-                          failure_threshold=2, cooldown=settings.breaker_cooldown)
+    chain = FallbackChain(
+        build_providers(settings),
+        load_catalog(),
+        failure_threshold=2,
+        cooldown=settings.breaker_cooldown,
+    )
     try:
         yield chain
     finally:

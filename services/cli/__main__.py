@@ -10,11 +10,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from rich.console import Console
+
 from agentqueue import __version__
 from agentqueue.cli.demo import run_demo, summary, totals
 from agentqueue.cli.processes import StackError
 from agentqueue.cli.stack import StackConfig, start_stack
-from rich.console import Console
 
 #: The demo's simulator: fast but not instant, limits that bind now and then.
 DEMO_SIMULATOR_ENV = {
@@ -28,8 +29,7 @@ DEMO_ENV = {"AGENTQUEUE_BREAKER_COOLDOWN": "3", "AGENTQUEUE_RETRY_BACKOFF": "0.5
 def _up(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     try:
-        stack = start_stack(StackConfig(gateway_port=args.port,
-                                        worker_threads=args.threads))
+        stack = start_stack(StackConfig(gateway_port=args.port, worker_threads=args.threads))
     except StackError as exc:
         console.print(f"[red]agentqueue up: {exc}[/red]")
         return 1
@@ -41,7 +41,7 @@ def _up(args: argparse.Namespace) -> int:
         f"  redis      {stack.redis_url}\n"
         f"try: curl -s -H 'Authorization: Bearer {stack.api_key}' "
         f"-H 'content-type: application/json' "
-        f"-d '{{\"messages\":[{{\"role\":\"user\",\"content\":\"Say hi\"}}]}}' "
+        f'-d \'{{"messages":[{{"role":"user","content":"Say hi"}}]}}\' '
         f"{stack.gateway_url}/v1/tasks\n"
         "Ctrl-C stops everything."
     )
@@ -66,18 +66,29 @@ def _demo(args: argparse.Namespace) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="agentqueue-demo-"))
     console.print(f"starting the local stack (logs in {log_dir}) …")
     try:
-        stack = start_stack(StackConfig(
-            reuse_redis=False, worker_threads=args.threads, log_dir=log_dir,
-            simulator_env=DEMO_SIMULATOR_ENV, env=DEMO_ENV,
-        ))
+        stack = start_stack(
+            StackConfig(
+                reuse_redis=False,
+                worker_threads=args.threads,
+                log_dir=log_dir,
+                simulator_env=DEMO_SIMULATOR_ENV,
+                env=DEMO_ENV,
+            )
+        )
     except StackError as exc:
         console.print(f"[red]agentqueue demo: {exc}[/red]")
         return 1
     try:
-        report = asyncio.run(run_demo(
-            stack.gateway_url, stack.api_key, simulator_url=stack.simulator_url,
-            tasks=args.tasks, console=console, outage=not args.no_outage,
-        ))
+        report = asyncio.run(
+            run_demo(
+                stack.gateway_url,
+                stack.api_key,
+                simulator_url=stack.simulator_url,
+                tasks=args.tasks,
+                console=console,
+                outage=not args.no_outage,
+            )
+        )
     except KeyboardInterrupt:
         return 130
     finally:
@@ -86,8 +97,11 @@ def _demo(args: argparse.Namespace) -> int:
     for line in totals(report):
         console.print(line)
     ok = report.all_succeeded
-    console.print("[bold green]every task succeeded[/bold green]" if ok
-                  else "[bold red]some tasks did not succeed[/bold red]")
+    console.print(
+        "[bold green]every task succeeded[/bold green]"
+        if ok
+        else "[bold red]some tasks did not succeed[/bold red]"
+    )
     return 0 if ok else 1
 
 
@@ -101,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="start the stack, run a mixed workload, summarise")
     demo.add_argument("--tasks", type=int, default=300, help="tasks to submit (default 300)")
     demo.add_argument("--threads", type=int, default=16, help="threads per worker process")
-    demo.add_argument("--no-outage", action="store_true",
-                      help="do not simulate a primary-provider outage mid-run")
+    demo.add_argument(
+        "--no-outage", action="store_true", help="do not simulate a primary-provider outage mid-run"
+    )
     args = parser.parse_args(argv)
     handlers = {"up": _up, "demo": _demo}
     return handlers[args.command](args)

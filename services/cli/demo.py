@@ -22,8 +22,18 @@ from rich.live import Live
 from rich.table import Table
 
 PRIORITY_MIX = (("high", 0.15), ("standard", 0.55), ("batch", 0.30))
-TOPICS = ("rate limits", "circuit breakers", "queue depth", "token budgets", "fallback",
-          "prompt caching", "context windows", "autoscaling", "idempotency", "backpressure")
+TOPICS = (
+    "rate limits",
+    "circuit breakers",
+    "queue depth",
+    "token budgets",
+    "fallback",
+    "prompt caching",
+    "context windows",
+    "autoscaling",
+    "idempotency",
+    "backpressure",
+)
 
 
 @dataclass
@@ -56,9 +66,13 @@ def workload(n: int, seed: int = 7) -> list[dict[str, Any]]:
     for i in range(n):
         topic = rng.choice(TOPICS)
         body: dict[str, Any] = {
-            "messages": [{"role": "user",
-                          "content": f"Task {i}: explain {topic} to an engineer in "
-                                     f"{rng.randint(2, 6)} sentences."}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": f"Task {i}: explain {topic} to an engineer in "
+                    f"{rng.randint(2, 6)} sentences.",
+                }
+            ],
             "priority": _pick_priority(rng),
             "tier": "efficient" if rng.random() < 0.4 else "frontier",
             "max_tokens": rng.choice((128, 256, 512)),
@@ -82,8 +96,9 @@ def _progress(report: DemoReport) -> Table:
         table.add_column(s, justify="right")
     for prio, _ in PRIORITY_MIX:
         counts = Counter(t["status"] for t in report.tasks.values() if t["priority"] == prio)
-        table.add_row(prio, *(str(counts.get(s, 0)) for s in
-                              ("queued", "running", "succeeded", "failed")))
+        table.add_row(
+            prio, *(str(counts.get(s, 0)) for s in ("queued", "running", "succeeded", "failed"))
+        )
     return table
 
 
@@ -100,11 +115,15 @@ def summary(report: DemoReport) -> Table:
     for prio, _ in PRIORITY_MIX:
         mine = [t for t in tasks if t["priority"] == prio]
         lat = [t["finished_at"] - t["created_at"] for t in mine if t.get("finished_at")]
-        table.add_row(prio, str(len(mine)),
-                      str(sum(t["status"] == "succeeded" for t in mine)),
-                      str(sum(t["status"] == "failed" for t in mine)),
-                      f"{_percentile(lat, 0.5):.2f}", f"{_percentile(lat, 0.95):.2f}",
-                      f"{_percentile(lat, 0.99):.2f}")
+        table.add_row(
+            prio,
+            str(len(mine)),
+            str(sum(t["status"] == "succeeded" for t in mine)),
+            str(sum(t["status"] == "failed" for t in mine)),
+            f"{_percentile(lat, 0.5):.2f}",
+            f"{_percentile(lat, 0.95):.2f}",
+            f"{_percentile(lat, 0.99):.2f}",
+        )
     return table
 
 
@@ -128,14 +147,17 @@ def totals(report: DemoReport) -> list[str]:
     ]
 
 
-async def _submit_all(client: httpx.AsyncClient, bodies: list[dict[str, Any]],
-                      report: DemoReport, concurrency: int = 16) -> None:
+async def _submit_all(
+    client: httpx.AsyncClient,
+    bodies: list[dict[str, Any]],
+    report: DemoReport,
+    concurrency: int = 16,
+) -> None:
     sem = asyncio.Semaphore(concurrency)
 
     async def submit(i: int, body: dict[str, Any]) -> None:
         async with sem:
-            r = await client.post("/v1/tasks", json=body,
-                                  headers={"Idempotency-Key": f"demo-{i}"})
+            r = await client.post("/v1/tasks", json=body, headers={"Idempotency-Key": f"demo-{i}"})
             r.raise_for_status()
             data = r.json()
             report.tasks[data["id"]] = {"status": data["status"], "priority": data["priority"]}
@@ -144,8 +166,9 @@ async def _submit_all(client: httpx.AsyncClient, bodies: list[dict[str, Any]],
     await asyncio.gather(*(submit(i, b) for i, b in enumerate(bodies)))
 
 
-async def _poll_until_done(client: httpx.AsyncClient, report: DemoReport, live: Live | None,
-                           timeout: float) -> None:
+async def _poll_until_done(
+    client: httpx.AsyncClient, report: DemoReport, live: Live | None, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     sem = asyncio.Semaphore(32)
 
@@ -156,8 +179,7 @@ async def _poll_until_done(client: httpx.AsyncClient, report: DemoReport, live: 
             report.tasks[task_id] = r.json()
 
     while time.monotonic() < deadline:
-        pending = [i for i, t in report.tasks.items()
-                   if t["status"] not in ("succeeded", "failed")]
+        pending = [i for i, t in report.tasks.items() if t["status"] not in ("succeeded", "failed")]
         if not pending:
             return
         await asyncio.gather(*(refresh(i) for i in pending))
@@ -167,8 +189,9 @@ async def _poll_until_done(client: httpx.AsyncClient, report: DemoReport, live: 
     raise TimeoutError(f"tasks still unfinished after {timeout:.0f}s")
 
 
-async def _outage(simulator_url: str, provider: str, after: float, duration: float,
-                  console: Console) -> None:
+async def _outage(
+    simulator_url: str, provider: str, after: float, duration: float, console: Console
+) -> None:
     await asyncio.sleep(after)
     async with httpx.AsyncClient(base_url=simulator_url) as sim:
         await sim.patch("/_sim/config", json={provider: {"outage": True}})
@@ -178,8 +201,16 @@ async def _outage(simulator_url: str, provider: str, after: float, duration: flo
         console.log(f"[green]{provider} back[/green]")
 
 
-async def run_demo(gateway_url: str, api_key: str, *, simulator_url: str | None, tasks: int,
-                   console: Console, timeout: float = 600.0, outage: bool = True) -> DemoReport:
+async def run_demo(
+    gateway_url: str,
+    api_key: str,
+    *,
+    simulator_url: str | None,
+    tasks: int,
+    console: Console,
+    timeout: float = 600.0,
+    outage: bool = True,
+) -> DemoReport:
     report = DemoReport()
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -187,9 +218,11 @@ async def run_demo(gateway_url: str, api_key: str, *, simulator_url: str | None,
         outage_task = None
         if outage and simulator_url:
             outage_task = asyncio.create_task(
-                _outage(simulator_url, "anthropic", after=1.0, duration=4.0, console=console))
-        with Live(_progress(report), console=console, refresh_per_second=4,
-                  transient=False) as live:
+                _outage(simulator_url, "anthropic", after=1.0, duration=4.0, console=console)
+            )
+        with Live(
+            _progress(report), console=console, refresh_per_second=4, transient=False
+        ) as live:
             await _submit_all(client, workload(tasks), report)
             await _poll_until_done(client, report, live, timeout)
         if outage_task is not None:

@@ -70,7 +70,10 @@ class ProcessGroup:
             out = log_path.open("ab")
             self._files.append(out)
         process = subprocess.Popen(
-            argv, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT if out else None,
+            argv,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
         child = Child(name, process, log_path)
@@ -135,8 +138,23 @@ def start_redis(group: ProcessGroup) -> str:
         )
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="agentqueue-redis-")
-    group.start("redis", [binary, "--port", str(port), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no", "--dir", data_dir], {})
+    group.start(
+        "redis",
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            data_dir,
+        ],
+        {},
+    )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
     while not redis_answers(url):

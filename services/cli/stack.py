@@ -53,8 +53,10 @@ class RunningStack:
     @property
     def worker_env(self) -> dict[str, str]:
         """What a worker process needs to join this stack."""
-        return {"AGENTQUEUE_REDIS_URL": self.redis_url,
-                "AGENTQUEUE_SIMULATOR_URL": self.simulator_url}
+        return {
+            "AGENTQUEUE_REDIS_URL": self.redis_url,
+            "AGENTQUEUE_SIMULATOR_URL": self.simulator_url,
+        }
 
     def stop(self) -> None:
         self.group.stop()
@@ -70,17 +72,21 @@ def start_stack(config: StackConfig) -> RunningStack:
     if config.log_dir:
         config.log_dir.mkdir(parents=True, exist_ok=True)
     try:
-        url = config.redis_url or os.environ.get("AGENTQUEUE_REDIS_URL",
-                                                 "redis://127.0.0.1:6379/0")
+        url = config.redis_url or os.environ.get("AGENTQUEUE_REDIS_URL", "redis://127.0.0.1:6379/0")
         if not (config.reuse_redis and redis_answers(url)):
             url = start_redis(group)
 
         sim_port = _port(config.simulator_port)
         simulator_url = f"http://127.0.0.1:{sim_port}"
-        group.start_service("simulator", "agentqueue.simulator", {
-            "AGENTQUEUE_SIM_HOST": "127.0.0.1", "AGENTQUEUE_SIM_PORT": str(sim_port),
-            **config.simulator_env,
-        })
+        group.start_service(
+            "simulator",
+            "agentqueue.simulator",
+            {
+                "AGENTQUEUE_SIM_HOST": "127.0.0.1",
+                "AGENTQUEUE_SIM_PORT": str(sim_port),
+                **config.simulator_env,
+            },
+        )
         wait_http(f"{simulator_url}/healthz", group)
 
         api_key = "aq-local-" + secrets.token_urlsafe(24)
@@ -90,15 +96,25 @@ def start_stack(config: StackConfig) -> RunningStack:
             **config.env,
         }
         gateway_port = _port(config.gateway_port)
-        group.start_service("gateway", "agentqueue.gateway", {
-            **common, "AGENTQUEUE_PORT": str(gateway_port),
-            "AGENTQUEUE_API_KEYS": f"local:{api_key}",
-        })
+        group.start_service(
+            "gateway",
+            "agentqueue.gateway",
+            {
+                **common,
+                "AGENTQUEUE_PORT": str(gateway_port),
+                "AGENTQUEUE_API_KEYS": f"local:{api_key}",
+            },
+        )
         for queue in config.queues:
-            group.start_service(f"worker-{queue}", "agentqueue.worker", {
-                **common, "AGENTQUEUE_QUEUE": queue,
-                "AGENTQUEUE_THREADS": str(config.worker_threads),
-            })
+            group.start_service(
+                f"worker-{queue}",
+                "agentqueue.worker",
+                {
+                    **common,
+                    "AGENTQUEUE_QUEUE": queue,
+                    "AGENTQUEUE_THREADS": str(config.worker_threads),
+                },
+            )
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         wait_http(f"{gateway_url}/readyz", group)
         group.check_alive()

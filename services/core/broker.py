@@ -9,9 +9,10 @@ reorders a worker's prefetch; real priority needs separate queues (and Deploymen
 from __future__ import annotations
 
 import dramatiq
-from agentqueue.core.tasks import Priority
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, CurrentMessage
+
+from agentqueue.core.tasks import Priority
 
 #: The actor every task message is addressed to; its only argument is the task id.
 RUN_TASK_ACTOR = "run_task"

@@ -18,12 +18,13 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
+from pydantic import BaseModel
+
 from agentqueue.core.breaker import CircuitBreaker
 from agentqueue.core.catalog import Catalog, UnknownModel
 from agentqueue.core.errors import BadRequest, NoProviderAvailable, ProviderError
 from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta
 from agentqueue.core.providers.base import Provider
-from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,12 @@ class FallbackChain:
                 continue
             self.breakers[provider.name].record_success()
             attempts.append(
-                Attempt(provider=provider.name, model=model, ok=True,
-                        latency_s=time.monotonic() - started)
+                Attempt(
+                    provider=provider.name,
+                    model=model,
+                    ok=True,
+                    latency_s=time.monotonic() - started,
+                )
             )
             cost = self.catalog.cost_usd(model, completion.usage)
             return CallResult(completion=completion, cost_usd=cost, attempts=attempts)
@@ -137,8 +142,12 @@ class FallbackChain:
                     elif isinstance(event, Completion):
                         self.breakers[provider.name].record_success()
                         attempts.append(
-                            Attempt(provider=provider.name, model=model, ok=True,
-                                    latency_s=time.monotonic() - started)
+                            Attempt(
+                                provider=provider.name,
+                                model=model,
+                                ok=True,
+                                latency_s=time.monotonic() - started,
+                            )
                         )
                     yield event
                 return

@@ -13,9 +13,10 @@ import uuid
 from decimal import Decimal
 from enum import StrEnum
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from agentqueue.core.fallback import Attempt
 from agentqueue.core.messages import CompletionRequest, Usage
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class Priority(StrEnum):

@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
 from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
 from agentqueue.core.tasks import CallRecord, TaskError, TaskRecord, TaskResult, TaskState
-from redis.exceptions import WatchError
 
 _PREFIX = "aq:"
 
@@ -52,9 +53,7 @@ class TaskStore:
         await self.redis.set(_task_key(record.id), record.model_dump_json(), ex=self.ttl)
         if idempotency_key is not None:
             key = _idem_key(record.tenant, idempotency_key)
-            claimed = await self.redis.set(
-                key, f"{record.id} {body_hash}", nx=True, ex=self.ttl
-            )
+            claimed = await self.redis.set(key, f"{record.id} {body_hash}", nx=True, ex=self.ttl)
             if not claimed:
                 await self.redis.delete(_task_key(record.id))
                 existing = await self.redis.get(key) or b""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import uvicorn
+
 from agentqueue.core.logs import configure_logging
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
@@ -17,8 +18,13 @@ def main() -> None:
         logging.getLogger("agentqueue.gateway").warning(
             "authentication is DISABLED (AGENTQUEUE_AUTH_DISABLED): every caller is tenant 'local'"
         )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

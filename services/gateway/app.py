@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
+from fastapi import FastAPI
+
 from agentqueue import __version__
 from agentqueue.core.broker import make_broker
 from agentqueue.core.taskstore import TaskStore
@@ -13,7 +15,6 @@ from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, tasks
 from agentqueue.gateway.bodylimit import BodySizeLimit
 from agentqueue.gateway.settings import GatewaySettings
-from fastapi import FastAPI
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

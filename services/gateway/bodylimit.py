@@ -13,8 +13,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 def _too_large_body(limit: int) -> bytes:
     return json.dumps(
-        {"error": {"type": "request_too_large",
-                   "message": f"request body exceeds the limit of {limit} bytes"}}
+        {
+            "error": {
+                "type": "request_too_large",
+                "message": f"request body exceeds the limit of {limit} bytes",
+            }
+        }
     ).encode()
 
 
@@ -25,9 +29,16 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = _too_large_body(self.max_bytes)
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 TASKS_SUBMITTED = Counter(
-    "agentqueue_gateway_tasks_submitted_total", "Tasks accepted by the gateway",
+    "agentqueue_gateway_tasks_submitted_total",
+    "Tasks accepted by the gateway",
     ["priority"],
 )
 IDEMPOTENT_REPLAYS = Counter(

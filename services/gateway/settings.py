@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from agentqueue.core.settings import CoreSettings
 from pydantic import Field, SecretStr, model_validator
+
+from agentqueue.core.settings import CoreSettings
 
 
 class GatewaySettings(CoreSettings):

@@ -16,10 +16,21 @@ def main() -> None:
     configure_logging("simulator")
     logging.getLogger("agentqueue.simulator").info(
         "simulating anthropic, openai and google on http://%s:%d (rpm %d, tpm %d per key, "
-        "minute %.0fs, speed %.2f)", settings.host, settings.port, settings.rpm,
-        settings.tpm, settings.minute_seconds, settings.speed)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False)
+        "minute %.0fs, speed %.2f)",
+        settings.host,
+        settings.port,
+        settings.rpm,
+        settings.tpm,
+        settings.minute_seconds,
+        settings.speed,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ from agentqueue.simulator.settings import SimulatorSettings
 
 def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
     sim = Simulator(settings or SimulatorSettings())
-    app = FastAPI(title="agentqueue provider simulator",
-                  summary="Anthropic, OpenAI and Gemini protocols with limits and faults.")
+    app = FastAPI(
+        title="agentqueue provider simulator",
+        summary="Anthropic, OpenAI and Gemini protocols with limits and faults.",
+    )
     app.state.simulator = sim
     app.include_router(anthropic.router(sim), tags=["anthropic"])
     app.include_router(openai.router(sim), tags=["openai"])
@@ -50,8 +52,9 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
                 raise ConfigError("expected a JSON object")
             sim.behaviours.patch(changes)
         except (ConfigError, ValueError) as exc:
-            return JSONResponse({"error": {"type": "invalid_config", "message": str(exc)}},
-                                status_code=422)
+            return JSONResponse(
+                {"error": {"type": "invalid_config", "message": str(exc)}}, status_code=422
+            )
         return sim.behaviours.as_dict()
 
     return app

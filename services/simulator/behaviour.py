@@ -29,9 +29,17 @@ class Behaviour:
 
     @classmethod
     def from_settings(cls, s: SimulatorSettings) -> Behaviour:
-        return cls(rpm=s.rpm, tpm=s.tpm, minute_seconds=s.minute_seconds, ttft_ms=s.ttft_ms,
-                   ms_per_token=s.ms_per_token, speed=s.speed, error_rate=s.error_rate,
-                   overload_rate=s.overload_rate, mid_stream_error_rate=s.mid_stream_error_rate)
+        return cls(
+            rpm=s.rpm,
+            tpm=s.tpm,
+            minute_seconds=s.minute_seconds,
+            ttft_ms=s.ttft_ms,
+            ms_per_token=s.ms_per_token,
+            speed=s.speed,
+            error_rate=s.error_rate,
+            overload_rate=s.overload_rate,
+            mid_stream_error_rate=s.mid_stream_error_rate,
+        )
 
     @property
     def first_token_s(self) -> float:

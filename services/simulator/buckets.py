@@ -13,8 +13,12 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    def __init__(self, capacity: int, minute_seconds: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        minute_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.capacity = capacity
         self.rate = capacity / minute_seconds
         self._clock = clock
@@ -46,8 +50,9 @@ class TokenBucket:
 class KeyBuckets:
     """The request and token buckets of one (provider, API key)."""
 
-    def __init__(self, rpm: int, tpm: int, minute_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rpm: int, tpm: int, minute_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.requests = TokenBucket(rpm, minute_seconds, clock)
         self.tokens = TokenBucket(tpm, minute_seconds, clock)
 

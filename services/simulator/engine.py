@@ -123,11 +123,26 @@ class Simulator:
     def limits(self, provider: str, key: str) -> LimitView:
         buckets = self._buckets_for(provider, key, self.behaviours[provider])
         r, t = buckets.requests, buckets.tokens
-        return LimitView(r.capacity, max(0, math.floor(r.level())), r.seconds_to_full(),
-                         t.capacity, max(0, math.floor(t.level())), t.seconds_to_full())
+        return LimitView(
+            r.capacity,
+            max(0, math.floor(r.level())),
+            r.seconds_to_full(),
+            t.capacity,
+            max(0, math.floor(t.level())),
+            t.seconds_to_full(),
+        )
 
-    def admit(self, provider: str, key: str | None, model: str, system: str | None,
-              turns: list[str], max_tokens: int, *, stream: bool = False) -> Admission | Refusal:
+    def admit(
+        self,
+        provider: str,
+        key: str | None,
+        model: str,
+        system: str | None,
+        turns: list[str],
+        max_tokens: int,
+        *,
+        stream: bool = False,
+    ) -> Admission | Refusal:
         started = time.time()
         texts = [system, *turns] if system else list(turns)
         b = self.behaviours[provider]
@@ -137,50 +152,82 @@ class Simulator:
             return refusal
         assert key is not None
         input_tokens = estimate_tokens(texts)
-        return Admission(provider, model, key, input_tokens, max_tokens,
-                         reply_tokens(model, system, turns, max_tokens), b,
-                         self.limits(provider, key), started, stream)
+        return Admission(
+            provider,
+            model,
+            key,
+            input_tokens,
+            max_tokens,
+            reply_tokens(model, system, turns, max_tokens),
+            b,
+            self.limits(provider, key),
+            started,
+            stream,
+        )
 
-    def _check(self, provider: str, key: str | None, texts: list[str], max_tokens: int,
-               b: Behaviour) -> Refusal | None:
+    def _check(
+        self, provider: str, key: str | None, texts: list[str], max_tokens: int, b: Behaviour
+    ) -> Refusal | None:
         if not key or key.startswith("bad"):
             return Refusal(401, "auth", "invalid x-api-key" if key else "missing API key")
         if b.outage:
-            return Refusal(529 if provider == "anthropic" else 503, "overloaded",
-                           "the service is temporarily unavailable (simulated outage)")
+            return Refusal(
+                529 if provider == "anthropic" else 503,
+                "overloaded",
+                "the service is temporarily unavailable (simulated outage)",
+            )
         input_tokens = estimate_tokens(texts)
         if input_tokens > CONTEXT_WINDOW:
-            return Refusal(400, "too_long",
-                           f"prompt is too long: {input_tokens} tokens > "
-                           f"{CONTEXT_WINDOW} maximum")
+            return Refusal(
+                400,
+                "too_long",
+                f"prompt is too long: {input_tokens} tokens > {CONTEXT_WINDOW} maximum",
+            )
         buckets = self._buckets_for(provider, key, b)
         wait = buckets.admit(input_tokens + max_tokens)
         if wait == math.inf:
-            return Refusal(429, "rate_limit",
-                           f"request too large: {input_tokens + max_tokens} tokens requested, "
-                           f"limit {b.tpm} tokens per minute")
+            return Refusal(
+                429,
+                "rate_limit",
+                f"request too large: {input_tokens + max_tokens} tokens requested, "
+                f"limit {b.tpm} tokens per minute",
+            )
         if wait > 0:
-            return Refusal(429, "rate_limit", "rate limit exceeded: too many requests or "
-                           "tokens per minute for this key", retry_after=wait)
+            return Refusal(
+                429,
+                "rate_limit",
+                "rate limit exceeded: too many requests or tokens per minute for this key",
+                retry_after=wait,
+            )
         dice = self._rng.random()
         if dice < b.error_rate:
             return Refusal(500, "server_error", "internal server error (simulated)")
         if dice < b.error_rate + b.overload_rate:
-            return Refusal(529 if provider == "anthropic" else 503, "overloaded",
-                           "overloaded (simulated)")
+            return Refusal(
+                529 if provider == "anthropic" else 503, "overloaded", "overloaded (simulated)"
+            )
         return None
 
     def mid_stream_failure(self, admission: Admission) -> bool:
         return self._rng.random() < admission.behaviour.mid_stream_error_rate
 
-    def finish(self, admission: Admission, status: int = 200, output_tokens: int | None = None) -> None:
+    def finish(
+        self, admission: Admission, status: int = 200, output_tokens: int | None = None
+    ) -> None:
         """Account the call and refund the part of ``max_tokens`` it did not use."""
         used = admission.output_tokens if output_tokens is None else output_tokens
         buckets = self._buckets_for(admission.provider, admission.key, admission.behaviour)
         buckets.tokens.give(max(0, admission.max_tokens - used))
-        self.stats.record(admission.provider, admission.model, admission.key,
-                          admission.started, status, stream=admission.stream,
-                          input_tokens=admission.input_tokens, output_tokens=used)
+        self.stats.record(
+            admission.provider,
+            admission.model,
+            admission.key,
+            admission.started,
+            status,
+            stream=admission.stream,
+            input_tokens=admission.input_tokens,
+            output_tokens=used,
+        )
 
 
 def retry_after_header(refusal: Refusal) -> dict[str, str]:

@@ -46,8 +46,18 @@ class Stats:
     def _of(self, provider: str) -> ProviderCounters:
         return self.providers.setdefault(provider, ProviderCounters())
 
-    def record(self, provider: str, model: str, key: str, start: float, status: int, *,
-               stream: bool = False, input_tokens: int = 0, output_tokens: int = 0) -> None:
+    def record(
+        self,
+        provider: str,
+        model: str,
+        key: str,
+        start: float,
+        status: int,
+        *,
+        stream: bool = False,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None:
         c = self._of(provider)
         c.requests += 1
         if status == 200:
@@ -62,7 +72,8 @@ class Stats:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "providers": {p: {**asdict(c), "errors": dict(c.errors)}
-                          for p, c in self.providers.items()},
+            "providers": {
+                p: {**asdict(c), "errors": dict(c.errors)} for p, c in self.providers.items()
+            },
             "calls": [asdict(entry) for entry in self.log],
         }

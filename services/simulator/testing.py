@@ -1,9 +1,9 @@
 """The simulator as a test double: run it in a thread on a free port.
 
-    with running_simulator(SimulatorSettings(speed=0)) as sim:
-        client = anthropic.Anthropic(base_url=sim.url, api_key="test")
-        ...
-        assert sim.stats()["providers"]["anthropic"]["ok"] == 1
+with running_simulator(SimulatorSettings(speed=0)) as sim:
+    client = anthropic.Anthropic(base_url=sim.url, api_key="test")
+    ...
+    assert sim.stats()["providers"]["anthropic"]["ok"] == 1
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ class SimulatorHandle:
         self._admin.post("/_sim/reset").raise_for_status()
 
     def configure(self, changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        data: dict[str, Any] = self._admin.patch("/_sim/config", json=changes).raise_for_status().json()
+        data: dict[str, Any] = (
+            self._admin.patch("/_sim/config", json=changes).raise_for_status().json()
+        )
         return data
 
     def close(self) -> None:
@@ -53,10 +55,17 @@ def _free_port() -> int:
 
 @contextmanager
 def running_simulator(settings: SimulatorSettings | None = None) -> Iterator[SimulatorHandle]:
-    settings = (settings or SimulatorSettings()).model_copy(update={"host": "127.0.0.1",
-                                                                     "port": _free_port()})
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            log_config=None, access_log=False, lifespan="off")
+    settings = (settings or SimulatorSettings()).model_copy(
+        update={"host": "127.0.0.1", "port": _free_port()}
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="simulator", daemon=True)
     thread.start()

@@ -15,6 +15,8 @@ from types import FrameType
 
 import dramatiq
 import redis.asyncio as aioredis
+from prometheus_client import start_http_server
+
 from agentqueue.core.broker import make_broker
 from agentqueue.core.catalog import load_catalog
 from agentqueue.core.fallback import FallbackChain
@@ -24,7 +26,6 @@ from agentqueue.core.taskstore import TaskStore
 from agentqueue.worker.actors import register_run_task
 from agentqueue.worker.runner import TaskRunner
 from agentqueue.worker.settings import WorkerSettings
-from prometheus_client import start_http_server
 
 log = logging.getLogger("agentqueue.worker")
 
@@ -47,8 +48,9 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
 
 def main() -> None:
     settings = WorkerSettings()
-    configure_logging(f"worker:{settings.queue.value}", level=settings.log_level,
-                      fmt=settings.log_format)
+    configure_logging(
+        f"worker:{settings.queue.value}", level=settings.log_level, fmt=settings.log_format
+    )
     broker = make_broker(
         settings.redis_url.get_secret_value(),
         heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
@@ -68,15 +70,22 @@ def main() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    worker = dramatiq.Worker(broker, queues={settings.queue.value},
-                             worker_threads=settings.threads,
-                             worker_timeout=settings.poll_interval_ms)
+    worker = dramatiq.Worker(
+        broker,
+        queues={settings.queue.value},
+        worker_threads=settings.threads,
+        worker_timeout=settings.poll_interval_ms,
+    )
     worker.start()
     providers = ", ".join(
         f"{c.name}{' (simulated)' if c.simulated else ''}" for c in provider_configs(settings)
     )
-    log.info("consuming queue %r with %d threads; providers: %s",
-             settings.queue.value, settings.threads, providers or "none")
+    log.info(
+        "consuming queue %r with %d threads; providers: %s",
+        settings.queue.value,
+        settings.threads,
+        providers or "none",
+    )
     stop.wait()
     worker.stop(timeout=int(settings.shutdown_timeout * 1000))
     broker.close()

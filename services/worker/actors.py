@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
+
 from agentqueue.core.broker import RUN_TASK_ACTOR, queue_name
 from agentqueue.worker.runner import RetryLater, TaskFailed, TaskRunner
 from agentqueue.worker.settings import WorkerSettings
-from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage
 
 
 def register_run_task(

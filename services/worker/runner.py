@@ -83,8 +83,9 @@ class TaskRunner:
         if record is None:
             log.info("task %s already finished; duplicate delivery ignored", task_id)
             return
-        log.info("task %s started (attempt %d, kind %s)", task_id, record.attempts,
-                 record.spec.kind)
+        log.info(
+            "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind
+        )
 
         async def call(request: CompletionRequest) -> Completion:
             result = await self.chain.complete(request)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from agentqueue.core.settings import CoreSettings
 from agentqueue.core.tasks import Priority
-from pydantic import Field
 
 
 class WorkerSettings(CoreSettings):

@@ -1,4 +1,5 @@
 import pytest
+
 from agentqueue.core.breaker import BreakerState, CircuitBreaker
 from agentqueue.core.errors import CircuitOpen
 

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+
 from agentqueue.core.catalog import Catalog, UnknownModel, load_catalog
 from agentqueue.core.messages import Tier, Usage
 
@@ -14,16 +15,18 @@ CATALOG = """{"prices_as_of": "2025-06-01", "models": [
 
 def test_cost_counts_every_token_class_at_its_price() -> None:
     catalog = Catalog.from_json(CATALOG)
-    usage = Usage(input_tokens=1_000_000, output_tokens=2_000_000,
-                  cache_read_tokens=1_000_000, cache_write_tokens=1_000_000)
+    usage = Usage(
+        input_tokens=1_000_000,
+        output_tokens=2_000_000,
+        cache_read_tokens=1_000_000,
+        cache_write_tokens=1_000_000,
+    )
     assert catalog.cost_usd("big", usage) == Decimal("3") + 30 + Decimal("0.3") + Decimal("3.75")
 
 
 def test_cost_is_exact_for_small_calls() -> None:
     catalog = Catalog.from_json(CATALOG)
-    assert catalog.cost_usd("small", Usage(input_tokens=7, output_tokens=3)) == Decimal(
-        "0.000022"
-    )
+    assert catalog.cost_usd("small", Usage(input_tokens=7, output_tokens=3)) == Decimal("0.000022")
 
 
 def test_default_model_follows_tier() -> None:

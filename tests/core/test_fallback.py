@@ -24,18 +24,19 @@ async def test_tier_picks_the_catalog_model(chain: FallbackChain) -> None:
     assert result.completion.model == chain.catalog.default_model("anthropic", Tier.EFFICIENT).model
 
 
-async def test_primary_outage_falls_back_to_the_next_provider(chain: FallbackChain,
-                                                              simulator) -> None:
+async def test_primary_outage_falls_back_to_the_next_provider(
+    chain: FallbackChain, simulator
+) -> None:
     simulator.configure({"anthropic": {"outage": True}})
     result = await chain.complete(REQUEST)
     assert result.completion.provider == "openai"
-    assert [(a.provider, a.ok) for a in result.attempts] == [("anthropic", False),
-                                                             ("openai", True)]
+    assert [(a.provider, a.ok) for a in result.attempts] == [("anthropic", False), ("openai", True)]
     assert result.attempts[0].error_type == "Overloaded"
 
 
-async def test_open_breaker_skips_a_dead_provider_without_calling_it(chain: FallbackChain,
-                                                                     simulator) -> None:
+async def test_open_breaker_skips_a_dead_provider_without_calling_it(
+    chain: FallbackChain, simulator
+) -> None:
     simulator.configure({"anthropic": {"outage": True}})
     for _ in range(2):  # failure_threshold=2 opens the breaker
         await chain.complete(REQUEST)
@@ -59,14 +60,18 @@ async def test_breaker_recovers_after_its_cooldown(chain: FallbackChain, simulat
     assert chain.breakers["anthropic"].state == "closed"
 
 
-async def test_every_provider_down_is_retryable_with_attempts(chain: FallbackChain,
-                                                              simulator) -> None:
+async def test_every_provider_down_is_retryable_with_attempts(
+    chain: FallbackChain, simulator
+) -> None:
     simulator.configure({"all": {"outage": True}})
     with pytest.raises(NoProviderAvailable) as info:
         await chain.complete(REQUEST)
     assert info.value.retryable
     assert [(a.provider, type(a).__name__) for a in info.value.attempts] == [
-        ("anthropic", "Overloaded"), ("openai", "Overloaded"), ("google", "Overloaded")]
+        ("anthropic", "Overloaded"),
+        ("openai", "Overloaded"),
+        ("google", "Overloaded"),
+    ]
 
 
 async def test_rate_limits_fall_back_and_carry_the_shortest_retry_after(
@@ -83,8 +88,7 @@ async def test_rate_limits_fall_back_and_carry_the_shortest_retry_after(
     assert chain.breakers["anthropic"].state == "closed"  # a 429 is not an outage
 
 
-async def test_stream_falls_back_before_the_first_token(chain: FallbackChain,
-                                                        simulator) -> None:
+async def test_stream_falls_back_before_the_first_token(chain: FallbackChain, simulator) -> None:
     simulator.configure({"anthropic": {"outage": True}})
     attempts: list[Attempt] = []
     events = [e async for e in chain.stream(REQUEST, attempts)]

@@ -1,10 +1,19 @@
 import pytest
+
 from agentqueue.core.providers.registry import DEFAULT_SIMULATOR_URL, provider_configs
 from agentqueue.core.settings import CoreSettings
 
-KEY_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
-            "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "GOOGLE_GEMINI_BASE_URL",
-            "AGENTQUEUE_SIMULATOR_URL", "AGENTQUEUE_PROVIDER_ORDER")
+KEY_VARS = (
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_BASE_URL",
+    "GOOGLE_GEMINI_BASE_URL",
+    "AGENTQUEUE_SIMULATOR_URL",
+    "AGENTQUEUE_PROVIDER_ORDER",
+)
 
 
 @pytest.fixture(autouse=True)

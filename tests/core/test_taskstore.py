@@ -2,6 +2,7 @@ import asyncio
 
 import pytest
 import redis.asyncio as aioredis
+
 from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
 from agentqueue.core.messages import ChatMessage, CompletionRequest, Usage
 from agentqueue.core.tasks import (
@@ -83,8 +84,10 @@ async def test_a_task_completes_exactly_once_under_racing_runs(store: TaskStore)
     record, _ = await store.create(_record())
     await store.start(record.id)
     outcomes = await asyncio.gather(
-        *(store.succeed(record.id, TaskResult(text=str(i), provider="p", model="m"))
-          for i in range(10)),
+        *(
+            store.succeed(record.id, TaskResult(text=str(i), provider="p", model="m"))
+            for i in range(10)
+        ),
         store.fail(record.id, TaskError(type="X", message="late failure")),
     )
     assert sum(outcomes) == 1
@@ -95,8 +98,14 @@ async def test_a_task_completes_exactly_once_under_racing_runs(store: TaskStore)
 async def test_requeued_keeps_the_error_and_calls_add_up(store: TaskStore) -> None:
     record, _ = await store.create(_record())
     await store.start(record.id)
-    call = CallRecord(provider="p", model="m", usage=Usage(input_tokens=3, output_tokens=4),
-                      cost_usd="0.5", latency_s=0.1, attempts=[])
+    call = CallRecord(
+        provider="p",
+        model="m",
+        usage=Usage(input_tokens=3, output_tokens=4),
+        cost_usd="0.5",
+        latency_s=0.1,
+        attempts=[],
+    )
     await store.add_call(record.id, call)
     await store.add_call(record.id, call)
     assert await store.requeued(record.id, TaskError(type="RateLimited", message="slow down"))

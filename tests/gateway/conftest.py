@@ -2,9 +2,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import SecretStr
+
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
-from pydantic import SecretStr
 
 KEY_T1 = "key-tenant-one-0123456789"
 KEY_T2 = "key-tenant-two-0123456789"
@@ -26,7 +27,8 @@ async def client(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.Async
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway",
+            transport=transport,
+            base_url="http://gateway",
             headers={"Authorization": f"Bearer {KEY_T1}"},
         ) as c:
             yield c

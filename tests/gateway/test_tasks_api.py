@@ -1,8 +1,8 @@
 import httpx
 import pytest
 import redis
-from agentqueue.gateway.settings import GatewaySettings
 
+from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway.conftest import KEY_T2
 
 HI = {"messages": [{"role": "user", "content": "Say hi"}]}
@@ -97,8 +97,9 @@ async def test_unknown_kind_is_refused_naming_the_field(client: httpx.AsyncClien
 
 
 async def test_malformed_json_is_422_not_500(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/tasks", content=b'{"messages": [',
-                          headers={"content-type": "application/json"})
+    r = await client.post(
+        "/v1/tasks", content=b'{"messages": [', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422
     assert r.json()["error"]["type"] == "validation_error"
 
@@ -119,8 +120,9 @@ async def test_oversized_chunked_body_is_413(
         for _ in range(gateway_settings.max_body_bytes // 1024 + 2):
             yield b"x" * 1024
 
-    r = await client.post("/v1/tasks", content=chunks(),
-                          headers={"content-type": "application/json"})
+    r = await client.post(
+        "/v1/tasks", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
 
 
@@ -135,8 +137,7 @@ async def test_another_tenants_task_is_404(client: httpx.AsyncClient) -> None:
     task_id = (await client.post("/v1/tasks", json=HI)).json()["id"]
     r = await client.get(f"/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {KEY_T2}"})
     assert r.status_code == 404
-    r = await client.get(f"/v1/tasks/{task_id}", headers={"x-api-key": KEY_T2,
-                                                          "Authorization": ""})
+    r = await client.get(f"/v1/tasks/{task_id}", headers={"x-api-key": KEY_T2, "Authorization": ""})
     assert r.status_code == 404
 
 

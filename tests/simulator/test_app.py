@@ -5,10 +5,12 @@ import time
 import httpx
 import pytest
 
-HELLO_ANTHROPIC = {"model": "claude-x", "max_tokens": 20,
-                   "messages": [{"role": "user", "content": "hi"}]}
-HELLO_OPENAI = {"model": "gpt-x", "max_tokens": 20,
-                "messages": [{"role": "user", "content": "hi"}]}
+HELLO_ANTHROPIC = {
+    "model": "claude-x",
+    "max_tokens": 20,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+HELLO_OPENAI = {"model": "gpt-x", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
@@ -22,8 +24,7 @@ def test_success_carries_each_providers_rate_limit_headers(http: httpx.Client) -
     assert r.status_code == 200
     assert int(r.headers["anthropic-ratelimit-requests-remaining"]) == 999
     assert r.headers["anthropic-ratelimit-tokens-reset"].endswith("Z")
-    r = http.post("/v1/chat/completions", json=HELLO_OPENAI,
-                  headers={"Authorization": "Bearer k"})
+    r = http.post("/v1/chat/completions", json=HELLO_OPENAI, headers={"Authorization": "Bearer k"})
     assert r.status_code == 200 and r.headers["x-ratelimit-remaining-requests"] == "999"
     assert r.headers["x-ratelimit-reset-requests"].endswith("s")
 
@@ -66,8 +67,10 @@ def test_reset_restores_start_behaviour_and_counters(http: httpx.Client, simulat
     http.post("/v1/messages", json=HELLO_ANTHROPIC, headers={"x-api-key": "k"})
     simulator.reset()
     assert simulator.stats() == {"providers": {}, "calls": []}
-    assert http.post("/v1/messages", json=HELLO_ANTHROPIC,
-                     headers={"x-api-key": "k"}).status_code == 200
+    assert (
+        http.post("/v1/messages", json=HELLO_ANTHROPIC, headers={"x-api-key": "k"}).status_code
+        == 200
+    )
 
 
 def test_call_log_times_follow_the_latency_model(http: httpx.Client, simulator) -> None:

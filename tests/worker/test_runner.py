@@ -21,8 +21,12 @@ def runner(store: TaskStore, chain: FallbackChain) -> TaskRunner:
 
 
 async def _task(store: TaskStore, kind: str = "completion") -> str:
-    spec = TaskSpec(kind=kind, input=CompletionRequest(
-        messages=[ChatMessage(role="user", content="Say hi")], max_tokens=64))
+    spec = TaskSpec(
+        kind=kind,
+        input=CompletionRequest(
+            messages=[ChatMessage(role="user", content="Say hi")], max_tokens=64
+        ),
+    )
     record, _ = await store.create(TaskRecord(tenant="t", spec=spec))
     return record.id
 

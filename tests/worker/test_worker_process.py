@@ -36,10 +36,17 @@ def start_worker(redis_url: str, simulator, tmp_path: Path) -> Iterator[StartWor
         log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentqueue.worker"],
-            env={**os.environ, "AGENTQUEUE_REDIS_URL": redis_url,
-                 "AGENTQUEUE_SIMULATOR_URL": simulator.url, "AGENTQUEUE_QUEUE": queue,
-                 "AGENTQUEUE_THREADS": "4", "AGENTQUEUE_RETRY_BACKOFF": "0.2", **env},
-            stdout=log, stderr=subprocess.STDOUT,
+            env={
+                **os.environ,
+                "AGENTQUEUE_REDIS_URL": redis_url,
+                "AGENTQUEUE_SIMULATOR_URL": simulator.url,
+                "AGENTQUEUE_QUEUE": queue,
+                "AGENTQUEUE_THREADS": "4",
+                "AGENTQUEUE_RETRY_BACKOFF": "0.2",
+                **env,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         procs.append(proc)
         return proc
@@ -55,25 +62,31 @@ def start_worker(redis_url: str, simulator, tmp_path: Path) -> Iterator[StartWor
 
 @pytest.fixture
 async def api(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GatewaySettings(redis_url=SecretStr(redis_url),
-                                     api_keys=SecretStr(f"t:{KEY}")))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://gw",
-                                     headers={"Authorization": f"Bearer {KEY}"}) as c:
-            yield c
+    app = create_app(
+        GatewaySettings(redis_url=SecretStr(redis_url), api_keys=SecretStr(f"t:{KEY}"))
+    )
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://gw",
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    async with app.router.lifespan_context(app), client:
+        yield client
 
 
 async def _submit(api: httpx.AsyncClient, priority: str = "standard", **extra: object) -> str:
-    r = await api.post("/v1/tasks", json={
-        "messages": [{"role": "user", "content": "Say hi"}], "priority": priority, **extra})
+    r = await api.post(
+        "/v1/tasks",
+        json={"messages": [{"role": "user", "content": "Say hi"}], "priority": priority, **extra},
+    )
     assert r.status_code == 202, r.text
     task_id: str = r.json()["id"]
     return task_id
 
 
-async def _wait(api: httpx.AsyncClient, task_id: str, states: set[str],
-                timeout: float = 20.0) -> dict[str, object]:
+async def _wait(
+    api: httpx.AsyncClient, task_id: str, states: set[str], timeout: float = 20.0
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
         view: dict[str, object] = (await api.get(f"/v1/tasks/{task_id}")).json()
@@ -145,8 +158,10 @@ async def test_sigkilled_worker_task_is_redelivered_and_completes_once(
 ) -> None:
     # Slow replies (about 3 s each) so the worker dies mid-call.
     simulator.configure({"all": {"speed": 1.0, "ttft_ms": 3000}})
-    fast_redelivery = {"AGENTQUEUE_HEARTBEAT_TIMEOUT_MS": "1500",
-                       "AGENTQUEUE_MAINTENANCE_CHANCE": "1000000"}
+    fast_redelivery = {
+        "AGENTQUEUE_HEARTBEAT_TIMEOUT_MS": "1500",
+        "AGENTQUEUE_MAINTENANCE_CHANCE": "1000000",
+    }
     first = start_worker("standard", **fast_redelivery)
     task_id = await _submit(api)
     await _wait(api, task_id, {"running"})
@@ -160,9 +175,7 @@ async def test_sigkilled_worker_task_is_redelivered_and_completes_once(
     assert view["llm_calls"] == 1  # one paid call recorded, one result
 
 
-async def test_sigterm_drains_running_tasks_and_loses_nothing(
-    api, start_worker, simulator
-) -> None:
+async def test_sigterm_drains_running_tasks_and_loses_nothing(api, start_worker, simulator) -> None:
     simulator.configure({"all": {"speed": 1.0, "ttft_ms": 1000}})
     worker = start_worker("standard", AGENTQUEUE_THREADS="2")
     ids = [await _submit(api) for _ in range(6)]

@@ -12,11 +12,16 @@ from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent,
 from agentqueue.core.providers.base import Provider, ProviderConfig
 from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
 
-
 #: Status implied by an error type, for errors inside a 200 stream (``event: error``).
-_STATUS_OF_TYPE = {"overloaded_error": 529, "rate_limit_error": 429, "api_error": 500,
-                   "authentication_error": 401, "permission_error": 403,
-                   "request_too_large": 413, "invalid_request_error": 400}
+_STATUS_OF_TYPE = {
+    "overloaded_error": 529,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "request_too_large": 413,
+    "invalid_request_error": 400,
+}
 
 
 def _translate(exc: anthropic.APIError, model: str) -> ProviderError:
@@ -34,8 +39,9 @@ def _translate(exc: anthropic.APIError, model: str) -> ProviderError:
         message = str(error.get("message", message))
         if status is None or status < 400:  # the stream had begun with 200
             status = _STATUS_OF_TYPE.get(str(error.get("type")), 500)
-    return error_for_status(status, message, provider="anthropic", model=model,
-                            retry_after=retry_after_seconds(headers))
+    return error_for_status(
+        status, message, provider="anthropic", model=model, retry_after=retry_after_seconds(headers)
+    )
 
 
 def _usage(u: Any) -> Usage:
@@ -53,7 +59,9 @@ class AnthropicProvider(Provider):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self._client = anthropic.AsyncAnthropic(
-            api_key=config.api_key, base_url=config.base_url, timeout=config.timeout,
+            api_key=config.api_key,
+            base_url=config.base_url,
+            timeout=config.timeout,
             max_retries=0,
         )
 
@@ -72,8 +80,13 @@ class AnthropicProvider(Provider):
 
     def _completion(self, message: Any, model: str) -> Completion:
         text = "".join(b.text for b in message.content if b.type == "text")
-        return Completion(text=text, provider=self.name, model=message.model or model,
-                          usage=_usage(message.usage), stop_reason=message.stop_reason)
+        return Completion(
+            text=text,
+            provider=self.name,
+            model=message.model or model,
+            usage=_usage(message.usage),
+            stop_reason=message.stop_reason,
+        )
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         try:

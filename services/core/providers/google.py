@@ -23,8 +23,11 @@ from agentqueue.core.providers.http_errors import error_for_status
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
     found: list[type[BaseException]] = [TimeoutError, OSError]
-    for module, name in (("httpx", "TransportError"), ("httpx2", "TransportError"),
-                         ("aiohttp", "ClientError")):
+    for module, name in (
+        ("httpx", "TransportError"),
+        ("httpx2", "TransportError"),
+        ("aiohttp", "ClientError"),
+    ):
         try:
             found.append(getattr(__import__(module), name))
         except (ImportError, AttributeError):
@@ -51,8 +54,13 @@ def _retry_delay(details: Any) -> float | None:
 def _translate(exc: BaseException, model: str) -> ProviderError:
     """The one place a google-genai (or transport) error becomes ours."""
     if isinstance(exc, errors.APIError):
-        return error_for_status(exc.code, exc.message or str(exc), provider="google",
-                                model=model, retry_after=_retry_delay(exc.details))
+        return error_for_status(
+            exc.code,
+            exc.message or str(exc),
+            provider="google",
+            model=model,
+            retry_after=_retry_delay(exc.details),
+        )
     return ProviderTimeout(f"{type(exc).__name__}: {exc}", provider="google", model=model)
 
 
@@ -61,8 +69,11 @@ def _usage(meta: Any) -> Usage:
     if meta is None:
         return Usage()
     cached = meta.cached_content_token_count or 0
-    return Usage(input_tokens=(meta.prompt_token_count or 0) - cached,
-                 output_tokens=meta.candidates_token_count or 0, cache_read_tokens=cached)
+    return Usage(
+        input_tokens=(meta.prompt_token_count or 0) - cached,
+        output_tokens=meta.candidates_token_count or 0,
+        cache_read_tokens=cached,
+    )
 
 
 class GoogleProvider(Provider):
@@ -72,16 +83,22 @@ class GoogleProvider(Provider):
         super().__init__(config)
         # attempts=1: no retries. Without retry_options the SDK silently retries
         # connection errors after 1-10 s sleeps, hiding an outage from our breaker.
-        options = types.HttpOptions(base_url=config.base_url,
-                                    timeout=int(config.timeout * 1000),
-                                    retry_options=types.HttpRetryOptions(attempts=1))
+        options = types.HttpOptions(
+            base_url=config.base_url,
+            timeout=int(config.timeout * 1000),
+            retry_options=types.HttpRetryOptions(attempts=1),
+        )
         self._client = genai.Client(api_key=config.api_key, http_options=options)
 
     @staticmethod
-    def _args(request: CompletionRequest) -> tuple[list[types.Content], types.GenerateContentConfig]:
+    def _args(
+        request: CompletionRequest,
+    ) -> tuple[list[types.Content], types.GenerateContentConfig]:
         contents = [
-            types.Content(role="model" if m.role == "assistant" else "user",
-                          parts=[types.Part(text=m.content)])
+            types.Content(
+                role="model" if m.role == "assistant" else "user",
+                parts=[types.Part(text=m.content)],
+            )
             for m in request.messages
         ]
         config = types.GenerateContentConfig(
@@ -95,17 +112,21 @@ class GoogleProvider(Provider):
         candidates = response.candidates or []
         finish = candidates[0].finish_reason if candidates else None
         return Completion(
-            text=text, provider=self.name, model=response.model_version or model,
+            text=text,
+            provider=self.name,
+            model=response.model_version or model,
             usage=_usage(response.usage_metadata),
             stop_reason=str(finish.value if hasattr(finish, "value") else finish)
-            if finish else None,
+            if finish
+            else None,
         )
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         contents, config = self._args(request)
         try:
             response = await self._client.aio.models.generate_content(
-                model=model, contents=contents, config=config)  # type: ignore[arg-type]
+                model=model, contents=contents, config=config
+            )  # type: ignore[arg-type]
         except _CAUGHT as exc:
             raise _translate(exc, model) from exc
         return self._completion(response, response.text or "", model)
@@ -116,7 +137,8 @@ class GoogleProvider(Provider):
         last: Any = None
         try:
             stream = await self._client.aio.models.generate_content_stream(
-                model=model, contents=contents, config=config)  # type: ignore[arg-type]
+                model=model, contents=contents, config=config
+            )  # type: ignore[arg-type]
             async for chunk in stream:
                 last = chunk
                 if chunk.text:
@@ -125,8 +147,7 @@ class GoogleProvider(Provider):
         except _CAUGHT as exc:
             raise _translate(exc, model) from exc
         if last is None:
-            raise ProviderTimeout("stream ended before any chunk", provider="google",
-                                  model=model)
+            raise ProviderTimeout("stream ended before any chunk", provider="google", model=model)
         yield self._completion(last, "".join(parts), model)
 
     async def aclose(self) -> None:

@@ -20,8 +20,14 @@ from agentqueue.core.errors import (
 )
 
 #: Phrases providers use when a prompt does not fit the model's window.
-_CONTEXT_PHRASES = ("prompt is too long", "context length", "context_length_exceeded",
-                    "maximum context", "too many tokens", "exceeds the maximum")
+_CONTEXT_PHRASES = (
+    "prompt is too long",
+    "context length",
+    "context_length_exceeded",
+    "maximum context",
+    "too many tokens",
+    "exceeds the maximum",
+)
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
@@ -52,8 +58,9 @@ def error_for_status(
     lowered = message.lower()
     cls: type[ProviderError]
     if status == 429:
-        return RateLimited(message, retry_after=retry_after, provider=provider, model=model,
-                           status=status)
+        return RateLimited(
+            message, retry_after=retry_after, provider=provider, model=model, status=status
+        )
     if status in (529, 503):
         cls = Overloaded
     elif status is not None and status >= 500:

@@ -24,8 +24,9 @@ def _translate(exc: openai.APIError, model: str) -> ProviderError:
     message = exc.message
     if status is None or status < 400:
         status = 500  # an error inside a 200 stream: the provider failed mid-answer
-    return error_for_status(status, message, provider="openai", model=model,
-                            retry_after=retry_after_seconds(headers))
+    return error_for_status(
+        status, message, provider="openai", model=model, retry_after=retry_after_seconds(headers)
+    )
 
 
 def _usage(u: Any) -> Usage:
@@ -34,8 +35,11 @@ def _usage(u: Any) -> Usage:
         return Usage()
     details = getattr(u, "prompt_tokens_details", None)
     cached = (getattr(details, "cached_tokens", None) or 0) if details else 0
-    return Usage(input_tokens=(u.prompt_tokens or 0) - cached,
-                 output_tokens=u.completion_tokens or 0, cache_read_tokens=cached)
+    return Usage(
+        input_tokens=(u.prompt_tokens or 0) - cached,
+        output_tokens=u.completion_tokens or 0,
+        cache_read_tokens=cached,
+    )
 
 
 class OpenAIProvider(Provider):
@@ -44,7 +48,9 @@ class OpenAIProvider(Provider):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self._client = openai.AsyncOpenAI(
-            api_key=config.api_key, base_url=config.base_url, timeout=config.timeout,
+            api_key=config.api_key,
+            base_url=config.base_url,
+            timeout=config.timeout,
             max_retries=0,
         )
 
@@ -54,8 +60,11 @@ class OpenAIProvider(Provider):
         if request.system:
             messages.append({"role": "system", "content": request.system})
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
-        params: dict[str, Any] = {"model": model, "messages": messages,
-                                  "max_completion_tokens": request.max_tokens}
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "max_completion_tokens": request.max_tokens,
+        }
         if request.temperature is not None:
             params["temperature"] = request.temperature
         return params
@@ -66,9 +75,13 @@ class OpenAIProvider(Provider):
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
         choice = response.choices[0]
-        return Completion(text=choice.message.content or "", provider=self.name,
-                          model=response.model or model, usage=_usage(response.usage),
-                          stop_reason=choice.finish_reason)
+        return Completion(
+            text=choice.message.content or "",
+            provider=self.name,
+            model=response.model or model,
+            usage=_usage(response.usage),
+            stop_reason=choice.finish_reason,
+        )
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         parts: list[str] = []
@@ -77,7 +90,8 @@ class OpenAIProvider(Provider):
         answered_model = model
         try:
             chunks = await self._client.chat.completions.create(
-                **self._params(request, model), stream=True,
+                **self._params(request, model),
+                stream=True,
                 stream_options={"include_usage": True},
             )
             async for chunk in chunks:
@@ -92,8 +106,13 @@ class OpenAIProvider(Provider):
                         yield TextDelta(text=choice.delta.content)
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
-        yield Completion(text="".join(parts), provider=self.name, model=answered_model,
-                         usage=usage, stop_reason=stop_reason)
+        yield Completion(
+            text="".join(parts),
+            provider=self.name,
+            model=answered_model,
+            usage=usage,
+            stop_reason=stop_reason,
+        )
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -6,10 +6,11 @@ import hashlib
 import hmac
 from typing import Annotated
 
-from agentqueue.core.taskstore import TaskStore
-from agentqueue.gateway.settings import GatewaySettings
 from dramatiq.brokers.redis import RedisBroker
 from fastapi import Depends, Header, HTTPException, Request, status
+
+from agentqueue.core.taskstore import TaskStore
+from agentqueue.gateway.settings import GatewaySettings
 
 LOCAL_TENANT = "local"
 
@@ -55,8 +56,10 @@ def get_tenant(
         return LOCAL_TENANT
     key = _presented_key(authorization, x_api_key)
     if key is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing API key: send "
-                            "'Authorization: Bearer <key>' or 'x-api-key: <key>'")
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
+        )
     digest = hashlib.sha256(key.encode()).hexdigest()
     hashes: dict[str, str] = request.app.state.key_hashes
     for known, tenant in hashes.items():

@@ -11,17 +11,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
+
 log = logging.getLogger(__name__)
 
-_STATUS_TYPES = {400: "bad_request", 401: "unauthorized", 403: "forbidden",
-                 404: "not_found", 405: "method_not_allowed", 409: "conflict",
-                 413: "request_too_large", 429: "rate_limited", 503: "unavailable"}
+_STATUS_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 def error_body(type_: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -36,15 +45,18 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
-    return JSONResponse(error_body("validation_error", f"invalid request: {summary}",
-                                   fields=fields), status_code=422)
+    return JSONResponse(
+        error_body("validation_error", f"invalid request: {summary}", fields=fields),
+        status_code=422,
+    )
 
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return JSONResponse(
         error_body(_STATUS_TYPES.get(exc.status_code, "error"), str(exc.detail)),
-        status_code=exc.status_code, headers=getattr(exc, "headers", None),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
     )
 
 
@@ -58,8 +70,9 @@ async def _conflict(_: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return JSONResponse(error_body("internal_error", "internal error; see the gateway log"),
-                        status_code=500)
+    return JSONResponse(
+        error_body("internal_error", "internal error; see the gateway log"), status_code=500
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
 from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier, Usage
 from agentqueue.core.tasks import Priority, TaskError, TaskRecord, TaskResult, TaskSpec, TaskState
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
@@ -23,10 +24,14 @@ class TaskCreate(BaseModel):
 
     messages: list[ChatMessage] = Field(min_length=1, max_length=10_000)
     system: str | None = Field(default=None, max_length=2_000_000)
-    kind: str = Field(default="completion", pattern=r"^[a-z][a-z0-9_]{0,63}$",
-                      description="The agent that runs the task.")
-    priority: Priority = Field(default=Priority.STANDARD,
-                               description="The queue: high, standard or batch.")
+    kind: str = Field(
+        default="completion",
+        pattern=r"^[a-z][a-z0-9_]{0,63}$",
+        description="The agent that runs the task.",
+    )
+    priority: Priority = Field(
+        default=Priority.STANDARD, description="The queue: high, standard or batch."
+    )
     tier: Tier = Field(default=Tier.FRONTIER, description="Model capability the task needs.")
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
@@ -37,8 +42,11 @@ class TaskCreate(BaseModel):
             kind=self.kind,
             priority=self.priority,
             input=CompletionRequest(
-                messages=self.messages, system=self.system, tier=self.tier,
-                max_tokens=self.max_tokens, temperature=self.temperature,
+                messages=self.messages,
+                system=self.system,
+                tier=self.tier,
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
             ),
             metadata=self.metadata,
         )
@@ -76,9 +84,19 @@ class TaskView(BaseModel):
     @classmethod
     def of(cls, r: TaskRecord) -> TaskView:
         return cls(
-            id=r.id, status=r.state, kind=r.spec.kind, priority=r.spec.priority,
-            created_at=r.created_at, started_at=r.started_at, finished_at=r.finished_at,
-            attempts=r.attempts, result=r.result, error=r.error, last_error=r.last_error,
-            usage=r.usage, cost_usd=float(r.cost_usd), llm_calls=len(r.calls),
+            id=r.id,
+            status=r.state,
+            kind=r.spec.kind,
+            priority=r.spec.priority,
+            created_at=r.created_at,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            attempts=r.attempts,
+            result=r.result,
+            error=r.error,
+            last_error=r.last_error,
+            usage=r.usage,
+            cost_usd=float(r.cost_usd),
+            llm_calls=len(r.calls),
             metadata=r.spec.metadata,
         )

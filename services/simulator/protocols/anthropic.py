@@ -15,19 +15,28 @@ from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
 from agentqueue.simulator.text import estimate_tokens
 
 PROVIDER = "anthropic"
-_ERROR_TYPES = {"auth": "authentication_error", "rate_limit": "rate_limit_error",
-                "overloaded": "overloaded_error", "server_error": "api_error",
-                "too_long": "invalid_request_error"}
+_ERROR_TYPES = {
+    "auth": "authentication_error",
+    "rate_limit": "rate_limit_error",
+    "overloaded": "overloaded_error",
+    "server_error": "api_error",
+    "too_long": "invalid_request_error",
+}
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": _ERROR_TYPES.get(kind, "api_error"),
-                                       "message": message}}
+    return {
+        "type": "error",
+        "error": {"type": _ERROR_TYPES.get(kind, "api_error"), "message": message},
+    }
 
 
 def _refuse(r: Refusal, headers: dict[str, str]) -> Response:
-    return JSONResponse(_error(r.kind, r.message), status_code=r.status,
-                        headers={**headers, **retry_after_header(r)})
+    return JSONResponse(
+        _error(r.kind, r.message),
+        status_code=r.status,
+        headers={**headers, **retry_after_header(r)},
+    )
 
 
 def _key(request: Request) -> str | None:
@@ -53,8 +62,12 @@ def _parse(body: dict[str, Any]) -> tuple[str, str | None, list[str], int]:
 
 
 def _usage(a: Admission, output_tokens: int) -> dict[str, int]:
-    return {"input_tokens": a.input_tokens, "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    return {
+        "input_tokens": a.input_tokens,
+        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -81,40 +94,76 @@ def router(sim: Simulator) -> APIRouter:
             return _refuse(decision, headers)
         headers = decision.limits.anthropic_headers()
         if stream:
-            return StreamingResponse(_stream(sim, decision), media_type="text/event-stream",
-                                     headers=headers)
+            return StreamingResponse(
+                _stream(sim, decision), media_type="text/event-stream", headers=headers
+            )
         await whole_answer_delay(decision)
         sim.finish(decision)
-        return JSONResponse({
-            "id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-            "model": model, "content": [{"type": "text", "text": "".join(decision.reply)}],
-            "stop_reason": "max_tokens" if decision.stop_reason_max else "end_turn",
-            "stop_sequence": None, "usage": _usage(decision, decision.output_tokens),
-        }, headers=headers)
+        return JSONResponse(
+            {
+                "id": f"msg_{uuid.uuid4().hex[:24]}",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": "".join(decision.reply)}],
+                "stop_reason": "max_tokens" if decision.stop_reason_max else "end_turn",
+                "stop_sequence": None,
+                "usage": _usage(decision, decision.output_tokens),
+            },
+            headers=headers,
+        )
 
     return api
 
 
 async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
-    yield _sse("message_start", {"type": "message_start", "message": {
-        "id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-        "model": a.model, "content": [], "stop_reason": None, "stop_sequence": None,
-        "usage": _usage(a, 1)}})
-    yield _sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                       "content_block": {"type": "text", "text": ""}})
+    yield _sse(
+        "message_start",
+        {
+            "type": "message_start",
+            "message": {
+                "id": f"msg_{uuid.uuid4().hex[:24]}",
+                "type": "message",
+                "role": "assistant",
+                "model": a.model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": _usage(a, 1),
+            },
+        },
+    )
+    yield _sse(
+        "content_block_start",
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    )
     sent = 0
     fail = sim.mid_stream_failure(a)
     async for piece, tokens in paced(a):
-        yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                           "delta": {"type": "text_delta", "text": piece}})
+        yield _sse(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": piece},
+            },
+        )
         sent += tokens
         if fail:
             sim.finish(a, status=529, output_tokens=sent)
             yield _sse("error", _error("overloaded", "Overloaded (simulated, mid-stream)"))
             return
     yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
-    yield _sse("message_delta", {"type": "message_delta", "delta": {
-        "stop_reason": "max_tokens" if a.stop_reason_max else "end_turn",
-        "stop_sequence": None}, "usage": {"output_tokens": a.output_tokens}})
+    yield _sse(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {
+                "stop_reason": "max_tokens" if a.stop_reason_max else "end_turn",
+                "stop_sequence": None,
+            },
+            "usage": {"output_tokens": a.output_tokens},
+        },
+    )
     yield _sse("message_stop", {"type": "message_stop"})
     sim.finish(a)

@@ -15,16 +15,28 @@ from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
 from agentqueue.simulator.text import estimate_tokens
 
 PROVIDER = "google"
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED",
-           500: "INTERNAL", 503: "UNAVAILABLE"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 def _error(r: Refusal) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": r.status, "message": r.message,
-                             "status": _STATUS.get(r.status, "UNKNOWN")}
+    error: dict[str, Any] = {
+        "code": r.status,
+        "message": r.message,
+        "status": _STATUS.get(r.status, "UNKNOWN"),
+    }
     if r.retry_after is not None:
-        error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                             "retryDelay": f"{max(1, round(r.retry_after + 0.5))}s"}]
+        error["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": f"{max(1, round(r.retry_after + 0.5))}s",
+            }
+        ]
     return {"error": error}
 
 
@@ -43,17 +55,25 @@ def _parse(body: dict[str, Any]) -> tuple[str | None, list[str], int]:
 
 
 def _usage(a: Admission, output_tokens: int) -> dict[str, int]:
-    return {"promptTokenCount": a.input_tokens, "candidatesTokenCount": output_tokens,
-            "totalTokenCount": a.input_tokens + output_tokens}
+    return {
+        "promptTokenCount": a.input_tokens,
+        "candidatesTokenCount": output_tokens,
+        "totalTokenCount": a.input_tokens + output_tokens,
+    }
 
 
 def _response(a: Admission, text: str, finish: str | None, output_tokens: int) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]},
-                                 "index": 0}
+    candidate: dict[str, Any] = {
+        "content": {"role": "model", "parts": [{"text": text}]},
+        "index": 0,
+    }
     if finish:
         candidate["finishReason"] = finish
-    return {"candidates": [candidate], "usageMetadata": _usage(a, output_tokens),
-            "modelVersion": a.model}
+    return {
+        "candidates": [candidate],
+        "usageMetadata": _usage(a, output_tokens),
+        "modelVersion": a.model,
+    }
 
 
 def router(sim: Simulator) -> APIRouter:
@@ -69,8 +89,16 @@ def router(sim: Simulator) -> APIRouter:
             texts = [system, *turns] if system else turns
             return JSONResponse({"totalTokens": estimate_tokens(texts)})
         if action not in ("generateContent", "streamGenerateContent"):
-            return JSONResponse({"error": {"code": 404, "message": f"unknown action {action!r}",
-                                           "status": "NOT_FOUND"}}, status_code=404)
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": 404,
+                        "message": f"unknown action {action!r}",
+                        "status": "NOT_FOUND",
+                    }
+                },
+                status_code=404,
+            )
         stream = action == "streamGenerateContent"
         key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
         decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
@@ -81,8 +109,9 @@ def router(sim: Simulator) -> APIRouter:
         await whole_answer_delay(decision)
         sim.finish(decision)
         finish = "MAX_TOKENS" if decision.stop_reason_max else "STOP"
-        return JSONResponse(_response(decision, "".join(decision.reply), finish,
-                                      decision.output_tokens))
+        return JSONResponse(
+            _response(decision, "".join(decision.reply), finish, decision.output_tokens)
+        )
 
     return api
 
@@ -97,8 +126,13 @@ async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
         yield f"data: {json.dumps(_response(a, piece, finish, sent))}\r\n\r\n".encode()
         if fail and not last:
             sim.finish(a, status=500, output_tokens=sent)
-            error = {"error": {"code": 500, "message": "internal error (simulated, mid-stream)",
-                               "status": "INTERNAL"}}
+            error = {
+                "error": {
+                    "code": 500,
+                    "message": "internal error (simulated, mid-stream)",
+                    "status": "INTERNAL",
+                }
+            }
             yield f"data: {json.dumps(error)}\r\n\r\n".encode()
             return
     sim.finish(a)

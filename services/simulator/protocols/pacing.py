@@ -25,7 +25,7 @@ async def paced(admission: Admission, chunk_tokens: int = 4) -> AsyncIterator[tu
         await asyncio.sleep(b.first_token_s)
     reply = admission.reply
     for i in range(0, len(reply), chunk_tokens):
-        piece = reply[i:i + chunk_tokens]
+        piece = reply[i : i + chunk_tokens]
         if i and b.per_token_s > 0:
             await asyncio.sleep(b.per_token_s * len(piece))
         yield "".join(piece), len(piece)

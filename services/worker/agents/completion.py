@@ -9,5 +9,6 @@ from agentqueue.worker.agents.base import AgentContext
 class CompletionAgent:
     async def run(self, spec: TaskSpec, ctx: AgentContext) -> TaskResult:
         completion = await ctx.complete(spec.input)
-        return TaskResult(text=completion.text, provider=completion.provider,
-                          model=completion.model)
+        return TaskResult(
+            text=completion.text, provider=completion.provider, model=completion.model
+        )

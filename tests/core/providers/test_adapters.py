@@ -21,13 +21,13 @@ from tests.conftest import _free_port
 
 PROVIDERS = ["anthropic", "openai", "google"]
 PATHS = {"anthropic": "", "openai": "/v1", "google": ""}
-REQUEST = CompletionRequest(messages=[ChatMessage(role="user", content="Say hi")],
-                            max_tokens=50)
+REQUEST = CompletionRequest(messages=[ChatMessage(role="user", content="Say hi")], max_tokens=50)
 
 
 def _config(name: str, url: str, key: str | None = None) -> ProviderConfig:
-    return ProviderConfig(name=name, api_key=key or f"test-{name}", base_url=url + PATHS[name],
-                          timeout=5)
+    return ProviderConfig(
+        name=name, api_key=key or f"test-{name}", base_url=url + PATHS[name], timeout=5
+    )
 
 
 @pytest.fixture(params=PROVIDERS)
@@ -66,10 +66,17 @@ async def test_stream_yields_deltas_then_the_same_answer(provider: Provider) -> 
 async def test_system_prompt_and_history_reach_the_model(provider: Provider) -> None:
     plain = await provider.complete(REQUEST, _model(provider))
     with_system = await provider.complete(
-        REQUEST.model_copy(update={"system": "Be terse."}), _model(provider))
-    history = REQUEST.model_copy(update={"messages": [
-        ChatMessage(role="user", content="Say hi"), ChatMessage(role="assistant", content="Hi"),
-        ChatMessage(role="user", content="Again")]})
+        REQUEST.model_copy(update={"system": "Be terse."}), _model(provider)
+    )
+    history = REQUEST.model_copy(
+        update={
+            "messages": [
+                ChatMessage(role="user", content="Say hi"),
+                ChatMessage(role="assistant", content="Hi"),
+                ChatMessage(role="user", content="Again"),
+            ]
+        }
+    )
     multi = await provider.complete(history, _model(provider))
     assert with_system.usage.input_tokens > plain.usage.input_tokens
     assert multi.usage.input_tokens > plain.usage.input_tokens
@@ -87,11 +94,15 @@ async def test_rate_limit_carries_retry_after(provider: Provider, simulator) -> 
 
 @pytest.mark.parametrize(
     ("fault", "error"),
-    [({"outage": True}, Overloaded), ({"error_rate": 1.0}, ProviderServerError),
-     ({"overload_rate": 1.0}, Overloaded)],
+    [
+        ({"outage": True}, Overloaded),
+        ({"error_rate": 1.0}, ProviderServerError),
+        ({"overload_rate": 1.0}, Overloaded),
+    ],
 )
-async def test_faults_become_our_errors(provider: Provider, simulator,
-                                        fault: dict[str, object], error: type) -> None:
+async def test_faults_become_our_errors(
+    provider: Provider, simulator, fault: dict[str, object], error: type
+) -> None:
     simulator.configure({provider.name: fault})
     with pytest.raises(error) as info:
         await provider.complete(REQUEST, _model(provider))

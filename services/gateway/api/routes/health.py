@@ -21,8 +21,7 @@ async def readyz(request: Request) -> dict[str, str] | JSONResponse:
     try:
         await request.app.state.redis.ping()
     except Exception as exc:
-        return JSONResponse({"status": "unavailable", "reason": f"redis: {exc}"},
-                            status_code=503)
+        return JSONResponse({"status": "unavailable", "reason": f"redis: {exc}"}, status_code=503)
     return {"status": "ready"}
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
+from fastapi import APIRouter, Header, HTTPException, Response, status
+
 from agentqueue.core.broker import task_message
 from agentqueue.core.tasks import TaskError, TaskRecord
 from agentqueue.gateway.api.deps import BrokerDep, SettingsDep, StoreDep, TenantDep
 from agentqueue.gateway.api.schemas import TaskAccepted, TaskCreate, TaskView
 from agentqueue.gateway.metrics import IDEMPOTENT_REPLAYS, TASKS_SUBMITTED
-from anyio import to_thread
-from fastapi import APIRouter, Header, HTTPException, Response, status
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=255,
-           description="Resubmitting with the same key returns the same task."),
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Resubmitting with the same key returns the same task.",
+    ),
 ]
 
 
@@ -49,16 +54,20 @@ async def submit_task(
         response.headers["Idempotent-Replayed"] = "true"
     else:
         try:
-            await to_thread.run_sync(broker.enqueue,
-                                     task_message(record.id, record.spec.priority))
+            await to_thread.run_sync(broker.enqueue, task_message(record.id, record.spec.priority))
         except Exception as exc:
-            await store.fail(record.id, TaskError(
-                type="EnqueueFailed", message=f"the task could not be queued: {exc}"))
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                                "the queue is unavailable; the task was not accepted") from exc
+            await store.fail(
+                record.id,
+                TaskError(type="EnqueueFailed", message=f"the task could not be queued: {exc}"),
+            )
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the queue is unavailable; the task was not accepted",
+            ) from exc
         TASKS_SUBMITTED.labels(record.spec.priority.value).inc()
-    return TaskAccepted(id=record.id, status=record.state, priority=record.spec.priority,
-                        status_url=status_url)
+    return TaskAccepted(
+        id=record.id, status=record.state, priority=record.spec.priority, status_url=status_url
+    )
 
 
 @router.get("/{task_id}", response_model=TaskView)
