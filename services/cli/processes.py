@@ -121,6 +121,20 @@ def wait_http(url: str, group: ProcessGroup, *, timeout: float = 30.0) -> None:
     raise StackError(f"{url} did not become ready within {timeout:.0f}s")
 
 
+def wait_workers(url: str, count: int, group: ProcessGroup, *, timeout: float = 60.0) -> None:
+    """Wait until ``count`` Dramatiq worker processes heartbeat in Redis (they are fetching)."""
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while client.zcard("dramatiq:__heartbeats__") < count:
+            group.check_alive()
+            if time.monotonic() > deadline:
+                raise StackError(f"{count} workers did not start within {timeout:.0f}s")
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
 def redis_answers(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())

@@ -20,6 +20,7 @@ from agentqueue.cli.processes import (
     redis_answers,
     start_redis,
     wait_http,
+    wait_workers,
 )
 
 QUEUES = ("high", "standard", "batch")
@@ -117,6 +118,7 @@ def start_stack(config: StackConfig) -> RunningStack:
             )
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         wait_http(f"{gateway_url}/readyz", group)
+        wait_workers(url, len(config.queues), group)
         group.check_alive()
     except BaseException:
         group.stop()

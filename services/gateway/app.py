@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from agentqueue import __version__
 from agentqueue.core.broker import make_broker
+from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, tasks
@@ -23,7 +23,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.redis_url.get_secret_value()
-        app.state.redis = aioredis.Redis.from_url(url)
+        app.state.redis = async_redis(url)
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
         app.state.broker = make_broker(url)
         try:

@@ -14,7 +14,6 @@ import threading
 from types import FrameType
 
 import dramatiq
-import redis.asyncio as aioredis
 from prometheus_client import start_http_server
 
 from agentqueue.core.broker import make_broker
@@ -22,6 +21,7 @@ from agentqueue.core.catalog import load_catalog
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.logs import configure_logging
 from agentqueue.core.providers.registry import build_providers, provider_configs
+from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.worker.actors import register_run_task
 from agentqueue.worker.runner import TaskRunner
@@ -31,7 +31,7 @@ log = logging.getLogger("agentqueue.worker")
 
 
 def build_runner(settings: WorkerSettings) -> TaskRunner:
-    redis = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+    redis = async_redis(settings.redis_url.get_secret_value(), max_connections=settings.threads * 2)
     chain = FallbackChain(
         build_providers(settings),
         load_catalog(settings.catalog_path),
@@ -57,7 +57,7 @@ def main() -> None:
         maintenance_chance=settings.maintenance_chance,
     )
     dramatiq.set_broker(broker)
-    register_run_task(broker, settings, lambda: build_runner(settings))
+    register_run_task(broker, settings, build_runner(settings))
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
 

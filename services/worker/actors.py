@@ -6,8 +6,6 @@ that the broker (and its queue) is chosen by settings, not by a module-level glo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -19,18 +17,15 @@ from agentqueue.worker.runner import RetryLater, TaskFailed, TaskRunner
 from agentqueue.worker.settings import WorkerSettings
 
 
-def register_run_task(
-    broker: RedisBroker, settings: WorkerSettings, runner_factory: Callable[[], TaskRunner]
-) -> Any:
-    """Declare ``run_task`` on ``settings.queue``; the runner is built in the event loop."""
-    runner: TaskRunner | None = None
-    lock = asyncio.Lock()
+def register_run_task(broker: RedisBroker, settings: WorkerSettings, runner: TaskRunner) -> Any:
+    """Declare ``run_task`` on ``settings.queue``, running tasks with ``runner``.
+
+    The runner's clients are created before the worker starts (SDK imports and client
+    set-up cost seconds, which must not land on the first task) and bind lazily to the
+    Dramatiq event-loop thread on first use.
+    """
 
     async def run_task(task_id: str) -> None:
-        nonlocal runner
-        async with lock:
-            if runner is None:
-                runner = runner_factory()
         message = CurrentMessage.get_current_message()
         retries_done = message.options.get("retries", 0) if message else 0
         try:

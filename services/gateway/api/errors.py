@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
@@ -68,6 +69,15 @@ async def _conflict(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("idempotency_conflict", str(exc)), status_code=409)
 
 
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("redis unavailable: %s", exc)
+    return JSONResponse(
+        error_body("unavailable", "the task store is unavailable; retry later"),
+        status_code=503,
+        headers={"retry-after": "1"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
@@ -80,4 +90,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(TaskNotFound, _not_found)
     app.add_exception_handler(IdempotencyConflict, _conflict)
+    app.add_exception_handler(RedisError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)
