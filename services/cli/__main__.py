@@ -17,11 +17,8 @@ from agentqueue.cli.demo import run_demo, summary, totals
 from agentqueue.cli.processes import StackError
 from agentqueue.cli.stack import StackConfig, start_stack
 
-#: The demo's simulator: fast but not instant, limits that bind now and then.
-DEMO_SIMULATOR_ENV = {
-    "AGENTQUEUE_SIM_SPEED": "0.05",
-    "AGENTQUEUE_SIM_SEED": "7",
-}
+#: The demo's simulator: half a real model's latency, deterministic faults.
+DEMO_SIMULATOR_ENV = {"AGENTQUEUE_SIM_SPEED": "0.5", "AGENTQUEUE_SIM_SEED": "7"}
 #: Short breaker cool-down so the demo shows the primary coming back after its outage.
 DEMO_ENV = {"AGENTQUEUE_BREAKER_COOLDOWN": "3", "AGENTQUEUE_RETRY_BACKOFF": "0.5"}
 
@@ -85,6 +82,7 @@ def _demo(args: argparse.Namespace) -> int:
                 stack.api_key,
                 simulator_url=stack.simulator_url,
                 tasks=args.tasks,
+                rate=args.rate,
                 console=console,
                 outage=not args.no_outage,
             )
@@ -114,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--threads", type=int, default=8, help="threads per worker process")
     demo = sub.add_parser("demo", help="start the stack, run a mixed workload, summarise")
     demo.add_argument("--tasks", type=int, default=300, help="tasks to submit (default 300)")
+    demo.add_argument(
+        "--rate", type=float, default=30.0, help="tasks submitted per second (default 30)"
+    )
     demo.add_argument("--threads", type=int, default=16, help="threads per worker process")
     demo.add_argument(
         "--no-outage", action="store_true", help="do not simulate a primary-provider outage mid-run"

@@ -39,6 +39,7 @@ TOPICS = (
 @dataclass
 class DemoReport:
     submitted: int = 0
+    all_submitted: bool = False
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
@@ -136,6 +137,7 @@ def totals(report: DemoReport) -> list[str]:
     providers = Counter(t["result"]["provider"] for t in done if t.get("result"))
     models = Counter(t["result"]["model"] for t in done if t.get("result"))
     retried = sum(t["attempts"] > 1 for t in tasks)
+    fell_back = sum(any(len(c["attempts"]) > 1 for c in t["calls"]) for t in tasks)
     return [
         f"done {len(done)}/{report.submitted}, failed {report.by_status().get('failed', 0)}"
         f" in {report.elapsed_s:.1f}s — {len(done) / max(report.elapsed_s, 1e-9):.1f} tasks/s",
@@ -143,27 +145,27 @@ def totals(report: DemoReport) -> list[str]:
         f" (${cost / max(len(done), 1):.6f} per task)",
         "providers: " + ", ".join(f"{p} {n}" for p, n in providers.most_common()),
         "models: " + ", ".join(f"{m} {n}" for m, n in models.most_common()),
-        f"tasks retried after a transient error: {retried}",
+        f"tasks that fell back to another provider: {fell_back}; "
+        f"retried after a transient error: {retried}",
     ]
 
 
 async def _submit_all(
-    client: httpx.AsyncClient,
-    bodies: list[dict[str, Any]],
-    report: DemoReport,
-    concurrency: int = 16,
+    client: httpx.AsyncClient, bodies: list[dict[str, Any]], report: DemoReport, rate: float
 ) -> None:
-    sem = asyncio.Semaphore(concurrency)
+    """Submit at a steady ``rate`` per second, as arriving users would."""
+    started = time.monotonic()
 
     async def submit(i: int, body: dict[str, Any]) -> None:
-        async with sem:
-            r = await client.post("/v1/tasks", json=body, headers={"Idempotency-Key": f"demo-{i}"})
-            r.raise_for_status()
-            data = r.json()
-            report.tasks[data["id"]] = {"status": data["status"], "priority": data["priority"]}
-            report.submitted += 1
+        await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
+        r = await client.post("/v1/tasks", json=body, headers={"Idempotency-Key": f"demo-{i}"})
+        r.raise_for_status()
+        data = r.json()
+        report.tasks[data["id"]] = {"status": data["status"], "priority": data["priority"]}
+        report.submitted += 1
 
     await asyncio.gather(*(submit(i, b) for i, b in enumerate(bodies)))
+    report.all_submitted = True
 
 
 async def _poll_until_done(
@@ -180,7 +182,7 @@ async def _poll_until_done(
 
     while time.monotonic() < deadline:
         pending = [i for i, t in report.tasks.items() if t["status"] not in ("succeeded", "failed")]
-        if not pending:
+        if not pending and report.all_submitted:
             return
         await asyncio.gather(*(refresh(i) for i in pending))
         if live is not None:
@@ -208,9 +210,12 @@ async def run_demo(
     simulator_url: str | None,
     tasks: int,
     console: Console,
+    rate: float = 30.0,
     timeout: float = 600.0,
     outage: bool = True,
 ) -> DemoReport:
+    """Submit ``tasks`` at ``rate`` per second while watching them; with ``outage``, take
+    Anthropic down from the 3rd to the 7th second."""
     report = DemoReport()
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -218,14 +223,14 @@ async def run_demo(
         outage_task = None
         if outage and simulator_url:
             outage_task = asyncio.create_task(
-                _outage(simulator_url, "anthropic", after=1.0, duration=4.0, console=console)
+                _outage(simulator_url, "anthropic", after=3.0, duration=4.0, console=console)
             )
-        with Live(
-            _progress(report), console=console, refresh_per_second=4, transient=False
-        ) as live:
-            await _submit_all(client, workload(tasks), report)
-            await _poll_until_done(client, report, live, timeout)
+        with Live(_progress(report), console=console, refresh_per_second=4) as live:
+            await asyncio.gather(
+                _submit_all(client, workload(tasks), report, rate),
+                _poll_until_done(client, report, live, timeout),
+            )
+        report.elapsed_s = time.monotonic() - started
         if outage_task is not None:
             await outage_task
-    report.elapsed_s = time.monotonic() - started
     return report

@@ -172,7 +172,7 @@ async def test_sigkilled_worker_task_is_redelivered_and_completes_once(
     view = await _wait(api, task_id, {"succeeded", "failed"}, timeout=30)
     assert view["status"] == "succeeded"
     assert view["attempts"] == 2  # the killed run and the redelivered one
-    assert view["llm_calls"] == 1  # one paid call recorded, one result
+    assert len(view["calls"]) == 1  # one paid call recorded, one result
 
 
 async def test_sigterm_drains_running_tasks_and_loses_nothing(api, start_worker, simulator) -> None:

@@ -7,8 +7,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from agentqueue.core.fallback import Attempt
 from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier, Usage
-from agentqueue.core.tasks import Priority, TaskError, TaskRecord, TaskResult, TaskSpec, TaskState
+from agentqueue.core.tasks import (
+    CallRecord,
+    Priority,
+    TaskError,
+    TaskRecord,
+    TaskResult,
+    TaskSpec,
+    TaskState,
+)
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
@@ -62,6 +71,28 @@ class TaskAccepted(BaseModel):
     status_url: str
 
 
+class CallView(BaseModel):
+    """One LLM call a task made: who answered, tokens, cost, and every attempt."""
+
+    provider: str
+    model: str
+    usage: Usage
+    cost_usd: float
+    latency_s: float
+    attempts: list[Attempt]
+
+    @classmethod
+    def of(cls, c: CallRecord) -> CallView:
+        return cls(
+            provider=c.provider,
+            model=c.model,
+            usage=c.usage,
+            cost_usd=float(c.cost_usd),
+            latency_s=c.latency_s,
+            attempts=c.attempts,
+        )
+
+
 class TaskView(BaseModel):
     """A task as its owner sees it."""
 
@@ -78,7 +109,7 @@ class TaskView(BaseModel):
     last_error: TaskError | None
     usage: Usage
     cost_usd: float
-    llm_calls: int
+    calls: list[CallView]
     metadata: dict[str, str]
 
     @classmethod
@@ -97,6 +128,6 @@ class TaskView(BaseModel):
             last_error=r.last_error,
             usage=r.usage,
             cost_usd=float(r.cost_usd),
-            llm_calls=len(r.calls),
+            calls=[CallView.of(c) for c in r.calls],
             metadata=r.spec.metadata,
         )
