@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from agentqueue.simulator.behaviour import Behaviour, Behaviours
 from agentqueue.simulator.buckets import KeyBuckets
+from agentqueue.simulator.outages import in_outage, parse_outages
 from agentqueue.simulator.settings import SimulatorSettings
 from agentqueue.simulator.stats import Stats
 from agentqueue.simulator.text import estimate_tokens, reply_tokens
@@ -105,6 +106,8 @@ class Simulator:
         self.stats = Stats()
         self._rng = random.Random(settings.seed)
         self._buckets: dict[tuple[str, str], tuple[int, KeyBuckets]] = {}
+        self._outages = parse_outages(settings.outages)
+        self._started = time.monotonic()
 
     def reset(self) -> None:
         self.behaviours.reset()
@@ -170,7 +173,7 @@ class Simulator:
     ) -> Refusal | None:
         if not key or key.startswith("bad"):
             return Refusal(401, "auth", "invalid x-api-key" if key else "missing API key")
-        if b.outage:
+        if b.outage or in_outage(self._outages, provider, time.monotonic() - self._started):
             return Refusal(
                 529 if provider == "anthropic" else 503,
                 "overloaded",

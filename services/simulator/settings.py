@@ -7,7 +7,7 @@ benchmarks shorten ``minute_seconds`` so that budgets bind within seconds.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,5 +34,15 @@ class SimulatorSettings(BaseSettings):
     overload_rate: float = Field(default=0.0, ge=0, le=1)
     #: Fraction of streamed calls that fail after their first chunk.
     mid_stream_error_rate: float = Field(default=0.0, ge=0, le=1)
+    #: Scheduled outages, seconds after start: ``anthropic:10-20,all:40-45``.
+    outages: str = ""
     #: Seed of the fault dice; unset draws from the OS.
     seed: int | None = None
+
+    @field_validator("outages")
+    @classmethod
+    def _valid_outages(cls, value: str) -> str:
+        from agentqueue.simulator.outages import parse_outages  # avoids an import cycle
+
+        parse_outages(value)
+        return value
