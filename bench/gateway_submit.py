@@ -42,7 +42,7 @@ def pct(values: list[float], q: float) -> float:
 async def submit_run(stack: RunningStack, n: int, concurrency: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
     sem = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
         base_url=stack.gateway_url,
         limits=limits,

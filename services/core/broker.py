@@ -42,6 +42,8 @@ def make_broker(
         namespace=NAMESPACE,
         heartbeat_timeout=heartbeat_timeout_ms,
         maintenance_chance=maintenance_chance,
+        socket_timeout=10,
+        socket_connect_timeout=5,
     )
     broker.add_middleware(AsyncIO())
     broker.add_middleware(CurrentMessage())
