@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import random
-from decimal import Decimal
 
 from agentqueue.core.errors import AgentQueueError, NoProviderAvailable, ProviderError
 from agentqueue.core.fallback import FallbackChain
@@ -87,8 +86,12 @@ class TaskRunner:
             "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind
         )
 
+        cost = record.cost_usd  # calls of earlier attempts were paid for too
+
         async def call(request: CompletionRequest) -> Completion:
+            nonlocal cost
             result = await self.chain.complete(request)
+            cost += result.cost_usd
             completion = result.completion
             LLM_CALLS.labels(completion.provider, completion.model).inc()
             await self.store.add_call(
@@ -122,9 +125,8 @@ class TaskRunner:
             log.error("task %s failed: %s", task_id, error.message)
             raise TaskFailed(error.message) from exc
         if await self.store.succeed(task_id, result):
-            finished = await self.store.get(task_id)
             TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
-            TASK_COST.observe(float(finished.cost_usd or Decimal(0)))
+            TASK_COST.observe(float(cost))
             log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)
         else:
             log.info("task %s finished elsewhere first; this run's result dropped", task_id)
