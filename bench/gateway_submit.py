@@ -28,7 +28,8 @@ import redis.asyncio as aioredis
 from agentqueue.cli.stack import RunningStack, StackConfig, start_stack
 from agentqueue.core.broker import make_broker, task_message
 from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.tasks import Priority, TaskRecord, TaskSpec
+from agentqueue.core.priority import Priority
+from agentqueue.core.tasks import TaskRecord, TaskSpec
 from agentqueue.core.taskstore import TaskStore
 
 BODY = {"messages": [{"role": "user", "content": "Say hi"}], "priority": "batch"}

@@ -12,7 +12,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
-from agentqueue.core.tasks import Priority
+from agentqueue.core.priority import Priority
 
 #: The actor every task message is addressed to; its only argument is the task id.
 RUN_TASK_ACTOR = "run_task"

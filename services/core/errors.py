@@ -16,6 +16,8 @@ says whether trying again can help (``retryable``) and, for rate limits, when.
     │   │   └── ContextTooLong        413 / prompt too long for the model
     │   └── CircuitOpen               we did not call: the provider's breaker is open
     ├── NoProviderAvailable           every candidate failed or was skipped
+    ├── BudgetExhausted               our limiter says wait longer than the caller can
+    ├── UnknownBudget                 no limits configured for that budget
     ├── TaskNotFound                  no such task (or not yours)
     └── IdempotencyConflict           an Idempotency-Key reused with another body
 """
@@ -132,6 +134,24 @@ class NoProviderAvailable(AgentQueueError):
         waits = [a.retry_after for a in attempts if isinstance(a, RateLimited) and a.retry_after]
         waits += [a.reopens_in for a in attempts if isinstance(a, CircuitOpen)]
         self.retry_after: float | None = min(waits) if waits else None
+
+
+class BudgetExhausted(AgentQueueError):
+    """The shared budget cannot serve this call within the caller's deadline.
+
+    Raised before any request reaches the provider: this is how we avoid its 429s.
+    """
+
+    retryable = True
+
+    def __init__(self, budget: str, retry_after: float) -> None:
+        super().__init__(f"budget {budget!r} exhausted; capacity in {retry_after:.2f}s")
+        self.budget = budget
+        self.retry_after = retry_after
+
+
+class UnknownBudget(AgentQueueError):
+    """No limits are configured for the budget a call needs."""
 
 
 class TaskNotFound(AgentQueueError):

@@ -24,7 +24,9 @@ from agentqueue.core.breaker import CircuitBreaker
 from agentqueue.core.catalog import Catalog, UnknownModel
 from agentqueue.core.errors import BadRequest, NoProviderAvailable, ProviderError
 from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta
+from agentqueue.core.priority import Priority
 from agentqueue.core.providers.base import Provider
+from agentqueue.core.ratelimit.gate import BudgetGate
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,12 @@ class FallbackChain:
         *,
         failure_threshold: int = 3,
         cooldown: float = 30.0,
+        gate: BudgetGate | None = None,
     ) -> None:
         self.providers = list(providers)
         self.catalog = catalog
+        #: The shared rate limiter, asked before every attempt (None: no limits).
+        self.gate = gate
         self.breakers = {
             p.name: CircuitBreaker(p.name, failure_threshold=failure_threshold, cooldown=cooldown)
             for p in self.providers
@@ -98,20 +103,29 @@ class FallbackChain:
             error=str(exc),
         )
 
-    async def complete(self, request: CompletionRequest) -> CallResult:
+    async def complete(
+        self, request: CompletionRequest, priority: Priority = Priority.STANDARD
+    ) -> CallResult:
         attempts: list[Attempt] = []
         errors: list[ProviderError] = []
         for provider, model in self._candidates(request):
             started = time.monotonic()
+            lease = None
             try:
                 self.breakers[provider.name].before_call()
+                if self.gate is not None:
+                    lease = await self.gate.admit(provider.name, model, request, priority)
                 completion = await provider.complete(request, model)
             except ProviderError as exc:
+                if self.gate is not None:
+                    await self.gate.release(lease, None, exc)
                 attempts.append(self._failed(provider, model, exc, started))
                 errors.append(exc)
                 if isinstance(exc, BadRequest):
                     break
                 continue
+            if self.gate is not None:
+                await self.gate.release(lease, completion.usage)
             self.breakers[provider.name].record_success()
             attempts.append(
                 Attempt(

@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from agentqueue.core.ratelimit.budget import BudgetLimits
+
 PROVIDER_NAMES = ("anthropic", "openai", "google")
 
 
@@ -65,6 +67,15 @@ class CoreSettings(BaseSettings):
     #: Seconds a breaker stays open before one probe call is allowed.
     breaker_cooldown: float = Field(default=30.0, gt=0)
 
+    #: Provider limits for the shared rate limiter, as JSON: ``{"anthropic:claude-sonnet-4-6":
+    #: {"rpm": 4000, "tpm": 2000000}}`` (budget = provider:model[:account]). Calls to a
+    #: model without a budget are not limited.
+    budgets: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: Seconds a call may wait for its budget before it falls back or the task retries.
+    limiter_max_wait: float = Field(default=30.0, ge=0)
+    #: Safety margin kept unused on every budget (0.02 = 2%).
+    limiter_margin: float = Field(default=0.02, ge=0, lt=0.5)
+
     #: A catalog file replacing the packaged one (prices and windows change monthly).
     catalog_path: str | None = None
     #: Seconds a finished task's record is kept in Redis.
@@ -87,6 +98,19 @@ class CoreSettings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown provider(s) {unknown}; known: {list(PROVIDER_NAMES)}")
         return value
+
+    def budget_limits(self) -> dict[str, BudgetLimits]:
+        """``budgets`` as typed limits, keyed by full budget name (account defaults)."""
+        out = {}
+        for name, spec in self.budgets.items():
+            full = name if name.count(":") >= 2 else f"{name}:default"
+            out[full] = BudgetLimits(
+                rpm=int(spec["rpm"]),
+                tpm=int(spec["tpm"]),
+                margin=self.limiter_margin,
+                minute_seconds=float(spec.get("minute_seconds", 60.0)),
+            )
+        return out
 
     def api_key(self, provider: str) -> SecretStr | None:
         key: SecretStr | None = getattr(self, f"{provider}_api_key")

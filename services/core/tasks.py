@@ -17,14 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentqueue.core.fallback import Attempt
 from agentqueue.core.messages import CompletionRequest, Usage
-
-
-class Priority(StrEnum):
-    """Which queue (and so which worker Deployment) runs a task."""
-
-    HIGH = "high"
-    STANDARD = "standard"
-    BATCH = "batch"
+from agentqueue.core.priority import Priority
 
 
 class TaskState(StrEnum):

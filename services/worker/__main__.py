@@ -8,6 +8,7 @@ once this worker's heartbeat expires.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
@@ -21,6 +22,8 @@ from agentqueue.core.catalog import load_catalog
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.logs import configure_logging
 from agentqueue.core.providers.registry import build_providers, provider_configs
+from agentqueue.core.ratelimit.gate import BudgetGate
+from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.worker.actors import register_run_task
@@ -37,6 +40,9 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
         load_catalog(settings.catalog_path),
         failure_threshold=settings.breaker_failure_threshold,
         cooldown=settings.breaker_cooldown,
+        gate=BudgetGate(
+            RedisBudgets(redis), max_wait=settings.limiter_max_wait, margin=settings.limiter_margin
+        ),
     )
     return TaskRunner(
         TaskStore(redis, ttl=settings.task_ttl),
@@ -44,6 +50,27 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
         backoff=settings.retry_backoff,
         backoff_max=settings.retry_backoff_max,
     )
+
+
+def configure_budgets(settings: WorkerSettings) -> None:
+    """Write the configured limits into Redis (idempotent; a lower limit applies at once).
+
+    Until the limiter service owns this configuration, every worker writes the same
+    values from its settings.
+    """
+    limits = settings.budget_limits()
+    if not limits:
+        return
+
+    async def write() -> None:
+        redis = async_redis(settings.redis_url.get_secret_value(), max_connections=2)
+        budgets = RedisBudgets(redis)
+        for name, budget in limits.items():
+            await budgets.configure(name, budget)
+        await redis.aclose()
+
+    asyncio.run(write())
+    log.info("budgets configured: %s", ", ".join(sorted(limits)))
 
 
 def main() -> None:
@@ -57,6 +84,7 @@ def main() -> None:
         maintenance_chance=settings.maintenance_chance,
     )
     dramatiq.set_broker(broker)
+    configure_budgets(settings)
     register_run_task(broker, settings, build_runner(settings))
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")

@@ -90,7 +90,7 @@ class TaskRunner:
 
         async def call(request: CompletionRequest) -> Completion:
             nonlocal cost
-            result = await self.chain.complete(request)
+            result = await self.chain.complete(request, record.spec.priority)
             cost += result.cost_usd
             completion = result.completion
             LLM_CALLS.labels(completion.provider, completion.model).inc()

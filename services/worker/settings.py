@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from agentqueue.core.priority import Priority
 from agentqueue.core.settings import CoreSettings
-from agentqueue.core.tasks import Priority
 
 
 class WorkerSettings(CoreSettings):

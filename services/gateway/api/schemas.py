@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agentqueue.core.fallback import Attempt
 from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier, Usage
+from agentqueue.core.priority import Priority
 from agentqueue.core.tasks import (
     CallRecord,
-    Priority,
     TaskError,
     TaskRecord,
     TaskResult,

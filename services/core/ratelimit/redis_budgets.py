@@ -1,0 +1,175 @@
+"""Budgets kept in Redis, decided by one Lua script (``limiter.lua``).
+
+Why this shape (and not the design document's per-process window with a 90% buffer):
+
+- one budget for every process, so N workers never overshoot the provider N-fold;
+- continuous refill, as providers count, so there is no window edge to burst across;
+- the estimate (input + max_tokens) is reserved *before* the call, as OpenAI charges at
+  admission, and :meth:`RedisBudgets.settle` refunds what the answer did not use;
+- a waiter is told exactly when its turn comes (arrival order per priority) and sleeps
+  until then — no polling, no thundering herd;
+- a lease that is never settled (its worker died) gives back its output reservation
+  when it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from agentqueue.core.errors import BadRequest, BudgetExhausted, UnknownBudget
+from agentqueue.core.priority import Priority
+from agentqueue.core.ratelimit.budget import BudgetLimits
+
+_SCRIPT = resources.files("agentqueue.core.ratelimit").joinpath("limiter.lua").read_text()
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one call asks of one budget: a request and tokens, of which ``output`` are
+    the ``max_tokens`` reservation (given back if the lease expires unsettled)."""
+
+    budget: str
+    tokens: int
+    output: int = 0
+    requests: int = 1
+
+
+@dataclass(frozen=True)
+class Lease:
+    id: str
+    charges: tuple[Charge, ...]
+    #: Seconds the caller waited for its turn.
+    waited: float
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """A budget right now: what is available, and what it sustains per minute."""
+
+    budget: str
+    available_requests: float
+    available_tokens: float
+    capacity_requests: float
+    capacity_tokens: float
+    sustainable_rpm: float
+    sustainable_tpm: float
+    open_leases: int
+
+
+class RedisBudgets:
+    def __init__(
+        self, redis: aioredis.Redis, *, prefix: str = "aq:rl:", lease_ttl: float = 300.0
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.lease_ttl = lease_ttl
+        self._script = redis.register_script(_SCRIPT)
+
+    def key(self, budget: str) -> str:
+        return f"{self.prefix}budget:{budget}"
+
+    async def _run(self, *args: str | int | float) -> Any:
+        return await self._script(keys=[self.prefix], args=list(args))
+
+    @staticmethod
+    def _text(value: bytes | str) -> str:
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def configure(self, budget: str, limits: BudgetLimits) -> None:
+        """Create or change a budget; a lowered limit takes effect at once."""
+        await self._run(
+            "configure",
+            self.key(budget),
+            limits.effective_rpm,
+            limits.effective_tpm,
+            limits.minute_seconds * 1000,
+            *(
+                limits.reserves.get(p, 0.0)
+                for p in (Priority.HIGH, Priority.STANDARD, Priority.BATCH)
+            ),
+        )
+
+    async def acquire(
+        self,
+        charges: list[Charge],
+        *,
+        priority: Priority = Priority.STANDARD,
+        max_wait: float = 30.0,
+    ) -> Lease:
+        """Reserve ``charges`` atomically across their budgets, waiting up to ``max_wait``.
+
+        Raises :class:`BudgetExhausted` (with the wait it would take) when the turn would
+        come later than ``max_wait``; the caller can fall back or retry later.
+        """
+        lease_id = uuid.uuid4().hex
+        started = time.monotonic()
+        ticket = 0
+        flat: list[str | int | float] = []
+        for c in charges:
+            flat += [self.key(c.budget), c.requests, c.tokens, c.output]
+        while True:
+            remaining = max(0.0, max_wait - (time.monotonic() - started))
+            reply = await self._run(
+                "acquire",
+                priority.value,
+                int(remaining * 1000),
+                lease_id,
+                int(self.lease_ttl * 1000),
+                ticket,
+                len(charges),
+                *flat,
+            )
+            verdict, detail = self._text(reply[0]), self._text(reply[1])
+            if verdict == "granted":
+                return Lease(lease_id, tuple(charges), time.monotonic() - started)
+            if verdict == "wait":
+                ticket = 1
+                await asyncio.sleep(int(detail) / 1000)
+                continue
+            budget = detail.removeprefix(self.key(""))
+            if verdict == "deadline":
+                raise BudgetExhausted(charges[0].budget, retry_after=int(detail) / 1000)
+            if verdict == "unknown":
+                raise UnknownBudget(f"no limits configured for budget {budget!r}")
+            raise BadRequest(f"the call needs more than budget {budget!r} holds in a minute")
+
+    async def settle(self, lease: Lease, actual_tokens: dict[str, int]) -> bool:
+        """Replace the reservation by what the call used; False if the lease had expired."""
+        args: list[str | int | float] = []
+        for c in lease.charges:
+            args += [self.key(c.budget), actual_tokens.get(c.budget, c.tokens)]
+        result = await self._run("settle", lease.id, len(lease.charges), *args)
+        return result in (b"settled", "settled")
+
+    async def feedback(
+        self,
+        budget: str,
+        *,
+        remaining_requests: int | None = None,
+        remaining_tokens: int | None = None,
+        retry_after: float | None = None,
+        margin: float = 0.02,
+    ) -> None:
+        """Pull the budget toward the provider's own view (its headers, its 429s)."""
+        await self._run(
+            "feedback",
+            self.key(budget),
+            -1 if remaining_requests is None else remaining_requests,
+            -1 if remaining_tokens is None else remaining_tokens,
+            int((retry_after or 0) * 1000),
+            margin,
+        )
+
+    async def headroom(self, budget: str) -> Headroom:
+        raw = await self._run("peek", self.key(budget))
+        if not raw:
+            raise UnknownBudget(f"no limits configured for budget {budget!r}")
+        lvl_r, lvl_t, cap_r, cap_t, rpm, tpm, leases = (float(x) for x in raw)
+        return Headroom(budget, lvl_r, lvl_t, cap_r, cap_t, rpm, tpm, int(leases))

@@ -1,0 +1,56 @@
+"""The chain with the limiter in front: held back before the provider, never its 429."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from agentqueue.core.catalog import load_catalog
+from agentqueue.core.fallback import FallbackChain
+from agentqueue.core.messages import ChatMessage, CompletionRequest
+from agentqueue.core.priority import Priority
+from agentqueue.core.providers.registry import build_providers
+from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.gate import BudgetGate, estimate_input_tokens
+from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
+from agentqueue.core.settings import CoreSettings
+
+BUDGET = "anthropic:claude-sonnet-4-6:default"
+REQUEST = CompletionRequest(messages=[ChatMessage(role="user", content="Say hi")], max_tokens=200)
+
+
+@pytest.fixture
+async def gated(simulator, aredis) -> AsyncIterator[tuple[FallbackChain, RedisBudgets]]:
+    budgets = RedisBudgets(aredis)
+    # One and a half reservations per (long) minute: after a call or two settle their
+    # real usage, the next reservation no longer fits.
+    per_call = estimate_input_tokens(REQUEST) + REQUEST.max_tokens
+    await budgets.configure(
+        BUDGET, BudgetLimits(rpm=1000, tpm=int(1.5 * per_call), margin=0, minute_seconds=3600)
+    )
+    settings = CoreSettings(simulator_url=simulator.url)
+    chain = FallbackChain(
+        build_providers(settings), load_catalog(), gate=BudgetGate(budgets, max_wait=0.0)
+    )
+    yield chain, budgets
+    await chain.aclose()
+
+
+async def test_settle_charges_the_real_usage(gated) -> None:
+    chain, budgets = gated
+    before = (await budgets.headroom(BUDGET)).available_tokens
+    result = await chain.complete(REQUEST, Priority.HIGH)
+    after = (await budgets.headroom(BUDGET)).available_tokens
+    assert before - after == pytest.approx(result.completion.usage.total_tokens, abs=2)
+
+
+async def test_exhausted_budget_falls_back_without_calling_the_provider(gated, simulator) -> None:
+    chain, budgets = gated
+    providers = []
+    for _ in range(5):
+        result = await chain.complete(REQUEST, Priority.HIGH)
+        providers.append(result.completion.provider)
+    anthropic = simulator.stats()["providers"]["anthropic"]
+    assert anthropic["rate_limited"] == 0  # we never provoked its 429
+    assert "openai" in providers  # the held-back calls went to the next provider
+    held = [a for a in result.attempts if not a.ok]
+    assert held and held[0].error_type == "RateLimited" and "our limiter" in held[0].error

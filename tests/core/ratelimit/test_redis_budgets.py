@@ -1,0 +1,121 @@
+"""The shared budget against a real Redis: limits, refunds, leases, priorities, feedback."""
+
+import asyncio
+import time
+
+import pytest
+import redis.asyncio as aioredis
+
+from agentqueue.core.errors import BudgetExhausted, UnknownBudget
+from agentqueue.core.priority import Priority
+from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.redis_budgets import Charge, RedisBudgets
+
+B = "sim:model:default"
+
+
+async def _budgets(
+    aredis: aioredis.Redis,
+    *,
+    rpm: int = 10_000,
+    tpm: int = 10_000,
+    minute: float = 1.0,
+    lease_ttl: float = 300.0,
+    **kw,
+) -> RedisBudgets:
+    budgets = RedisBudgets(aredis, lease_ttl=lease_ttl)
+    await budgets.configure(
+        B, BudgetLimits(rpm=rpm, tpm=tpm, margin=0, minute_seconds=minute, **kw)
+    )
+    return budgets
+
+
+async def test_no_window_admits_more_than_capacity_plus_refill(aredis) -> None:
+    # 10,000 tokens a 1-second "minute": capacity 10k, refill 10 tokens/ms.
+    budgets = await _budgets(aredis)
+    grants: list[tuple[float, int]] = []
+    stop = time.monotonic() + 1.5
+
+    async def hammer(size: int) -> None:
+        while time.monotonic() < stop:
+            await budgets.acquire([Charge(B, size)], priority=Priority.HIGH, max_wait=2)
+            grants.append((time.monotonic(), size))
+
+    await asyncio.gather(*(hammer(s) for s in (300, 500, 700, 900) * 3))
+    grants.sort()
+    capacity, per_s = 10_000, 10_000
+    slack = per_s * 0.02  # client-side timestamps lag the server's decision a little
+    for i, (start, _) in enumerate(grants):
+        total = 0
+        for end, size in grants[i:]:
+            total += size
+            assert total <= capacity + per_s * (end - start) + slack
+    assert sum(s for _, s in grants) > capacity + per_s * 1.2  # and it was really used
+
+
+async def test_settle_refunds_what_the_call_did_not_use(aredis) -> None:
+    budgets = await _budgets(aredis, minute=3600)  # negligible refill during the test
+    lease = await budgets.acquire([Charge(B, 4000, output=3000)])
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(6000, abs=5)
+    assert await budgets.settle(lease, {B: 1200})
+    room = await budgets.headroom(B)
+    assert room.available_tokens == pytest.approx(8800, abs=5) and room.open_leases == 0
+
+
+async def test_expired_lease_gives_back_its_output_reservation(aredis) -> None:
+    budgets = await _budgets(aredis, minute=3600, lease_ttl=0.1)
+    await budgets.acquire([Charge(B, 4000, output=3000)])  # its worker "dies"
+    await asyncio.sleep(0.15)
+    await budgets.acquire([Charge(B, 1)])  # any acquire sweeps expired leases
+    room = await budgets.headroom(B)
+    assert room.available_tokens == pytest.approx(10_000 - 1000 - 1, abs=5)
+    assert room.open_leases == 1
+
+
+async def test_priorities_leave_their_reserves_to_those_above(aredis) -> None:
+    budgets = await _budgets(aredis, minute=3600)  # reserves: standard 10%, batch 30%
+    for _ in range(7):
+        await budgets.acquire([Charge(B, 1000)], priority=Priority.BATCH, max_wait=0)
+    with pytest.raises(BudgetExhausted) as info:  # batch may not go below 30%
+        await budgets.acquire([Charge(B, 1000)], priority=Priority.BATCH, max_wait=0)
+    assert info.value.retry_after > 0
+    for _ in range(2):
+        await budgets.acquire([Charge(B, 1000)], priority=Priority.STANDARD, max_wait=0)
+    with pytest.raises(BudgetExhausted):  # standard leaves the last 10% to high
+        await budgets.acquire([Charge(B, 1000)], priority=Priority.STANDARD, max_wait=0)
+    await budgets.acquire([Charge(B, 1000)], priority=Priority.HIGH, max_wait=0)
+
+
+async def test_waiters_of_one_priority_are_served_in_arrival_order(aredis) -> None:
+    budgets = await _budgets(aredis, tpm=1000, minute=1.0)  # 1 token/ms
+    await budgets.acquire([Charge(B, 1000)], priority=Priority.HIGH)  # empty the bucket
+    order: list[int] = []
+
+    async def waiter(i: int) -> None:
+        await asyncio.sleep(i * 0.01)  # arrive in order 0, 1, 2, ...
+        lease = await budgets.acquire([Charge(B, 200)], max_wait=5)
+        order.append(i)
+        assert lease.waited > 0
+
+    await asyncio.gather(*(waiter(i) for i in range(5)))
+    assert order == [0, 1, 2, 3, 4]
+
+
+async def test_provider_headers_and_429s_pull_the_budget_down(aredis) -> None:
+    budgets = await _budgets(aredis, minute=3600)
+    await budgets.feedback(B, remaining_tokens=500, margin=0.02)
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(490, abs=5)
+
+    budgets = await _budgets(aredis, tpm=1000, minute=1.0)
+    await budgets.feedback(B, retry_after=0.5)
+    started = time.monotonic()
+    await budgets.acquire([Charge(B, 100)], priority=Priority.HIGH, max_wait=5)
+    assert time.monotonic() - started >= 0.5  # nothing is sent before the provider's wait
+
+
+async def test_unknown_budget_and_impossible_calls_are_refused(aredis) -> None:
+    budgets = await _budgets(aredis)
+    with pytest.raises(UnknownBudget):
+        await budgets.acquire([Charge("nope", 1)])
+    with pytest.raises(Exception, match="more than budget"):
+        await budgets.acquire([Charge(B, 10_001)], priority=Priority.HIGH)
