@@ -44,7 +44,7 @@ async def test_settle_charges_the_real_usage(gated) -> None:
 
 
 async def test_exhausted_budget_falls_back_without_calling_the_provider(gated, simulator) -> None:
-    chain, budgets = gated
+    chain, _ = gated
     providers = []
     for _ in range(5):
         result = await chain.complete(REQUEST, Priority.HIGH)
