@@ -30,6 +30,9 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # Providers keep idle connections open for about a minute; uvicorn's 5 s default
+        # makes pooled SDK connections race the server's close after any pause.
+        timeout_keep_alive=75,
     )
 
 

@@ -6,7 +6,7 @@
 --   cap_d    capacity (the per-minute limit, after the safety margin)
 --   rate_d   refill per millisecond
 --   lvl_d    level at time ts (may be negative: feedback can put us in debt)
--- plus ts (ms), the reserve fractions f_high, f_standard, f_batch (each priority may not
+-- plus ratio (moving average of settled / reserved tokens), ts (ms), the reserve fractions f_high, f_standard, f_batch (each priority may not
 -- draw the level below f_p * cap) and next_<priority> (ms): the arrival cursor of that
 -- priority, so that waiters are given distinct, ordered wake-up times.
 --
@@ -104,9 +104,11 @@ if cmd == 'acquire' then
   end
   if wait > deadline then return {'deadline', tostring(wait), tostring(swept)} end
   if ticket == 0 then
-    -- this waiter's slot is now + wait; the next newcomer queues behind its share
+    -- this waiter's slot is now + wait; the next newcomer queues behind what this one
+    -- will really use: its reservation times the settled/reserved ratio seen so far
     local e = budgets[1]
-    local span = math.max(e.r / e.b.rate_r, e.t / e.b.rate_t)
+    local used = e.t * (tonumber(e.b.ratio) or 1)
+    local span = math.max(e.r / e.b.rate_r, used / e.b.rate_t)
     redis.call('HSET', e.key, 'next_' .. p, now + wait + math.ceil(span))
   end
   return {'wait', tostring(wait), tostring(swept)}
@@ -118,7 +120,15 @@ elseif cmd == 'settle' then
   for i = 0, tonumber(ARGV[3]) - 1 do
     local key, actual = ARGV[4 + i * 2], tonumber(ARGV[5 + i * 2])
     local reserved = tonumber(redis.call('HGET', lease_key, 't:' .. key))
-    if reserved ~= nil then refund(key, 0, reserved - actual) end
+    if reserved ~= nil then
+      refund(key, 0, reserved - actual)
+      if reserved > 0 then
+        -- learn how much of a reservation calls really use (moving average)
+        local ratio = tonumber(redis.call('HGET', key, 'ratio')) or 1
+        ratio = 0.95 * ratio + 0.05 * math.min(1, math.max(0, actual / reserved))
+        redis.call('HSET', key, 'ratio', ratio)
+      end
+    end
   end
   redis.call('DEL', lease_key)
   redis.call('ZREM', prefix .. 'leases', ARGV[2])

@@ -1,0 +1,253 @@
+"""Shared budget vs the design document's per-process limiter, against binding limits.
+
+    .venv/bin/python -m bench.limiter [--minutes 10] [--processes 1,3,6]
+
+A private redis-server and the provider simulator run here; the simulator's Anthropic
+allows ``--tpm`` tokens per "minute" of ``--minute-seconds`` seconds (shortened so that
+ten provider minutes pass in a minute). For 1, 3 and 6 worker processes, each running
+8 concurrent call loops through the official SDK, a workload needing ``--minutes``
+minutes of budget is run twice:
+
+- agentqueue: every call goes through the fallback chain's gate (one budget in Redis,
+  reserve input + max_tokens, settle the real usage; margin 2%);
+- baseline: the design document's ``TokenBucketRateLimiter`` in each process (sliding
+  one-minute window of estimates, 90% buffer, configured with the provider's limit).
+
+Printed per run: goodput (tokens the provider served ÷ tokens it allowed in that time:
+its burst plus its refill), provider 429s, task latency p50/p99 (all tasks are queued at
+the start). Then the limiter alone: acquire latency p50/p99 at a paced 1,000 acquires/s
+and the most decisions per second one client process gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+import httpx
+import redis
+import redis.asyncio as aioredis
+
+from agentqueue.cli.processes import ProcessGroup, free_port, start_redis, wait_http
+from agentqueue.core.catalog import load_catalog
+from agentqueue.core.errors import NoProviderAvailable, ProviderError, RateLimited
+from agentqueue.core.fallback import FallbackChain
+from agentqueue.core.messages import ChatMessage, CompletionRequest
+from agentqueue.core.priority import Priority
+from agentqueue.core.providers.base import ProviderConfig
+from agentqueue.core.providers.registry import build_provider
+from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.gate import BudgetGate, estimate_input_tokens
+from agentqueue.core.ratelimit.redis_budgets import Charge, RedisBudgets
+
+MODEL = "claude-sonnet-4-6"
+BUDGET = f"anthropic:{MODEL}:default"
+LOOPS_PER_PROCESS = 8
+
+
+def request_for(i: int) -> CompletionRequest:
+    text = f"Task {i}: summarise why shared rate limits beat per-process ones. " * 3
+    return CompletionRequest(messages=[ChatMessage(role="user", content=text)], max_tokens=256)
+
+
+class DesignDocLimiter:
+    """The design document's limiter, as written, with its minute and sleep scaled."""
+
+    def __init__(self, tpm: int, rpm: int, minute: float) -> None:
+        self.tpm, self.rpm, self.minute = tpm, rpm, minute
+        self.tokens: deque[tuple[float, int]] = deque()
+        self.requests: deque[float] = deque()
+        self.lock = asyncio.Lock()
+
+    def _trim(self, now: float) -> None:
+        while self.tokens and self.tokens[0][0] < now - self.minute:
+            self.tokens.popleft()
+        while self.requests and self.requests[0] < now - self.minute:
+            self.requests.popleft()
+
+    async def acquire(self, estimated: int) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            self._trim(now)
+            while (sum(t for _, t in self.tokens) + estimated > self.tpm * 0.9
+                   or len(self.requests) >= self.rpm * 0.9):
+                await asyncio.sleep(self.minute / 60)  # the doc's 1 s, in simulated time
+                now = time.monotonic()
+                self._trim(now)
+            self.tokens.append((now, estimated))
+            self.requests.append(now)
+
+
+async def worker(mode: str, args: dict[str, object]) -> dict[str, object]:
+    url, sim_url = str(args["redis_url"]), str(args["simulator_url"])
+    total, t0 = int(args["tasks"]), float(args["t0"])
+    client = aioredis.Redis.from_url(url)
+    provider = build_provider(ProviderConfig("anthropic", api_key="bench", base_url=sim_url))
+    gate = BudgetGate(RedisBudgets(client), max_wait=60.0)
+    chain = FallbackChain([provider], load_catalog(), gate=gate, failure_threshold=10_000)
+    doc = DesignDocLimiter(int(args["tpm"]), int(args["rpm"]), float(args["minute"]))
+    latencies: list[float] = []
+
+    async def loop() -> None:
+        while (i := await client.incr("bench:next")) <= total:
+            request = request_for(i)
+            while True:
+                try:
+                    if mode == "agentqueue":
+                        await chain.complete(request, Priority.HIGH)
+                    else:
+                        await doc.acquire(estimate_input_tokens(request) + request.max_tokens)
+                        await provider.complete(request, MODEL)
+                    break
+                except RateLimited as exc:  # the provider's own 429 (counted by the simulator)
+                    await asyncio.sleep(exc.retry_after or 1.0)
+                except NoProviderAvailable as exc:  # held back by our gate past max_wait
+                    await asyncio.sleep(exc.retry_after or 1.0)
+                except ProviderError:  # transient: retry, as a worker would
+                    await asyncio.sleep(0.1)
+            latencies.append(time.time() - t0)
+
+    await asyncio.gather(*(loop() for _ in range(LOOPS_PER_PROCESS)))
+    await chain.aclose()
+    await client.aclose()
+    return {"latencies": latencies}
+
+
+def _process(mode: str, args: dict[str, object], out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    out.put(asyncio.run(worker(mode, args)))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def run(mode: str, processes: int, env: dict[str, object], sim: httpx.Client) -> dict[str, float]:
+    r = redis.Redis.from_url(str(env["redis_url"]))
+    r.flushall()
+    sim.post("/_sim/reset").raise_for_status()
+    if mode == "agentqueue":
+        limits = BudgetLimits(rpm=int(env["rpm"]), tpm=int(env["tpm"]),
+                              minute_seconds=float(env["minute"]))
+        asyncio.run(_configure(str(env["redis_url"]), limits))
+    args = {**env, "t0": time.time() + 1.0}
+    out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    procs = [multiprocessing.Process(target=_process, args=(mode, args, out))
+             for _ in range(processes)]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    stats = sim.get("/_sim/stats").json()
+    a = stats["providers"].get("anthropic", {})
+    calls = [c for c in stats["calls"] if c["status"] == 200]
+    start = float(args["t0"])
+    end = max(c["end"] for c in calls)
+    minutes = (end - start) / float(env["minute"])
+    served = a.get("input_tokens", 0) + a.get("output_tokens", 0)
+    allowed = int(env["tpm"]) * (1 + minutes)  # the full bucket, then its refill
+    latencies = [x for res in results for x in res["latencies"]]
+    r.close()
+    return {"goodput": served / allowed, "served": served, "minutes": minutes,
+            "provider_429s": a.get("rate_limited", 0), "p50": pct(latencies, 0.5),
+            "p99": pct(latencies, 0.99), "tasks": len(latencies)}
+
+
+async def _configure(url: str, limits: BudgetLimits) -> None:
+    client = aioredis.Redis.from_url(url)
+    await RedisBudgets(client).configure(BUDGET, limits)
+    await client.aclose()
+
+
+async def limiter_alone(url: str, rate: int, seconds: float) -> tuple[list[float], float]:
+    """Acquire+settle latency at a paced ``rate``; then the unpaced maximum."""
+    client = aioredis.Redis.from_url(url, max_connections=256)
+    budgets = RedisBudgets(client)
+    await budgets.configure("bench:alone:default", BudgetLimits(rpm=10**9, tpm=10**12))
+    charge = [Charge("bench:alone:default", 300, output=256)]
+    latencies: list[float] = []
+
+    async def one() -> None:
+        t = time.perf_counter()
+        await budgets.acquire(charge, priority=Priority.STANDARD)
+        latencies.append(time.perf_counter() - t)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    n, t = 5000, time.perf_counter()
+    sem = asyncio.Semaphore(64)
+
+    async def bounded() -> None:
+        async with sem:
+            await budgets.acquire(charge, priority=Priority.STANDARD)
+
+    await asyncio.gather(*(bounded() for _ in range(n)))
+    peak = n / (time.perf_counter() - t)
+    await client.aclose()
+    return latencies, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--minute-seconds", type=float, default=6.0)
+    parser.add_argument("--tpm", type=int, default=60_000)
+    parser.add_argument("--rpm", type=int, default=100_000)
+    parser.add_argument("--processes", default="1,3,6")
+    parser.add_argument("--tasks", type=int, default=0, help="override the workload size")
+    args = parser.parse_args()
+
+    group = ProcessGroup(log_dir=Path(tempfile.mkdtemp(prefix="aq-bench-limiter-")))
+    try:
+        redis_url = start_redis(group)
+        sim_port = free_port()
+        simulator_url = f"http://127.0.0.1:{sim_port}"
+        group.start_service("simulator", "agentqueue.simulator", {
+            "AGENTQUEUE_SIM_PORT": str(sim_port), "AGENTQUEUE_SIM_SPEED": "0.02",
+            "AGENTQUEUE_SIM_TPM": str(args.tpm), "AGENTQUEUE_SIM_RPM": str(args.rpm),
+            "AGENTQUEUE_SIM_MINUTE_SECONDS": str(args.minute_seconds),
+        })
+        wait_http(f"{simulator_url}/healthz", group)
+        per_task = 140  # tokens a task really uses, about (input ~60, output ~70)
+        tasks = args.tasks or int(args.tpm * args.minutes / per_task)
+        env: dict[str, object] = {
+            "redis_url": redis_url, "simulator_url": simulator_url, "tasks": tasks,
+            "tpm": args.tpm, "rpm": args.rpm, "minute": args.minute_seconds,
+        }
+        print(f"workload: {tasks} tasks, provider {args.tpm} TPM per {args.minute_seconds:g}s "
+              f"minute, {LOOPS_PER_PROCESS} loops per process\n")
+        print(f"{'limiter':<12} {'procs':>5} {'goodput':>8} {'429s':>6} {'minutes':>8} "
+              f"{'p50 s':>7} {'p99 s':>7}")
+        with httpx.Client(base_url=simulator_url, timeout=30) as sim:
+            for n in (int(x) for x in args.processes.split(",")):
+                for mode in ("baseline", "agentqueue"):
+                    res = run(mode, n, env, sim)
+                    print(f"{mode:<12} {n:>5} {res['goodput']:>8.1%} {res['provider_429s']:>6} "
+                          f"{res['minutes']:>8.1f} {res['p50']:>7.1f} {res['p99']:>7.1f}",
+                          flush=True)
+        lat, peak = asyncio.run(limiter_alone(redis_url, rate=1000, seconds=5))
+        print(f"\nlimiter alone (Lua in Redis, one client process): at 1,000 acquires/s "
+              f"p50 {pct(lat, 0.5) * 1000:.2f} ms, p99 {pct(lat, 0.99) * 1000:.2f} ms, "
+              f"mean {statistics.mean(lat) * 1000:.2f} ms; unpaced {peak:,.0f} decisions/s")
+    finally:
+        group.stop()
+
+
+if __name__ == "__main__":
+    if sys.platform != "win32":
+        multiprocessing.set_start_method("fork" if os.name == "posix" else "spawn", force=True)
+    main()
