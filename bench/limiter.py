@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import statistics
@@ -78,8 +77,10 @@ class DesignDocLimiter:
         async with self.lock:
             now = time.monotonic()
             self._trim(now)
-            while (sum(t for _, t in self.tokens) + estimated > self.tpm * 0.9
-                   or len(self.requests) >= self.rpm * 0.9):
+            while (
+                sum(t for _, t in self.tokens) + estimated > self.tpm * 0.9
+                or len(self.requests) >= self.rpm * 0.9
+            ):
                 await asyncio.sleep(self.minute / 60)  # the doc's 1 s, in simulated time
                 now = time.monotonic()
                 self._trim(now)
@@ -136,13 +137,15 @@ def run(mode: str, processes: int, env: dict[str, object], sim: httpx.Client) ->
     r.flushall()
     sim.post("/_sim/reset").raise_for_status()
     if mode == "agentqueue":
-        limits = BudgetLimits(rpm=int(env["rpm"]), tpm=int(env["tpm"]),
-                              minute_seconds=float(env["minute"]))
+        limits = BudgetLimits(
+            rpm=int(env["rpm"]), tpm=int(env["tpm"]), minute_seconds=float(env["minute"])
+        )
         asyncio.run(_configure(str(env["redis_url"]), limits))
     args = {**env, "t0": time.time() + 1.0}
     out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    procs = [multiprocessing.Process(target=_process, args=(mode, args, out))
-             for _ in range(processes)]
+    procs = [
+        multiprocessing.Process(target=_process, args=(mode, args, out)) for _ in range(processes)
+    ]
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
@@ -158,9 +161,15 @@ def run(mode: str, processes: int, env: dict[str, object], sim: httpx.Client) ->
     allowed = int(env["tpm"]) * (1 + minutes)  # the full bucket, then its refill
     latencies = [x for res in results for x in res["latencies"]]
     r.close()
-    return {"goodput": served / allowed, "served": served, "minutes": minutes,
-            "provider_429s": a.get("rate_limited", 0), "p50": pct(latencies, 0.5),
-            "p99": pct(latencies, 0.99), "tasks": len(latencies)}
+    return {
+        "goodput": served / allowed,
+        "served": served,
+        "minutes": minutes,
+        "provider_429s": a.get("rate_limited", 0),
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+        "tasks": len(latencies),
+    }
 
 
 async def _configure(url: str, limits: BudgetLimits) -> None:
@@ -216,33 +225,51 @@ def main() -> None:
         redis_url = start_redis(group)
         sim_port = free_port()
         simulator_url = f"http://127.0.0.1:{sim_port}"
-        group.start_service("simulator", "agentqueue.simulator", {
-            "AGENTQUEUE_SIM_PORT": str(sim_port), "AGENTQUEUE_SIM_SPEED": "0.02",
-            "AGENTQUEUE_SIM_TPM": str(args.tpm), "AGENTQUEUE_SIM_RPM": str(args.rpm),
-            "AGENTQUEUE_SIM_MINUTE_SECONDS": str(args.minute_seconds),
-        })
+        group.start_service(
+            "simulator",
+            "agentqueue.simulator",
+            {
+                "AGENTQUEUE_SIM_PORT": str(sim_port),
+                "AGENTQUEUE_SIM_SPEED": "0.02",
+                "AGENTQUEUE_SIM_TPM": str(args.tpm),
+                "AGENTQUEUE_SIM_RPM": str(args.rpm),
+                "AGENTQUEUE_SIM_MINUTE_SECONDS": str(args.minute_seconds),
+            },
+        )
         wait_http(f"{simulator_url}/healthz", group)
         per_task = 140  # tokens a task really uses, about (input ~60, output ~70)
         tasks = args.tasks or int(args.tpm * args.minutes / per_task)
         env: dict[str, object] = {
-            "redis_url": redis_url, "simulator_url": simulator_url, "tasks": tasks,
-            "tpm": args.tpm, "rpm": args.rpm, "minute": args.minute_seconds,
+            "redis_url": redis_url,
+            "simulator_url": simulator_url,
+            "tasks": tasks,
+            "tpm": args.tpm,
+            "rpm": args.rpm,
+            "minute": args.minute_seconds,
         }
-        print(f"workload: {tasks} tasks, provider {args.tpm} TPM per {args.minute_seconds:g}s "
-              f"minute, {LOOPS_PER_PROCESS} loops per process\n")
-        print(f"{'limiter':<12} {'procs':>5} {'goodput':>8} {'429s':>6} {'minutes':>8} "
-              f"{'p50 s':>7} {'p99 s':>7}")
+        print(
+            f"workload: {tasks} tasks, provider {args.tpm} TPM per {args.minute_seconds:g}s "
+            f"minute, {LOOPS_PER_PROCESS} loops per process\n"
+        )
+        print(
+            f"{'limiter':<12} {'procs':>5} {'goodput':>8} {'429s':>6} {'minutes':>8} "
+            f"{'p50 s':>7} {'p99 s':>7}"
+        )
         with httpx.Client(base_url=simulator_url, timeout=30) as sim:
             for n in (int(x) for x in args.processes.split(",")):
                 for mode in ("baseline", "agentqueue"):
                     res = run(mode, n, env, sim)
-                    print(f"{mode:<12} {n:>5} {res['goodput']:>8.1%} {res['provider_429s']:>6} "
-                          f"{res['minutes']:>8.1f} {res['p50']:>7.1f} {res['p99']:>7.1f}",
-                          flush=True)
+                    print(
+                        f"{mode:<12} {n:>5} {res['goodput']:>8.1%} {res['provider_429s']:>6} "
+                        f"{res['minutes']:>8.1f} {res['p50']:>7.1f} {res['p99']:>7.1f}",
+                        flush=True,
+                    )
         lat, peak = asyncio.run(limiter_alone(redis_url, rate=1000, seconds=5))
-        print(f"\nlimiter alone (Lua in Redis, one client process): at 1,000 acquires/s "
-              f"p50 {pct(lat, 0.5) * 1000:.2f} ms, p99 {pct(lat, 0.99) * 1000:.2f} ms, "
-              f"mean {statistics.mean(lat) * 1000:.2f} ms; unpaced {peak:,.0f} decisions/s")
+        print(
+            f"\nlimiter alone (Lua in Redis, one client process): at 1,000 acquires/s "
+            f"p50 {pct(lat, 0.5) * 1000:.2f} ms, p99 {pct(lat, 0.99) * 1000:.2f} ms, "
+            f"mean {statistics.mean(lat) * 1000:.2f} ms; unpaced {peak:,.0f} decisions/s"
+        )
     finally:
         group.stop()
 

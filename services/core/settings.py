@@ -73,6 +73,9 @@ class CoreSettings(BaseSettings):
     budgets: dict[str, dict[str, float]] = Field(default_factory=dict)
     #: Seconds a call may wait for its budget before it falls back or the task retries.
     limiter_max_wait: float = Field(default=30.0, ge=0)
+    #: Processes sharing each budget. While Redis is unreachable each keeps to
+    #: limit ÷ this, so the fleet stays under the provider's limit (never fails open).
+    limiter_replicas: int = Field(default=4, ge=1)
     #: Safety margin kept unused on every budget (0.02 = 2%).
     limiter_margin: float = Field(default=0.02, ge=0, lt=0.5)
 

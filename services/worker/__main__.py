@@ -41,7 +41,11 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
         failure_threshold=settings.breaker_failure_threshold,
         cooldown=settings.breaker_cooldown,
         gate=BudgetGate(
-            RedisBudgets(redis), max_wait=settings.limiter_max_wait, margin=settings.limiter_margin
+            RedisBudgets(redis),
+            max_wait=settings.limiter_max_wait,
+            margin=settings.limiter_margin,
+            local_limits=settings.budget_limits(),
+            replicas=settings.limiter_replicas,
         ),
     )
     return TaskRunner(

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import logging
 import math
+import time
+import uuid
+
+from redis.exceptions import RedisError
 
 from agentqueue.core.errors import (
     BudgetExhausted,
@@ -21,10 +25,22 @@ from agentqueue.core.errors import (
 )
 from agentqueue.core.messages import CompletionRequest, Usage
 from agentqueue.core.priority import Priority
-from agentqueue.core.ratelimit.budget import budget_name
+from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
+from agentqueue.core.ratelimit.local_share import LocalShare
+from agentqueue.core.ratelimit.metrics import (
+    ACQUIRES,
+    DENIALS,
+    ESTIMATE_ERROR,
+    LOCAL_FALLBACKS,
+    PROVIDER_429S,
+    WAITS,
+)
 from agentqueue.core.ratelimit.redis_budgets import Charge, Lease, RedisBudgets
 
 log = logging.getLogger(__name__)
+
+#: Lease ids of reservations taken on a local share.
+LOCAL_LEASE = "local:"
 
 
 def estimate_input_tokens(request: CompletionRequest) -> int:
@@ -44,12 +60,20 @@ class BudgetGate:
         account: str = "default",
         max_wait: float = 30.0,
         margin: float = 0.02,
+        local_limits: dict[str, BudgetLimits] | None = None,
+        replicas: int = 1,
     ) -> None:
         self.budgets = budgets
         self.account = account
         self.max_wait = max_wait
         self.margin = margin
+        #: Limits known locally, for the share used while Redis is unreachable.
+        self.local_limits = local_limits or {}
+        #: Processes sharing each budget: the local share is limit ÷ replicas.
+        self.replicas = replicas
+        self._local: dict[str, LocalShare] = {}
         self._unlimited_logged: set[str] = set()
+        self._outage_logged_at = -math.inf
 
     async def admit(
         self, provider: str, model: str, request: CompletionRequest, priority: Priority
@@ -60,19 +84,47 @@ class BudgetGate:
             name, estimate_input_tokens(request) + request.max_tokens, output=request.max_tokens
         )
         try:
-            return await self.budgets.acquire([charge], priority=priority, max_wait=self.max_wait)
+            try:
+                lease = await self.budgets.acquire(
+                    [charge], priority=priority, max_wait=self.max_wait
+                )
+            except RedisError as exc:
+                lease = await self._admit_locally(charge, exc)
         except UnknownBudget:
             if name not in self._unlimited_logged:
                 self._unlimited_logged.add(name)
                 log.warning("no budget configured for %s: calls to it are not limited", name)
             return None
         except BudgetExhausted as exc:
+            DENIALS.labels(name).inc()
             raise RateLimited(
                 f"held back by our limiter: {exc}",
                 retry_after=exc.retry_after,
                 provider=provider,
                 model=model,
             ) from exc
+        ACQUIRES.labels(name, priority.value).inc()
+        WAITS.labels(name).observe(lease.waited)
+        return lease
+
+    async def _admit_locally(self, charge: Charge, exc: RedisError) -> Lease:
+        """Redis is down: keep to this process's share, or refuse (never fail open)."""
+        now = time.monotonic()
+        if now - self._outage_logged_at > 10:
+            self._outage_logged_at = now
+            log.error(
+                "shared budget unreachable (%s): using local shares of 1/%d", exc, self.replicas
+            )
+        LOCAL_FALLBACKS.labels(charge.budget).inc()
+        limits = self.local_limits.get(charge.budget)
+        if limits is None:
+            raise BudgetExhausted(charge.budget, retry_after=1.0) from exc
+        share = self._local.get(charge.budget)
+        if share is None:
+            share = LocalShare(charge.budget, limits, self.replicas)
+            self._local[charge.budget] = share
+        await share.acquire(charge.tokens, self.max_wait)
+        return Lease(f"{LOCAL_LEASE}{uuid.uuid4().hex}", (charge,), 0.0)
 
     async def release(
         self, lease: Lease | None, usage: Usage | None, error: ProviderError | None = None
@@ -82,13 +134,22 @@ class BudgetGate:
         charge = lease.charges[0]
         if usage is not None:
             actual = usage.total_tokens
+            if charge.tokens:
+                ESTIMATE_ERROR.labels(charge.budget).observe(actual / charge.tokens)
         elif isinstance(error, RateLimited | Overloaded):
             actual = 0  # refused before any token was processed
         else:
             actual = charge.tokens - charge.output  # the input was probably read
-        await self.budgets.settle(lease, {charge.budget: actual})
-        if isinstance(error, RateLimited) and error.status == 429:
-            log.warning("provider 429 on %s despite the budget: pulling it down", charge.budget)
-            await self.budgets.feedback(
-                charge.budget, retry_after=error.retry_after or 1.0, margin=self.margin
-            )
+        if lease.id.startswith(LOCAL_LEASE):
+            self._local[charge.budget].settle(charge.tokens, actual)
+            return
+        try:
+            await self.budgets.settle(lease, {charge.budget: actual})
+            if isinstance(error, RateLimited) and error.status == 429:
+                PROVIDER_429S.labels(charge.budget).inc()
+                log.warning("provider 429 on %s despite the budget: pulling it down", charge.budget)
+                await self.budgets.feedback(
+                    charge.budget, retry_after=error.retry_after or 1.0, margin=self.margin
+                )
+        except RedisError as exc:  # the lease expires and returns its output part
+            log.error("could not settle on the shared budget: %s", exc)

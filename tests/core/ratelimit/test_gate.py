@@ -54,3 +54,29 @@ async def test_exhausted_budget_falls_back_without_calling_the_provider(gated, s
     assert "openai" in providers  # the held-back calls went to the next provider
     held = [a for a in result.attempts if not a.ok]
     assert held and held[0].error_type == "RateLimited" and "our limiter" in held[0].error
+
+
+async def test_redis_down_keeps_to_the_local_share_and_never_fails_open() -> None:
+    import time
+
+    import redis.asyncio as aioredis
+
+    from agentqueue.core.errors import RateLimited
+    from tests.conftest import _free_port
+
+    dead = aioredis.Redis.from_url(
+        f"redis://127.0.0.1:{_free_port()}/0", socket_connect_timeout=0.2
+    )
+    limits = BudgetLimits(rpm=10_000, tpm=6000, margin=0, minute_seconds=1.0)
+    gate = BudgetGate(RedisBudgets(dead), local_limits={BUDGET: limits}, replicas=2, max_wait=5)
+    small = REQUEST.model_copy(update={"max_tokens": 994})  # 1000 tokens reserved
+    started = time.monotonic()
+    for _ in range(3):  # a share of 3000 tokens/s, starting empty: 3000 tokens take 1 s
+        lease = await gate.admit("anthropic", "claude-sonnet-4-6", small, Priority.HIGH)
+        assert lease is not None and lease.id.startswith("local:")
+    assert time.monotonic() - started >= 0.95
+
+    unknown = BudgetGate(RedisBudgets(dead), max_wait=5)  # no limits known: refuse
+    with pytest.raises(RateLimited, match="our limiter"):
+        await unknown.admit("anthropic", "claude-sonnet-4-6", small, Priority.HIGH)
+    await dead.aclose()
