@@ -18,6 +18,7 @@ says whether trying again can help (``retryable``) and, for rate limits, when.
     ├── NoProviderAvailable           every candidate failed or was skipped
     ├── BudgetExhausted               our limiter says wait longer than the caller can
     ├── UnknownBudget                 no limits configured for that budget
+    ├── LimiterUnavailable            the shared budget (Redis or the limiter service) is down
     ├── TaskNotFound                  no such task (or not yours)
     └── IdempotencyConflict           an Idempotency-Key reused with another body
 """
@@ -152,6 +153,12 @@ class BudgetExhausted(AgentQueueError):
 
 class UnknownBudget(AgentQueueError):
     """No limits are configured for the budget a call needs."""
+
+
+class LimiterUnavailable(AgentQueueError):
+    """The shared budget cannot be reached; callers fall back to a local share."""
+
+    retryable = True
 
 
 class TaskNotFound(AgentQueueError):

@@ -14,10 +14,9 @@ import math
 import time
 import uuid
 
-from redis.exceptions import RedisError
-
 from agentqueue.core.errors import (
     BudgetExhausted,
+    LimiterUnavailable,
     Overloaded,
     ProviderError,
     RateLimited,
@@ -26,6 +25,7 @@ from agentqueue.core.errors import (
 from agentqueue.core.messages import CompletionRequest, Usage
 from agentqueue.core.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
+from agentqueue.core.ratelimit.leases import Budgets, Charge, Lease
 from agentqueue.core.ratelimit.local_share import LocalShare
 from agentqueue.core.ratelimit.metrics import (
     ACQUIRES,
@@ -35,7 +35,6 @@ from agentqueue.core.ratelimit.metrics import (
     PROVIDER_429S,
     WAITS,
 )
-from agentqueue.core.ratelimit.redis_budgets import Charge, Lease, RedisBudgets
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def estimate_input_tokens(request: CompletionRequest) -> int:
 class BudgetGate:
     def __init__(
         self,
-        budgets: RedisBudgets,
+        budgets: Budgets,
         *,
         account: str = "default",
         max_wait: float = 30.0,
@@ -88,7 +87,7 @@ class BudgetGate:
                 lease = await self.budgets.acquire(
                     [charge], priority=priority, max_wait=self.max_wait
                 )
-            except RedisError as exc:
+            except LimiterUnavailable as exc:
                 lease = await self._admit_locally(charge, exc)
         except UnknownBudget:
             if name not in self._unlimited_logged:
@@ -107,7 +106,7 @@ class BudgetGate:
         WAITS.labels(name).observe(lease.waited)
         return lease
 
-    async def _admit_locally(self, charge: Charge, exc: RedisError) -> Lease:
+    async def _admit_locally(self, charge: Charge, exc: LimiterUnavailable) -> Lease:
         """Redis is down: keep to this process's share, or refuse (never fail open)."""
         now = time.monotonic()
         if now - self._outage_logged_at > 10:
@@ -151,5 +150,5 @@ class BudgetGate:
                 await self.budgets.feedback(
                     charge.budget, retry_after=error.retry_after or 1.0, margin=self.margin
                 )
-        except RedisError as exc:  # the lease expires and returns its output part
+        except LimiterUnavailable as exc:  # the lease expires and returns its output part
             log.error("could not settle on the shared budget: %s", exc)

@@ -17,50 +17,23 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
-from agentqueue.core.errors import BadRequest, BudgetExhausted, UnknownBudget
+from agentqueue.core.errors import (
+    BadRequest,
+    BudgetExhausted,
+    LimiterUnavailable,
+    UnknownBudget,
+)
 from agentqueue.core.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.leases import Charge, Headroom, Lease
 
 _SCRIPT = resources.files("agentqueue.core.ratelimit").joinpath("limiter.lua").read_text()
-
-
-@dataclass(frozen=True)
-class Charge:
-    """What one call asks of one budget: a request and tokens, of which ``output`` are
-    the ``max_tokens`` reservation (given back if the lease expires unsettled)."""
-
-    budget: str
-    tokens: int
-    output: int = 0
-    requests: int = 1
-
-
-@dataclass(frozen=True)
-class Lease:
-    id: str
-    charges: tuple[Charge, ...]
-    #: Seconds the caller waited for its turn.
-    waited: float
-
-
-@dataclass(frozen=True)
-class Headroom:
-    """A budget right now: what is available, and what it sustains per minute."""
-
-    budget: str
-    available_requests: float
-    available_tokens: float
-    capacity_requests: float
-    capacity_tokens: float
-    sustainable_rpm: float
-    sustainable_tpm: float
-    open_leases: int
 
 
 class RedisBudgets:
@@ -76,7 +49,10 @@ class RedisBudgets:
         return f"{self.prefix}budget:{budget}"
 
     async def _run(self, *args: str | int | float) -> Any:
-        return await self._script(keys=[self.prefix], args=list(args))
+        try:
+            return await self._script(keys=[self.prefix], args=list(args))
+        except RedisError as exc:
+            raise LimiterUnavailable(f"redis: {exc}") from exc
 
     @staticmethod
     def _text(value: bytes | str) -> str:

@@ -9,7 +9,8 @@ import redis.asyncio as aioredis
 from agentqueue.core.errors import BudgetExhausted, UnknownBudget
 from agentqueue.core.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
-from agentqueue.core.ratelimit.redis_budgets import Charge, RedisBudgets
+from agentqueue.core.ratelimit.leases import Charge
+from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 
 B = "sim:model:default"
 
