@@ -1,5 +1,8 @@
-"""The global rate-limiter service. Not built yet: it is the subject of issue 3.
+"""The limiter service: one budget per provider and model for every replica.
 
-The folder exists so that the layout (one folder per container) is final; nothing here
-pretends to limit anything.
+It owns the budgets' configuration (from its settings, changeable at run time), answers
+acquire/settle/feedback over HTTP for clients that do not reach Redis themselves, and
+publishes each budget's headroom — what is available now and what it sustains — for the
+operator to scale on. Workers in the same cluster may also decide directly in Redis
+with the same Lua script (``core.ratelimit.redis_budgets``): both paths share one state.
 """

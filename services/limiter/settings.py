@@ -1,0 +1,15 @@
+"""The limiter service's one settings object (env prefix ``AGENTQUEUE_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from agentqueue.core.settings import CoreSettings
+
+
+class LimiterSettings(CoreSettings):
+    host: str = "127.0.0.1"
+    #: Port of the limiter's HTTP API.
+    port: int = Field(default=8091, ge=1, le=65535)
+    #: Seconds an unsettled lease lives before its output reservation is given back.
+    lease_ttl: float = Field(default=300.0, gt=0)

@@ -1,0 +1,97 @@
+"""The limiter service in-process (real Redis), through its own HTTP client."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from agentqueue.core.errors import BudgetExhausted, LimiterUnavailable, UnknownBudget
+from agentqueue.core.priority import Priority
+from agentqueue.core.ratelimit.http_budgets import HttpBudgets
+from agentqueue.core.ratelimit.leases import Charge
+from agentqueue.limiter.app import create_app
+from agentqueue.limiter.settings import LimiterSettings
+from tests.conftest import _free_port
+
+B = "anthropic:claude-sonnet-4-6:default"
+
+
+@pytest.fixture
+async def service(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, HttpBudgets]]:
+    settings = LimiterSettings(
+        redis_url=SecretStr(redis_url),
+        limiter_margin=0,
+        budgets={
+            "anthropic:claude-sonnet-4-6": {"rpm": 100, "tpm": 10_000, "minute_seconds": 3600}
+        },
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        raw = httpx.AsyncClient(transport=transport, base_url="http://limiter")
+        client = HttpBudgets("http://limiter", transport=transport)
+        yield raw, client
+        await client.aclose()
+        await raw.aclose()
+
+
+async def test_budgets_from_settings_are_configured_with_headroom(service) -> None:
+    raw, client = service
+    room = await client.headroom(B)
+    # sustainable per real minute: this budget's "minute" is an hour long
+    assert room.available_tokens == 10_000
+    assert room.sustainable_tpm == pytest.approx(10_000 * 60 / 3600)
+    listed = (await raw.get("/v1/budgets")).json()["budgets"]
+    assert [b["budget"] for b in listed] == [B]
+
+
+async def test_acquire_settle_round_trip_refunds(service) -> None:
+    _, client = service
+    lease = await client.acquire([Charge(B, 3000, output=2000)], priority=Priority.HIGH)
+    assert (await client.headroom(B)).available_tokens == pytest.approx(7000, abs=2)
+    assert await client.settle(lease, {B: 500})
+    assert (await client.headroom(B)).available_tokens == pytest.approx(9500, abs=2)
+
+
+async def test_exhausted_budget_is_429_with_retry_after(service) -> None:
+    raw, client = service
+    await client.acquire([Charge(B, 9000)], priority=Priority.HIGH)
+    with pytest.raises(BudgetExhausted) as info:
+        await client.acquire([Charge(B, 5000)], priority=Priority.HIGH, max_wait=0)
+    assert info.value.retry_after > 0 and info.value.budget == B
+    r = await raw.post(
+        "/v1/acquire",
+        json={"charges": [{"budget": B, "tokens": 5000}], "priority": "high", "max_wait": 0},
+    )
+    assert r.status_code == 429 and float(r.headers["retry-after"]) > 0
+
+
+async def test_runtime_configuration_and_unknown_budgets(service) -> None:
+    raw, client = service
+    with pytest.raises(UnknownBudget):
+        await client.acquire([Charge("openai:gpt-4.1:default", 10)])
+    r = await raw.put("/v1/budgets/openai:gpt-4.1:default", json={"rpm": 10, "tpm": 100})
+    assert r.status_code == 200
+    await client.acquire([Charge("openai:gpt-4.1:default", 10)])
+
+
+async def test_bad_bodies_name_the_field(service) -> None:
+    raw, _ = service
+    r = await raw.post("/v1/acquire", json={"charges": [{"budget": B, "tokens": -1}]})
+    assert r.status_code == 422 and "tokens" in r.text
+    r = await raw.put(f"/v1/budgets/{B}", json={"rpm": 0, "tpm": 5})
+    assert r.status_code == 422 and "rpm" in r.text
+
+
+async def test_probes_and_metrics(service) -> None:
+    raw, _ = service
+    assert (await raw.get("/readyz")).json() == {"status": "ready"}
+    assert (await raw.get("/metrics")).status_code == 200
+
+
+async def test_unreachable_service_is_limiter_unavailable() -> None:
+    client = HttpBudgets(f"http://127.0.0.1:{_free_port()}", timeout=1)
+    with pytest.raises(LimiterUnavailable):
+        await client.acquire([Charge(B, 1)])
+    await client.aclose()
