@@ -143,7 +143,10 @@ def run(mode: str, processes: int, env: dict[str, object], sim: httpx.Client) ->
     sim.post("/_sim/reset").raise_for_status()
     if mode == "agentqueue":
         limits = BudgetLimits(
-            rpm=int(env["rpm"]), tpm=int(env["tpm"]), minute_seconds=float(env["minute"])
+            rpm=int(env["rpm"]),
+            tpm=int(env["tpm"]),
+            minute_seconds=float(env["minute"]),
+            margin=float(env["margin"]),  # type: ignore[arg-type]
         )
         asyncio.run(_configure(str(env["redis_url"]), limits))
     args = {**env, "t0": time.time() + 1.0}
@@ -223,6 +226,8 @@ def main() -> None:
     parser.add_argument("--rpm", type=int, default=100_000)
     parser.add_argument("--processes", default="1,3,6")
     parser.add_argument("--tasks", type=int, default=0, help="override the workload size")
+    parser.add_argument("--modes", default="baseline,agentqueue")
+    parser.add_argument("--margin", type=float, default=0.02, help="agentqueue's safety margin")
     parser.add_argument(
         "--run-seconds",
         type=float,
@@ -258,6 +263,7 @@ def main() -> None:
             "tasks": tasks,
             "tpm": args.tpm,
             "rpm": args.rpm,
+            "margin": args.margin,
             "minute": args.minute_seconds,
         }
         print(
@@ -270,7 +276,7 @@ def main() -> None:
         )
         with httpx.Client(base_url=simulator_url, timeout=30) as sim:
             for n in (int(x) for x in args.processes.split(",")):
-                for mode in ("baseline", "agentqueue"):
+                for mode in args.modes.split(","):
                     res = run(mode, n, env, sim)
                     print(
                         f"{mode:<12} {n:>5} {res['goodput']:>8.1%} {res['provider_429s']:>6} "

@@ -8,10 +8,13 @@ gateway never serves unauthenticated unless told to.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from agentqueue.cli.processes import (
     ProcessGroup,
@@ -22,6 +25,7 @@ from agentqueue.cli.processes import (
     wait_http,
     wait_workers,
 )
+from agentqueue.core.catalog import load_catalog
 
 QUEUES = ("high", "standard", "batch")
 
@@ -63,6 +67,22 @@ class RunningStack:
         self.group.stop()
 
 
+def simulator_budgets(simulator_url: str) -> str:
+    """Budgets for every catalog model equal to the running simulator's per-model limits
+    (read from its admin API), so the local stack's limiter keeps it from ever 429ing."""
+    config = httpx.get(f"{simulator_url}/_sim/config", timeout=5).raise_for_status().json()
+    budgets = {
+        f"{m.provider}:{m.model}": {
+            "rpm": config[m.provider]["rpm"],
+            "tpm": config[m.provider]["tpm"],
+            "minute_seconds": config[m.provider]["minute_seconds"],
+        }
+        for m in load_catalog().models
+        if m.provider in config
+    }
+    return json.dumps(budgets)
+
+
 def _port(preferred: int) -> int:
     return preferred if port_is_free(preferred) else free_port()
 
@@ -91,11 +111,19 @@ def start_stack(config: StackConfig) -> RunningStack:
         wait_http(f"{simulator_url}/healthz", group)
 
         api_key = "aq-local-" + secrets.token_urlsafe(24)
+        budgets = simulator_budgets(simulator_url)
         common = {
             "AGENTQUEUE_REDIS_URL": url,
             "AGENTQUEUE_SIMULATOR_URL": simulator_url,
+            "AGENTQUEUE_BUDGETS": budgets,
             **config.env,
         }
+        limiter_port = free_port()
+        group.start_service(
+            "limiter", "agentqueue.limiter", {**common, "AGENTQUEUE_PORT": str(limiter_port)}
+        )
+        common["AGENTQUEUE_LIMITER_URL"] = f"http://127.0.0.1:{limiter_port}"
+        wait_http(f"{common['AGENTQUEUE_LIMITER_URL']}/readyz", group)
         gateway_port = _port(config.gateway_port)
         group.start_service(
             "gateway",

@@ -71,6 +71,9 @@ class CoreSettings(BaseSettings):
     #: {"rpm": 4000, "tpm": 2000000}}`` (budget = provider:model[:account]). Calls to a
     #: model without a budget are not limited.
     budgets: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: The limiter service (``http://limiter:8091``). Unset: decide directly in Redis
+    #: with the same script — one shared state either way.
+    limiter_url: str | None = None
     #: Seconds a call may wait for its budget before it falls back or the task retries.
     limiter_max_wait: float = Field(default=30.0, ge=0)
     #: Processes sharing each budget. While Redis is unreachable each keeps to

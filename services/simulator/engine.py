@@ -105,7 +105,7 @@ class Simulator:
         self.behaviours = Behaviours(settings)
         self.stats = Stats()
         self._rng = random.Random(settings.seed)
-        self._buckets: dict[tuple[str, str], tuple[int, KeyBuckets]] = {}
+        self._buckets: dict[tuple[str, str, str], tuple[int, KeyBuckets]] = {}
         self._outages = parse_outages(settings.outages)
         self._started = time.monotonic()
 
@@ -115,16 +115,17 @@ class Simulator:
         self._buckets.clear()
         self._rng = random.Random(self.settings.seed)
 
-    def _buckets_for(self, provider: str, key: str, b: Behaviour) -> KeyBuckets:
+    def _buckets_for(self, provider: str, key: str, model: str, b: Behaviour) -> KeyBuckets:
+        """Limits apply per API key and model, as providers count them."""
         version = self.behaviours.limits_version[provider]
-        known = self._buckets.get((provider, key))
+        known = self._buckets.get((provider, key, model))
         if known is None or known[0] != version:
             known = (version, KeyBuckets(b.rpm, b.tpm, b.minute_seconds))
-            self._buckets[(provider, key)] = known
+            self._buckets[(provider, key, model)] = known
         return known[1]
 
-    def limits(self, provider: str, key: str) -> LimitView:
-        buckets = self._buckets_for(provider, key, self.behaviours[provider])
+    def limits(self, provider: str, key: str, model: str) -> LimitView:
+        buckets = self._buckets_for(provider, key, model, self.behaviours[provider])
         r, t = buckets.requests, buckets.tokens
         return LimitView(
             r.capacity,
@@ -149,7 +150,7 @@ class Simulator:
         started = time.time()
         texts = [system, *turns] if system else list(turns)
         b = self.behaviours[provider]
-        refusal = self._check(provider, key, texts, max_tokens, b)
+        refusal = self._check(provider, key, model, texts, max_tokens, b)
         if refusal is not None:
             self.stats.record(provider, model, key or "", started, refusal.status, stream=stream)
             return refusal
@@ -163,13 +164,19 @@ class Simulator:
             max_tokens,
             reply_tokens(model, system, turns, max_tokens),
             b,
-            self.limits(provider, key),
+            self.limits(provider, key, model),
             started,
             stream,
         )
 
     def _check(
-        self, provider: str, key: str | None, texts: list[str], max_tokens: int, b: Behaviour
+        self,
+        provider: str,
+        key: str | None,
+        model: str,
+        texts: list[str],
+        max_tokens: int,
+        b: Behaviour,
     ) -> Refusal | None:
         if not key or key.startswith("bad"):
             return Refusal(401, "auth", "invalid x-api-key" if key else "missing API key")
@@ -186,7 +193,7 @@ class Simulator:
                 "too_long",
                 f"prompt is too long: {input_tokens} tokens > {CONTEXT_WINDOW} maximum",
             )
-        buckets = self._buckets_for(provider, key, b)
+        buckets = self._buckets_for(provider, key, model, b)
         wait = buckets.admit(input_tokens + max_tokens)
         if wait == math.inf:
             return Refusal(
@@ -219,7 +226,9 @@ class Simulator:
     ) -> None:
         """Account the call and refund the part of ``max_tokens`` it did not use."""
         used = admission.output_tokens if output_tokens is None else output_tokens
-        buckets = self._buckets_for(admission.provider, admission.key, admission.behaviour)
+        buckets = self._buckets_for(
+            admission.provider, admission.key, admission.model, admission.behaviour
+        )
         buckets.tokens.give(max(0, admission.max_tokens - used))
         self.stats.record(
             admission.provider,

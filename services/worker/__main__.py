@@ -23,6 +23,7 @@ from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.logs import configure_logging
 from agentqueue.core.providers.registry import build_providers, provider_configs
 from agentqueue.core.ratelimit.gate import BudgetGate
+from agentqueue.core.ratelimit.http_budgets import HttpBudgets
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
@@ -41,7 +42,7 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
         failure_threshold=settings.breaker_failure_threshold,
         cooldown=settings.breaker_cooldown,
         gate=BudgetGate(
-            RedisBudgets(redis),
+            HttpBudgets(settings.limiter_url) if settings.limiter_url else RedisBudgets(redis),
             max_wait=settings.limiter_max_wait,
             margin=settings.limiter_margin,
             local_limits=settings.budget_limits(),
@@ -88,7 +89,8 @@ def main() -> None:
         maintenance_chance=settings.maintenance_chance,
     )
     dramatiq.set_broker(broker)
-    configure_budgets(settings)
+    if not settings.limiter_url:  # with a limiter service, it owns the configuration
+        configure_budgets(settings)
     register_run_task(broker, settings, build_runner(settings))
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")

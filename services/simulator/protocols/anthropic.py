@@ -90,7 +90,7 @@ def router(sim: Simulator) -> APIRouter:
         key = _key(request)
         decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
         if isinstance(decision, Refusal):
-            headers = sim.limits(PROVIDER, key).anthropic_headers() if key else {}
+            headers = sim.limits(PROVIDER, key, model).anthropic_headers() if key else {}
             return _refuse(decision, headers)
         headers = decision.limits.anthropic_headers()
         if stream:

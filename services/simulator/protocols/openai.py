@@ -70,7 +70,7 @@ def router(sim: Simulator) -> APIRouter:
         key = _key(request)
         decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
         if isinstance(decision, Refusal):
-            headers = sim.limits(PROVIDER, key).openai_headers() if key else {}
+            headers = sim.limits(PROVIDER, key, model).openai_headers() if key else {}
             return JSONResponse(
                 _error(decision.kind, decision.message),
                 status_code=decision.status,
