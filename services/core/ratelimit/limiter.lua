@@ -86,11 +86,13 @@ if cmd == 'acquire' then
     wait = math.max(wait, w)
     budgets[i + 1] = {key = key, b = b, r = r, t = tk, out = out}
   end
-  -- arrival order within the priority: a newcomer waits behind earlier waiters;
-  -- a returning waiter (holding a ticket) already has its place and needs only budget
+  -- Arrival order within the priority: a newcomer that cannot be served now queues
+  -- behind earlier waiters (the cursor), so waiters wake one after another. A newcomer
+  -- that fits now is served now: budget left idle while a waiter oversleeps its slot
+  -- would be lost for good. A returning waiter (ticket) needs only budget.
   local lane = budgets[1].b
   local cursor = tonumber(lane['next_' .. p]) or 0
-  if ticket == 0 then wait = math.max(wait, cursor - now) end
+  if ticket == 0 and wait > 0 then wait = math.max(wait, cursor - now) end
   if wait <= 0 then
     redis.call('HSET', prefix .. 'lease:' .. lease_id, 'exp', now + ttl)
     for _, e in ipairs(budgets) do
