@@ -1,4 +1,4 @@
-"""The whole agentqueue stack on one machine: Redis, simulator, gateway, a worker per queue.
+"""The whole agentqueue stack on one machine: Redis, simulator, limiter, gateway, workers.
 
 Provider keys in the environment are passed through, so ``agentqueue up`` with
 ``ANTHROPIC_API_KEY`` set calls the real Anthropic; without any key every provider is the

@@ -60,8 +60,8 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
 def configure_budgets(settings: WorkerSettings) -> None:
     """Write the configured limits into Redis (idempotent; a lower limit applies at once).
 
-    Until the limiter service owns this configuration, every worker writes the same
-    values from its settings.
+    Only without a limiter service, which otherwise owns the configuration: then every
+    worker writes the same values from its settings.
     """
     limits = settings.budget_limits()
     if not limits:
