@@ -48,7 +48,9 @@ from agentqueue.core.providers.base import ProviderConfig
 from agentqueue.core.providers.registry import build_provider
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.gate import BudgetGate, estimate_input_tokens
-from agentqueue.core.ratelimit.redis_budgets import Charge, RedisBudgets
+from agentqueue.core.ratelimit.http_budgets import HttpBudgets
+from agentqueue.core.ratelimit.leases import Budgets, Charge
+from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 
 MODEL = "claude-sonnet-4-6"
 BUDGET = f"anthropic:{MODEL}:default"
@@ -186,11 +188,14 @@ async def _configure(url: str, limits: BudgetLimits) -> None:
     await client.aclose()
 
 
-async def limiter_alone(url: str, rate: int, seconds: float) -> tuple[list[float], float]:
-    """Acquire+settle latency at a paced ``rate``; then the unpaced maximum."""
+async def limiter_alone(
+    url: str, rate: int, seconds: float, service_url: str | None = None
+) -> tuple[list[float], float]:
+    """Acquire latency at a paced ``rate``, then the unpaced maximum: directly in Redis,
+    or through the limiter service when ``service_url`` is given."""
     client = aioredis.Redis.from_url(url, max_connections=256)
-    budgets = RedisBudgets(client)
-    await budgets.configure("bench:alone:default", BudgetLimits(rpm=10**9, tpm=10**12))
+    await RedisBudgets(client).configure("bench:alone:default", BudgetLimits(rpm=10**9, tpm=10**12))
+    budgets: Budgets = HttpBudgets(service_url) if service_url else RedisBudgets(client)
     charge = [Charge("bench:alone:default", 300, output=256)]
     latencies: list[float] = []
 
@@ -214,6 +219,8 @@ async def limiter_alone(url: str, rate: int, seconds: float) -> tuple[list[float
 
     await asyncio.gather(*(bounded() for _ in range(n)))
     peak = n / (time.perf_counter() - t)
+    if isinstance(budgets, HttpBudgets):
+        await budgets.aclose()
     await client.aclose()
     return latencies, peak
 
@@ -227,6 +234,11 @@ def main() -> None:
     parser.add_argument("--processes", default="1,3,6")
     parser.add_argument("--tasks", type=int, default=0, help="override the workload size")
     parser.add_argument("--modes", default="baseline,agentqueue")
+    parser.add_argument(
+        "--alone-only",
+        action="store_true",
+        help="measure only the limiter alone (Redis and service)",
+    )
     parser.add_argument("--margin", type=float, default=0.02, help="agentqueue's safety margin")
     parser.add_argument(
         "--run-seconds",
@@ -275,7 +287,7 @@ def main() -> None:
             f"{'p50 s':>7} {'p99 s':>7}"
         )
         with httpx.Client(base_url=simulator_url, timeout=30) as sim:
-            for n in (int(x) for x in args.processes.split(",")):
+            for n in [] if args.alone_only else (int(x) for x in args.processes.split(",")):
                 for mode in args.modes.split(","):
                     res = run(mode, n, env, sim)
                     print(
@@ -283,12 +295,21 @@ def main() -> None:
                         f"{res['minutes']:>8.1f} {res['p50']:>7.1f} {res['p99']:>7.1f}",
                         flush=True,
                     )
-        lat, peak = asyncio.run(limiter_alone(redis_url, rate=1000, seconds=5))
-        print(
-            f"\nlimiter alone (Lua in Redis, one client process): at 1,000 acquires/s "
-            f"p50 {pct(lat, 0.5) * 1000:.2f} ms, p99 {pct(lat, 0.99) * 1000:.2f} ms, "
-            f"mean {statistics.mean(lat) * 1000:.2f} ms; unpaced {peak:,.0f} decisions/s"
+        service_port = free_port()
+        group.start_service(
+            "limiter",
+            "agentqueue.limiter",
+            {"AGENTQUEUE_REDIS_URL": redis_url, "AGENTQUEUE_PORT": str(service_port)},
         )
+        service_url = f"http://127.0.0.1:{service_port}"
+        wait_http(f"{service_url}/readyz", group)
+        for label, via in (("Lua in Redis", None), ("limiter service, HTTP", service_url)):
+            lat, peak = asyncio.run(limiter_alone(redis_url, 1000, 5, service_url=via))
+            print(
+                f"\nlimiter alone ({label}, one client process): at 1,000 acquires/s "
+                f"p50 {pct(lat, 0.5) * 1000:.2f} ms, p99 {pct(lat, 0.99) * 1000:.2f} ms, "
+                f"mean {statistics.mean(lat) * 1000:.2f} ms; unpaced {peak:,.0f} decisions/s"
+            )
     finally:
         group.stop()
 
