@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
+from agentqueue.cli.processes import ProcessGroup, free_port, start_redis
 from agentqueue.core.catalog import load_catalog
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.providers.registry import build_providers
@@ -51,11 +50,8 @@ def _no_real_providers() -> Iterator[None]:
     os.environ.update(saved)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+#: A free port on 127.0.0.1, for tests that need a closed or a new one.
+_free_port = free_port
 
 
 def _docker_answers() -> bool:
@@ -79,46 +75,13 @@ def redis_server_url() -> Iterator[str]:
             port = container.get_exposed_port(6379)
             yield f"redis://{host}:{port}/0"
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         pytest.fail("no Docker engine and no redis-server: install redis-server")
-    port = _free_port()
-    data_dir = tempfile.mkdtemp(prefix="aq-test-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            data_dir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
+    group = ProcessGroup(log_dir=Path(tempfile.mkdtemp(prefix="aq-test-redis-")))
     try:
-        yield url
+        yield start_redis(group)  # a private server on a free port, never the shared one
     finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
+        group.stop()
 
 
 @pytest.fixture

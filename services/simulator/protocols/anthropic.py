@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
+from agentqueue.simulator.protocols.keys import bearer_token
 from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
 from agentqueue.simulator.text import estimate_tokens
 
@@ -41,10 +42,7 @@ def _refuse(r: Refusal, headers: dict[str, str]) -> Response:
 
 def _key(request: Request) -> str | None:
     """``x-api-key``, or ``Authorization: Bearer`` as newer SDKs send the key."""
-    if key := request.headers.get("x-api-key"):
-        return key
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    return request.headers.get("x-api-key") or bearer_token(request)
 
 
 def _text_of(content: Any) -> str:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
+from agentqueue.simulator.protocols.keys import bearer_token
 from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
 
 PROVIDER = "openai"
@@ -27,11 +28,6 @@ _ERRORS = {
 def _error(kind: str, message: str) -> dict[str, Any]:
     type_, code = _ERRORS.get(kind, ("server_error", None))
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
-
-
-def _key(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _text_of(content: Any) -> str:
@@ -67,7 +63,7 @@ def router(sim: Simulator) -> APIRouter:
         body = await request.json()
         model, system, turns, max_tokens = _parse(body)
         stream = bool(body.get("stream"))
-        key = _key(request)
+        key = bearer_token(request)
         decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
         if isinstance(decision, Refusal):
             headers = sim.limits(PROVIDER, key, model).openai_headers() if key else {}
