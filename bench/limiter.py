@@ -13,6 +13,7 @@ minutes of budget is run twice:
 - baseline: the design document's ``TokenBucketRateLimiter`` in each process (sliding
   one-minute window of estimates, 90% buffer, configured with the provider's limit).
 
+"steady" is the same ratio over the middle 80% of the run, against the refill alone.
 Each run stops taking tasks after 1.5 times the workload's minutes (the baseline may not
 finish its workload). Printed per run: goodput (tokens the provider served ÷ tokens it
 allowed in that time: its full bucket plus its refill), provider 429s, and task latency
@@ -164,15 +165,21 @@ def run(mode: str, processes: int, env: dict[str, object], sim: httpx.Client) ->
     stats = sim.get("/_sim/stats").json()
     a = stats["providers"].get("anthropic", {})
     calls = [c for c in stats["calls"] if c["status"] == 200]
-    start = float(args["t0"])
+    start = min(c["start"] for c in calls)  # from the first call: process start-up excluded
     end = max(c["end"] for c in calls)
     minutes = (end - start) / float(env["minute"])
     served = a.get("input_tokens", 0) + a.get("output_tokens", 0)
     allowed = int(env["tpm"]) * (1 + minutes)  # the full bucket, then its refill
     latencies = [x for res in results for x in res["latencies"]]
+    # Steady state: tokens of calls ending in the middle 80% of the run, against refill.
+    span = end - start
+    lo, hi = start + 0.1 * span, start + 0.9 * span
+    middle = sum(c["input_tokens"] + c["output_tokens"] for c in calls if lo <= c["end"] < hi)
+    steady = middle / (int(env["tpm"]) * (hi - lo) / float(env["minute"]))
     r.close()
     return {
         "goodput": served / allowed,
+        "steady": steady,
         "served": served,
         "minutes": minutes,
         "provider_429s": a.get("rate_limited", 0),
@@ -283,16 +290,17 @@ def main() -> None:
             f"minute, {LOOPS_PER_PROCESS} loops per process\n"
         )
         print(
-            f"{'limiter':<12} {'procs':>5} {'goodput':>8} {'429s':>6} {'minutes':>8} "
-            f"{'p50 s':>7} {'p99 s':>7}"
+            f"{'limiter':<12} {'procs':>5} {'goodput':>8} {'steady':>7} {'429s':>6} "
+            f"{'minutes':>8} {'p50 s':>7} {'p99 s':>7}"
         )
         with httpx.Client(base_url=simulator_url, timeout=30) as sim:
             for n in [] if args.alone_only else (int(x) for x in args.processes.split(",")):
                 for mode in args.modes.split(","):
                     res = run(mode, n, env, sim)
                     print(
-                        f"{mode:<12} {n:>5} {res['goodput']:>8.1%} {res['provider_429s']:>6} "
-                        f"{res['minutes']:>8.1f} {res['p50']:>7.1f} {res['p99']:>7.1f}",
+                        f"{mode:<12} {n:>5} {res['goodput']:>8.1%} {res['steady']:>7.1%} "
+                        f"{res['provider_429s']:>6} {res['minutes']:>8.1f} "
+                        f"{res['p50']:>7.1f} {res['p99']:>7.1f}",
                         flush=True,
                     )
         service_port = free_port()

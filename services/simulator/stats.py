@@ -33,6 +33,8 @@ class CallLog:
     end: float
     status: int
     stream: bool
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class Stats:
@@ -68,7 +70,19 @@ class Stats:
             c.rate_limited += 1
         else:
             c.errors[str(status)] += 1
-        self.log.append(CallLog(provider, model, key[:8], start, time.time(), status, stream))
+        self.log.append(
+            CallLog(
+                provider,
+                model,
+                key[:8],
+                start,
+                time.time(),
+                status,
+                stream,
+                input_tokens if status == 200 else 0,
+                output_tokens if status == 200 else 0,
+            )
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -93,16 +93,28 @@ if cmd == 'acquire' then
   local lane = budgets[1].b
   local cursor = tonumber(lane['next_' .. p]) or 0
   if ticket == 0 and wait > 0 then wait = math.max(wait, cursor - now) end
-  if wait <= 0 then
-    redis.call('HSET', prefix .. 'lease:' .. lease_id, 'exp', now + ttl)
+  -- A returning waiter that still does not fit (newcomers took what it waited for)
+  -- reserves ahead: it takes its tokens now, driving the level into debt, and is told
+  -- when to go. Allowed only while the level is at or above its priority's floor, so the
+  -- debt is at most one call deep and waiters cannot starve behind newcomers.
+  local ahead = false
+  if wait > 0 and ticket ~= 0 and wait <= deadline then
+    ahead = true
+    for _, e in ipairs(budgets) do
+      local f = e.b['f_' .. p] or 0
+      if e.b.lvl_t < f * e.b.cap_t or e.b.lvl_r < f * e.b.cap_r then ahead = false end
+    end
+  end
+  if wait <= 0 or ahead then
+    redis.call('HSET', prefix .. 'lease:' .. lease_id, 'exp', now + math.max(wait, 0) + ttl)
     for _, e in ipairs(budgets) do
       e.b.lvl_r = e.b.lvl_r - e.r
       e.b.lvl_t = e.b.lvl_t - e.t
       save(e.key, e.b)
       redis.call('HSET', prefix .. 'lease:' .. lease_id, 't:' .. e.key, e.t, 'o:' .. e.key, e.out)
     end
-    redis.call('ZADD', prefix .. 'leases', now + ttl, lease_id)
-    return {'granted', '0', tostring(swept)}
+    redis.call('ZADD', prefix .. 'leases', now + math.max(wait, 0) + ttl, lease_id)
+    return {'granted', tostring(math.max(wait, 0)), tostring(swept)}
   end
   if wait > deadline then return {'deadline', tostring(wait), tostring(swept)} end
   if ticket == 0 then

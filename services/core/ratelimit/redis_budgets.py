@@ -104,6 +104,8 @@ class RedisBudgets:
             )
             verdict, detail = self._text(reply[0]), self._text(reply[1])
             if verdict == "granted":
+                if int(detail) > 0:  # reserved ahead: the tokens are ours from then on
+                    await asyncio.sleep(int(detail) / 1000)
                 return Lease(lease_id, tuple(charges), time.monotonic() - started)
             if verdict == "wait":
                 ticket = 1
