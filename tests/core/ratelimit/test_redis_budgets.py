@@ -120,3 +120,23 @@ async def test_unknown_budget_and_impossible_calls_are_refused(aredis) -> None:
         await budgets.acquire([Charge("nope", 1)])
     with pytest.raises(Exception, match="more than budget"):
         await budgets.acquire([Charge(B, 10_001)], priority=Priority.HIGH)
+
+
+async def test_a_returning_waiter_reserves_ahead_instead_of_starving(aredis) -> None:
+    budgets = await _budgets(aredis, tpm=1000, minute=1.0)  # 1 token per ms
+    key = budgets.key(B)
+
+    async def raw(lease: str, tokens: int, ticket: int) -> tuple[str, int]:
+        verdict, detail, _ = await budgets._run(
+            "acquire", "high", 5000, lease, 300_000, ticket, 1, key, 1, tokens, 0
+        )
+        return verdict.decode(), int(detail)
+
+    assert (await raw("empty", 1000, 0))[0] == "granted"
+    verdict, wait = await raw("A", 500, 0)  # A queues for ~500 ms
+    assert verdict == "wait" and 450 <= wait <= 510
+    await asyncio.sleep(wait / 1000)
+    assert (await raw("B", 400, 0)) == ("granted", 0)  # a newcomer that fits goes now...
+    verdict, ahead = await raw("A", 500, 1)  # ...so A, back for its turn, reserves ahead
+    assert verdict == "granted" and 300 <= ahead <= 450
+    assert (await raw("C", 100, 0))[0] == "wait"  # and later newcomers queue behind it
