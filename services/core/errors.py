@@ -17,6 +17,7 @@ says whether trying again can help (``retryable``) and, for rate limits, when.
     │   └── CircuitOpen               we did not call: the provider's breaker is open
     ├── NoProviderAvailable           every candidate failed or was skipped
     ├── BudgetExhausted               our limiter says wait longer than the caller can
+    ├── QuotaExceeded                 a tenant's own quota (tokens/min, USD/day) is used up
     ├── UnknownBudget                 no limits configured for that budget
     ├── LimiterUnavailable            the shared budget (Redis or the limiter service) is down
     ├── TaskNotFound                  no such task (or not yours)
@@ -151,8 +152,36 @@ class BudgetExhausted(AgentQueueError):
         self.retry_after = retry_after
 
 
+class QuotaExceeded(AgentQueueError):
+    """A tenant used up one of its quotas; refused at once, never waited for.
+
+    ``quota`` names it (``tpm``, ``rpm`` or ``usd_per_day``). A per-minute quota frees up
+    within ``retry_after`` seconds, so it is retryable; a daily spend quota resets at
+    midnight UTC, and a task is failed rather than parked for hours.
+    """
+
+    def __init__(self, tenant: str, quota: str, retry_after: float, detail: str = "") -> None:
+        what = {
+            "tpm": "tokens per minute",
+            "rpm": "requests per minute",
+            "usd_per_day": "spend per day (USD)",
+        }.get(quota, quota)
+        message = f"tenant {tenant!r} exceeded its quota of {what}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(f"{message}; retry in {retry_after:.1f}s")
+        self.tenant = tenant
+        self.quota = quota
+        self.retry_after = retry_after
+        self.retryable = quota != "usd_per_day"
+
+
 class UnknownBudget(AgentQueueError):
     """No limits are configured for the budget a call needs."""
+
+    def __init__(self, message: str, budget: str = "") -> None:
+        super().__init__(message)
+        self.budget = budget
 
 
 class LimiterUnavailable(AgentQueueError):

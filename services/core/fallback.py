@@ -104,8 +104,16 @@ class FallbackChain:
         )
 
     async def complete(
-        self, request: CompletionRequest, priority: Priority = Priority.STANDARD
+        self,
+        request: CompletionRequest,
+        priority: Priority = Priority.STANDARD,
+        tenant: str | None = None,
     ) -> CallResult:
+        """Call the first provider that answers; the gate (if any) limits every attempt.
+
+        A tenant over its quota raises :class:`QuotaExceeded` without falling back: the
+        quota covers every provider.
+        """
         attempts: list[Attempt] = []
         errors: list[ProviderError] = []
         for provider, model in self._candidates(request):
@@ -114,7 +122,7 @@ class FallbackChain:
             try:
                 self.breakers[provider.name].before_call()
                 if self.gate is not None:
-                    lease = await self.gate.admit(provider.name, model, request, priority)
+                    lease = await self.gate.admit(provider.name, model, request, priority, tenant)
                 completion = await provider.complete(request, model)
             except ProviderError as exc:
                 if self.gate is not None:
@@ -124,8 +132,15 @@ class FallbackChain:
                 if isinstance(exc, BadRequest):
                     break
                 continue
+            cost = self.catalog.cost_usd(model, completion.usage)
             if self.gate is not None:
-                await self.gate.release(lease, completion.usage)
+                await self.gate.release(
+                    lease,
+                    completion.usage,
+                    tenant=tenant,
+                    cost_usd=cost,
+                    rate_limit=completion.rate_limit,
+                )
             self.breakers[provider.name].record_success()
             attempts.append(
                 Attempt(
@@ -135,7 +150,6 @@ class FallbackChain:
                     latency_s=time.monotonic() - started,
                 )
             )
-            cost = self.catalog.cost_usd(model, completion.usage)
             return CallResult(completion=completion, cost_usd=cost, attempts=attempts)
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
 

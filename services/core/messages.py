@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentqueue.core.providers.rate_headers import RateLimitSnapshot
+
 
 class Tier(StrEnum):
     """How capable a model a call needs; fallback never leaves the tier."""
@@ -84,6 +86,8 @@ class Completion(BaseModel):
     model: str
     usage: Usage
     stop_reason: str | None = None
+    #: The provider's rate-limit headers on this answer, for the limiter; never stored.
+    rate_limit: RateLimitSnapshot | None = Field(default=None, exclude=True, repr=False)
 
 
 class TextDelta(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.quotas import DEFAULT_TENANT, TenantQuota, tenant_budget
 
 PROVIDER_NAMES = ("anthropic", "openai", "google")
 
@@ -68,9 +69,14 @@ class CoreSettings(BaseSettings):
     breaker_cooldown: float = Field(default=30.0, gt=0)
 
     #: Provider limits for the shared rate limiter, as JSON: ``{"anthropic:claude-sonnet-4-6":
-    #: {"rpm": 4000, "tpm": 2000000}}`` (budget = provider:model[:account]). Calls to a
-    #: model without a budget are not limited.
+    #: {"rpm": 4000, "tpm": 2000000}}`` (budget = provider:model[:account]); add ``itpm`` /
+    #: ``otpm`` where the provider counts input and output tokens apart (Anthropic).
+    #: Calls to a model without a budget are not limited.
     budgets: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: Tenants' own quotas, as JSON: ``{"acme": {"tpm": 200000, "usd_per_day": 50},
+    #: "*": {"tpm": 50000}}`` — ``*`` applies to every tenant not listed. Keys: ``tpm``,
+    #: ``rpm`` (per minute, across all providers) and ``usd_per_day`` (UTC days).
+    tenant_quotas: dict[str, dict[str, float]] = Field(default_factory=dict)
     #: The limiter service (``http://limiter:8091``). Unset: decide directly in Redis
     #: with the same script — one shared state either way.
     limiter_url: str | None = None
@@ -113,9 +119,24 @@ class CoreSettings(BaseSettings):
             out[full] = BudgetLimits(
                 rpm=int(spec["rpm"]),
                 tpm=int(spec["tpm"]),
+                itpm=int(spec["itpm"]) if spec.get("itpm") else None,
+                otpm=int(spec["otpm"]) if spec.get("otpm") else None,
                 margin=self.limiter_margin,
                 minute_seconds=float(spec.get("minute_seconds", 60.0)),
             )
+        return out
+
+    def quotas(self) -> dict[str, TenantQuota]:
+        """``tenant_quotas`` as typed quotas, by tenant (``*``: the default)."""
+        return {tenant: TenantQuota.of(spec) for tenant, spec in self.tenant_quotas.items()}
+
+    def quota_budget_limits(self) -> dict[str, BudgetLimits]:
+        """The per-minute quota budgets of the tenants named in ``tenant_quotas``."""
+        out = {}
+        for tenant, quota in self.quotas().items():
+            limits = quota.limits()
+            if tenant != DEFAULT_TENANT and limits is not None:
+                out[tenant_budget(tenant)] = limits
         return out
 
     def api_key(self, provider: str) -> SecretStr | None:

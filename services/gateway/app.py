@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from agentqueue import __version__
 from agentqueue.core.broker import make_broker
+from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
@@ -25,6 +26,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         url = settings.redis_url.get_secret_value()
         app.state.redis = async_redis(url)
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
+        app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
         app.state.broker = make_broker(url)
         try:
             yield

@@ -16,6 +16,7 @@ from agentqueue.core.errors import (
     BadRequest,
     BudgetExhausted,
     LimiterUnavailable,
+    QuotaExceeded,
     UnknownBudget,
 )
 from agentqueue.core.ratelimit.budget import BudgetLimits
@@ -45,8 +46,9 @@ def create_app(settings: LimiterSettings | None = None) -> FastAPI:
         redis = async_redis(settings.redis_url.get_secret_value(), max_connections=256)
         app.state.redis = redis
         app.state.budgets = RedisBudgets(redis, lease_ttl=settings.lease_ttl)
-        app.state.known = set(settings.budget_limits())
-        for name, limits in settings.budget_limits().items():
+        configured = settings.budget_limits() | settings.quota_budget_limits()
+        app.state.known = set(configured)
+        for name, limits in configured.items():
             await app.state.budgets.configure(name, limits)
         try:
             yield
@@ -67,9 +69,20 @@ def create_app(settings: LimiterSettings | None = None) -> FastAPI:
             429, "budget_exhausted", str(exc), **{"retry-after": f"{exc.retry_after:.3f}"}
         )
 
+    @app.exception_handler(QuotaExceeded)
+    async def _quota(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, QuotaExceeded)
+        response = _error(
+            429, "quota_exceeded", str(exc), **{"retry-after": f"{exc.retry_after:.3f}"}
+        )
+        response.headers["x-agentqueue-tenant"] = exc.tenant
+        response.headers["x-agentqueue-quota"] = exc.quota
+        return response
+
     @app.exception_handler(UnknownBudget)
     async def _unknown(_: Request, exc: Exception) -> JSONResponse:
-        return _error(404, "unknown_budget", str(exc))
+        assert isinstance(exc, UnknownBudget)
+        return _error(404, "unknown_budget", str(exc), **{"x-agentqueue-budget": exc.budget})
 
     @app.exception_handler(BadRequest)
     async def _bad(_: Request, exc: Exception) -> JSONResponse:
@@ -90,20 +103,25 @@ def create_app(settings: LimiterSettings | None = None) -> FastAPI:
     @app.post("/v1/settle")
     async def settle(body: SettleBody, request: Request) -> dict[str, bool]:
         """Replace a lease's reservation by the tokens really used."""
-        settled = await request.app.state.budgets.settle(body.lease.to_lease(), body.actual_tokens)
+        settled = await request.app.state.budgets.settle(
+            body.lease.to_lease(), body.actual_tokens, body.actual_output
+        )
         return {"settled": settled}
 
     @app.post("/v1/budgets/{budget}/feedback")
-    async def feedback(budget: str, body: FeedbackBody, request: Request) -> dict[str, str]:
+    async def feedback(budget: str, body: FeedbackBody, request: Request) -> dict[str, bool]:
         """Pull a budget toward the provider's view (its headers, its 429s)."""
-        await request.app.state.budgets.feedback(
+        lowered = await request.app.state.budgets.feedback(
             budget,
             remaining_requests=body.remaining_requests,
             remaining_tokens=body.remaining_tokens,
+            remaining_input_tokens=body.remaining_input_tokens,
+            remaining_output_tokens=body.remaining_output_tokens,
             retry_after=body.retry_after,
             margin=settings.limiter_margin,
+            age=body.age,
         )
-        return {"status": "ok"}
+        return {"lowered": lowered}
 
     @app.put("/v1/budgets/{budget}")
     async def configure(budget: str, body: LimitsBody, request: Request) -> dict[str, str]:
@@ -111,8 +129,11 @@ def create_app(settings: LimiterSettings | None = None) -> FastAPI:
         limits = BudgetLimits(
             rpm=body.rpm,
             tpm=body.tpm,
+            itpm=body.itpm,
+            otpm=body.otpm,
             margin=settings.limiter_margin,
             minute_seconds=body.minute_seconds,
+            **({"reserves": body.reserves} if body.reserves is not None else {}),
         )
         await request.app.state.budgets.configure(budget, limits)
         request.app.state.known.add(budget)

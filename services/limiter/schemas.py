@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentqueue.core.priority import Priority
@@ -15,9 +17,11 @@ class ChargeBody(BaseModel):
     tokens: int = Field(ge=0)
     output: int = Field(default=0, ge=0)
     requests: int = Field(default=1, ge=0)
+    #: A tenant quota: refused at once (429 ``quota_exceeded``) rather than waited for.
+    quota: bool = False
 
     def to_charge(self) -> Charge:
-        return Charge(self.budget, self.tokens, self.output, self.requests)
+        return Charge(self.budget, self.tokens, self.output, self.requests, self.quota)
 
 
 class AcquireBody(BaseModel):
@@ -41,7 +45,13 @@ class LeaseBody(BaseModel):
         return cls(
             lease_id=lease.id,
             charges=[
-                ChargeBody(budget=c.budget, tokens=c.tokens, output=c.output, requests=c.requests)
+                ChargeBody(
+                    budget=c.budget,
+                    tokens=c.tokens,
+                    output=c.output,
+                    requests=c.requests,
+                    quota=c.quota,
+                )
                 for c in lease.charges
             ],
             waited=lease.waited,
@@ -57,6 +67,8 @@ class SettleBody(BaseModel):
     lease: LeaseBody
     #: Tokens each budget's call really used, by budget name.
     actual_tokens: dict[str, int]
+    #: Of those, output tokens (where input and output are counted apart).
+    actual_output: dict[str, int] = Field(default_factory=dict)
 
 
 class FeedbackBody(BaseModel):
@@ -64,7 +76,11 @@ class FeedbackBody(BaseModel):
 
     remaining_requests: int | None = Field(default=None, ge=0)
     remaining_tokens: int | None = Field(default=None, ge=0)
+    remaining_input_tokens: int | None = Field(default=None, ge=0)
+    remaining_output_tokens: int | None = Field(default=None, ge=0)
     retry_after: float | None = Field(default=None, ge=0)
+    #: Seconds since the provider reported these counts.
+    age: float = Field(default=0.0, ge=0, le=600)
 
 
 class LimitsBody(BaseModel):
@@ -74,4 +90,9 @@ class LimitsBody(BaseModel):
 
     rpm: int = Field(ge=1)
     tpm: int = Field(ge=1)
+    #: Input / output tokens per minute where the provider counts them apart.
+    itpm: int | None = Field(default=None, ge=1)
+    otpm: int | None = Field(default=None, ge=1)
     minute_seconds: float = Field(default=60.0, gt=0)
+    #: Share of the budget each priority leaves to those above it (default 0 / 0.1 / 0.3).
+    reserves: dict[Priority, Annotated[float, Field(ge=0, lt=1)]] | None = None

@@ -24,6 +24,7 @@ from agentqueue.core.logs import configure_logging
 from agentqueue.core.providers.registry import build_providers, provider_configs
 from agentqueue.core.ratelimit.gate import BudgetGate
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
+from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
@@ -47,6 +48,7 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
             margin=settings.limiter_margin,
             local_limits=settings.budget_limits(),
             replicas=settings.limiter_replicas,
+            quotas=TenantQuotas(redis, settings.quotas()) if settings.tenant_quotas else None,
         ),
     )
     return TaskRunner(
@@ -63,7 +65,7 @@ def configure_budgets(settings: WorkerSettings) -> None:
     Only without a limiter service, which otherwise owns the configuration: then every
     worker writes the same values from its settings.
     """
-    limits = settings.budget_limits()
+    limits = settings.budget_limits() | settings.quota_budget_limits()
     if not limits:
         return
 

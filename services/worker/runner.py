@@ -16,9 +16,15 @@ from __future__ import annotations
 import logging
 import random
 
-from agentqueue.core.errors import AgentQueueError, NoProviderAvailable, ProviderError
+from agentqueue.core.errors import (
+    AgentQueueError,
+    NoProviderAvailable,
+    ProviderError,
+    QuotaExceeded,
+)
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.messages import Completion, CompletionRequest
+from agentqueue.core.queue_usage import record_usage
 from agentqueue.core.tasks import CallRecord, TaskError
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.worker.agents import AgentContext, get_agent
@@ -87,13 +93,15 @@ class TaskRunner:
         )
 
         cost = record.cost_usd  # calls of earlier attempts were paid for too
+        queue_redis, queue = self.store.redis, record.spec.priority.value  # for the autoscaler
 
         async def call(request: CompletionRequest) -> Completion:
             nonlocal cost
-            result = await self.chain.complete(request, record.spec.priority)
+            result = await self.chain.complete(request, record.spec.priority, record.tenant)
             cost += result.cost_usd
             completion = result.completion
             LLM_CALLS.labels(completion.provider, completion.model).inc()
+            await record_usage(queue_redis, queue, tokens=completion.usage.total_tokens)
             await self.store.add_call(
                 task_id,
                 CallRecord(
@@ -112,7 +120,10 @@ class TaskRunner:
             result = await agent.run(record.spec, AgentContext(task_id, call))
         except Exception as exc:
             error = _task_error(exc)
-            transient = isinstance(exc, ProviderError | NoProviderAvailable) and error.retryable
+            transient = (
+                isinstance(exc, ProviderError | NoProviderAvailable | QuotaExceeded)
+                and error.retryable
+            )
             if transient and retries_left > 0:
                 delay = self._delay(exc, retries_done)
                 await self.store.requeued(task_id, error)
@@ -124,6 +135,8 @@ class TaskRunner:
             TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
             log.error("task %s failed: %s", task_id, error.message)
             raise TaskFailed(error.message) from exc
+        finally:
+            await record_usage(queue_redis, queue, messages=1)
         if await self.store.succeed(task_id, result):
             TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
             TASK_COST.observe(float(cost))

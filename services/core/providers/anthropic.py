@@ -11,6 +11,7 @@ from agentqueue.core.errors import ProviderError, ProviderTimeout
 from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta, Usage
 from agentqueue.core.providers.base import Provider, ProviderConfig
 from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
+from agentqueue.core.providers.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
 #: Status implied by an error type, for errors inside a 200 stream (``event: error``).
 _STATUS_OF_TYPE = {
@@ -78,7 +79,9 @@ class AnthropicProvider(Provider):
             params["temperature"] = request.temperature
         return params
 
-    def _completion(self, message: Any, model: str) -> Completion:
+    def _completion(
+        self, message: Any, model: str, rate_limit: RateLimitSnapshot | None
+    ) -> Completion:
         text = "".join(b.text for b in message.content if b.type == "text")
         return Completion(
             text=text,
@@ -86,24 +89,29 @@ class AnthropicProvider(Provider):
             model=message.model or model,
             usage=_usage(message.usage),
             stop_reason=message.stop_reason,
+            rate_limit=rate_limit,
         )
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         try:
-            message = await self._client.messages.create(**self._params(request, model))
+            raw = await self._client.messages.with_raw_response.create(
+                **self._params(request, model)
+            )
+            message = await raw.parse()
         except anthropic.APIError as exc:
             raise _translate(exc, model) from exc
-        return self._completion(message, model)
+        return self._completion(message, model, snapshot_from_headers(raw.headers))
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         try:
             async with self._client.messages.stream(**self._params(request, model)) as stream:
+                rate_limit = snapshot_from_headers(stream.response.headers)
                 async for text in stream.text_stream:
                     yield TextDelta(text=text)
                 final = await stream.get_final_message()
         except anthropic.APIError as exc:
             raise _translate(exc, model) from exc
-        yield self._completion(final, model)
+        yield self._completion(final, model, rate_limit)
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -11,6 +11,7 @@ from agentqueue.core.errors import ProviderError, ProviderTimeout
 from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta, Usage
 from agentqueue.core.providers.base import Provider, ProviderConfig
 from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
+from agentqueue.core.providers.rate_headers import snapshot_from_headers
 
 
 def _translate(exc: openai.APIError, model: str) -> ProviderError:
@@ -71,7 +72,10 @@ class OpenAIProvider(Provider):
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         try:
-            response = await self._client.chat.completions.create(**self._params(request, model))
+            raw = await self._client.chat.completions.with_raw_response.create(
+                **self._params(request, model)
+            )
+            response = raw.parse()
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
         choice = response.choices[0]
@@ -81,6 +85,7 @@ class OpenAIProvider(Provider):
             model=response.model or model,
             usage=_usage(response.usage),
             stop_reason=choice.finish_reason,
+            rate_limit=snapshot_from_headers(raw.headers),
         )
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
@@ -94,6 +99,7 @@ class OpenAIProvider(Provider):
                 stream=True,
                 stream_options={"include_usage": True},
             )
+            rate_limit = snapshot_from_headers(chunks.response.headers)
             async for chunk in chunks:
                 answered_model = chunk.model or answered_model
                 if chunk.usage is not None:
@@ -112,6 +118,7 @@ class OpenAIProvider(Provider):
             model=answered_model,
             usage=usage,
             stop_reason=stop_reason,
+            rate_limit=rate_limit,
         )
 
     async def aclose(self) -> None:

@@ -22,6 +22,10 @@ class BudgetLimits:
     rpm: int
     #: Tokens (input + output) per minute the provider allows.
     tpm: int
+    #: Input and output tokens per minute, where the provider counts them apart
+    #: (Anthropic's ITPM and OTPM); None where it does not.
+    itpm: int | None = None
+    otpm: int | None = None
     #: Fraction kept unused as a safety margin against estimate error and clock drift.
     margin: float = 0.02
     #: Seconds in the provider's minute (shortened only by simulations).
@@ -31,6 +35,8 @@ class BudgetLimits:
     def __post_init__(self) -> None:
         if self.rpm < 1 or self.tpm < 1:
             raise ValueError("rpm and tpm must be at least 1")
+        if (self.itpm is not None and self.itpm < 1) or (self.otpm is not None and self.otpm < 1):
+            raise ValueError("itpm and otpm must be at least 1 when given")
         if not 0 <= self.margin < 0.5:
             raise ValueError("margin must be in [0, 0.5)")
         if any(not 0 <= f < 1 for f in self.reserves.values()):
@@ -43,6 +49,16 @@ class BudgetLimits:
     @property
     def effective_tpm(self) -> float:
         return self.tpm * (1 - self.margin)
+
+    def effective(self) -> dict[str, float]:
+        """Per-minute limits after the margin, by dimension: r, t and (if counted) i, o."""
+        keep = 1 - self.margin
+        out = {"r": self.rpm * keep, "t": self.tpm * keep}
+        if self.itpm is not None:
+            out["i"] = self.itpm * keep
+        if self.otpm is not None:
+            out["o"] = self.otpm * keep
+        return out
 
 
 def budget_name(provider: str, model: str, account: str = "default") -> str:

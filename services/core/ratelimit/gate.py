@@ -3,8 +3,11 @@
 The fallback chain asks the gate before each provider attempt. A budget that cannot
 serve the call within ``max_wait`` becomes a :class:`RateLimited` *before* anything is
 sent — so the chain falls back, or the task retries later, without the provider's 429.
-After the call the reservation is replaced by the real usage; a provider 429 (which the
-budget should have prevented) pulls the budget down for the provider's retry-after.
+The same acquire charges the tenant's own per-minute quota, if it has one, and the
+tenant's daily spend is checked first: both refuse with :class:`QuotaExceeded`.
+After the call the reservation is replaced by the real usage (input and output apart),
+the provider's rate-limit headers pull the budget toward the provider's view, and a
+provider 429 (which the budget should have prevented) pulls it down for its retry-after.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ import logging
 import math
 import time
 import uuid
+from decimal import Decimal
 
 from agentqueue.core.errors import (
     BudgetExhausted,
     LimiterUnavailable,
     Overloaded,
     ProviderError,
+    QuotaExceeded,
     RateLimited,
     UnknownBudget,
 )
 from agentqueue.core.messages import CompletionRequest, Usage
 from agentqueue.core.priority import Priority
+from agentqueue.core.providers.rate_headers import RateLimitSnapshot
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
 from agentqueue.core.ratelimit.leases import Budgets, Charge, Lease
 from agentqueue.core.ratelimit.local_share import LocalShare
@@ -31,15 +37,22 @@ from agentqueue.core.ratelimit.metrics import (
     ACQUIRES,
     DENIALS,
     ESTIMATE_ERROR,
+    FEEDBACK_LOWERED,
     LOCAL_FALLBACKS,
     PROVIDER_429S,
+    QUOTA_DENIALS,
+    REFUNDED_TOKENS,
+    SETTLES,
     WAITS,
 )
+from agentqueue.core.ratelimit.quotas import TENANT_BUDGET_PREFIX, TenantQuotas
 
 log = logging.getLogger(__name__)
 
 #: Lease ids of reservations taken on a local share.
 LOCAL_LEASE = "local:"
+#: Seconds before a budget found unconfigured is looked up again.
+UNLIMITED_RECHECK_S = 30.0
 
 
 def estimate_input_tokens(request: CompletionRequest) -> int:
@@ -61,6 +74,7 @@ class BudgetGate:
         margin: float = 0.02,
         local_limits: dict[str, BudgetLimits] | None = None,
         replicas: int = 1,
+        quotas: TenantQuotas | None = None,
     ) -> None:
         self.budgets = budgets
         self.account = account
@@ -70,30 +84,43 @@ class BudgetGate:
         self.local_limits = local_limits or {}
         #: Processes sharing each budget: the local share is limit ÷ replicas.
         self.replicas = replicas
+        #: Tenants' own quotas (None: no tenant is limited).
+        self.quotas = quotas
         self._local: dict[str, LocalShare] = {}
-        self._unlimited_logged: set[str] = set()
+        self._unlimited: dict[str, float] = {}
         self._outage_logged_at = -math.inf
 
     async def admit(
-        self, provider: str, model: str, request: CompletionRequest, priority: Priority
+        self,
+        provider: str,
+        model: str,
+        request: CompletionRequest,
+        priority: Priority,
+        tenant: str | None = None,
     ) -> Lease | None:
-        """Wait for the call's turn; None when the budget is not configured (unlimited)."""
+        """Wait for the call's turn; None when nothing limits it.
+
+        Raises :class:`RateLimited` when the provider budget cannot serve the call within
+        ``max_wait``, :class:`QuotaExceeded` when the tenant is over a quota.
+        """
         name = budget_name(provider, model, self.account)
-        charge = Charge(
-            name, estimate_input_tokens(request) + request.max_tokens, output=request.max_tokens
-        )
-        try:
+        tokens = estimate_input_tokens(request) + request.max_tokens
+        charges = []
+        if not self._is_unlimited(name):
+            charges.append(Charge(name, tokens, output=request.max_tokens))
+        if tenant is not None and self.quotas is not None:
             try:
-                lease = await self.budgets.acquire(
-                    [charge], priority=priority, max_wait=self.max_wait
-                )
-            except LimiterUnavailable as exc:
-                lease = await self._admit_locally(charge, exc)
-        except UnknownBudget:
-            if name not in self._unlimited_logged:
-                self._unlimited_logged.add(name)
-                log.warning("no budget configured for %s: calls to it are not limited", name)
+                await self.quotas.check_spend(tenant)
+            except QuotaExceeded:
+                QUOTA_DENIALS.labels("usd_per_day").inc()
+                raise
+            quota_charge = self.quotas.charge(tenant, tokens, request.max_tokens)
+            if quota_charge is not None:
+                charges.append(quota_charge)
+        if not charges:
             return None
+        try:
+            lease = await self._acquire(charges, priority)
         except BudgetExhausted as exc:
             DENIALS.labels(name).inc()
             raise RateLimited(
@@ -102,12 +129,61 @@ class BudgetGate:
                 provider=provider,
                 model=model,
             ) from exc
-        ACQUIRES.labels(name, priority.value).inc()
-        WAITS.labels(name).observe(lease.waited)
+        except QuotaExceeded:
+            QUOTA_DENIALS.labels("tpm").inc()
+            raise
+        if lease is None:
+            return None
+        ACQUIRES.labels(lease.charges[0].budget, priority.value).inc()
+        WAITS.labels(lease.charges[0].budget).observe(lease.waited)
         return lease
 
+    async def _acquire(self, charges: list[Charge], priority: Priority) -> Lease | None:
+        """Acquire, configuring quota budgets on first use and dropping unlimited ones."""
+        while charges:
+            try:
+                try:
+                    return await self.budgets.acquire(
+                        charges, priority=priority, max_wait=self.max_wait
+                    )
+                except LimiterUnavailable as exc:
+                    if charges[0].quota:  # the provider budget is unlimited
+                        return None
+                    return await self._admit_locally(charges[0], exc)
+            except UnknownBudget as exc:
+                quota = self._quota_limits(exc.budget)
+                if quota is not None:
+                    await self.budgets.configure(exc.budget, quota)
+                    continue
+                if exc.budget not in self._unlimited:
+                    log.warning(
+                        "no budget configured for %s: calls to it are not limited", exc.budget
+                    )
+                self._unlimited[exc.budget] = time.monotonic()
+                remaining = [c for c in charges if c.budget != exc.budget]
+                if len(remaining) == len(charges):
+                    raise
+                charges = remaining
+        return None
+
+    def _quota_limits(self, budget: str) -> BudgetLimits | None:
+        """The limits of a tenant quota budget, from this process's settings."""
+        if self.quotas is None or not budget.startswith(TENANT_BUDGET_PREFIX):
+            return None
+        quota = self.quotas.quota(budget.removeprefix(TENANT_BUDGET_PREFIX))
+        return quota.limits() if quota is not None else None
+
+    def _is_unlimited(self, budget: str) -> bool:
+        """A budget found unconfigured is not asked for again for a while."""
+        seen = self._unlimited.get(budget)
+        return seen is not None and time.monotonic() - seen < UNLIMITED_RECHECK_S
+
     async def _admit_locally(self, charge: Charge, exc: LimiterUnavailable) -> Lease:
-        """Redis is down: keep to this process's share, or refuse (never fail open)."""
+        """Redis is down: keep to this process's share, or refuse (never fail open).
+
+        Tenants' per-minute quotas are not enforced on the local share (they are a
+        policy, and the provider budget's share already bounds the process).
+        """
         now = time.monotonic()
         if now - self._outage_logged_at > 10:
             self._outage_logged_at = now
@@ -126,29 +202,68 @@ class BudgetGate:
         return Lease(f"{LOCAL_LEASE}{uuid.uuid4().hex}", (charge,), 0.0)
 
     async def release(
-        self, lease: Lease | None, usage: Usage | None, error: ProviderError | None = None
+        self,
+        lease: Lease | None,
+        usage: Usage | None,
+        error: ProviderError | None = None,
+        *,
+        tenant: str | None = None,
+        cost_usd: Decimal | None = None,
+        rate_limit: RateLimitSnapshot | None = None,
     ) -> None:
+        """Settle the lease with the real usage, record the spend, learn from the provider."""
+        if tenant is not None and cost_usd and self.quotas is not None:
+            try:
+                await self.quotas.record_spend(tenant, cost_usd)
+            except LimiterUnavailable as exc:
+                log.error("could not record tenant %s's spend of $%s: %s", tenant, cost_usd, exc)
         if lease is None:
             return
-        charge = lease.charges[0]
+        first = lease.charges[0]
+        output: int | None = None
         if usage is not None:
-            actual = usage.total_tokens
-            if charge.tokens:
-                ESTIMATE_ERROR.labels(charge.budget).observe(actual / charge.tokens)
+            actual, output = usage.total_tokens, usage.output_tokens
+            if first.tokens:
+                ESTIMATE_ERROR.labels(first.budget).observe(actual / first.tokens)
         elif isinstance(error, RateLimited | Overloaded):
-            actual = 0  # refused before any token was processed
+            actual, output = 0, 0  # refused before any token was processed
         else:
-            actual = charge.tokens - charge.output  # the input was probably read
+            actual = first.tokens - first.output  # the input was probably read
         if lease.id.startswith(LOCAL_LEASE):
-            self._local[charge.budget].settle(charge.tokens, actual)
+            self._local[first.budget].settle(first.tokens, actual)
             return
         try:
-            await self.budgets.settle(lease, {charge.budget: actual})
+            await self.budgets.settle(
+                lease,
+                {c.budget: actual for c in lease.charges},
+                {c.budget: output for c in lease.charges} if output is not None else None,
+            )
+            for c in lease.charges:
+                SETTLES.labels(c.budget).inc()
+                REFUNDED_TOKENS.labels(c.budget).inc(max(0, c.tokens - actual))
             if isinstance(error, RateLimited) and error.status == 429:
-                PROVIDER_429S.labels(charge.budget).inc()
-                log.warning("provider 429 on %s despite the budget: pulling it down", charge.budget)
+                PROVIDER_429S.labels(first.budget).inc()
+                log.warning("provider 429 on %s despite the budget: pulling it down", first.budget)
                 await self.budgets.feedback(
-                    charge.budget, retry_after=error.retry_after or 1.0, margin=self.margin
+                    first.budget, retry_after=error.retry_after or 1.0, margin=self.margin
                 )
+            elif rate_limit is not None and not first.quota:
+                await self._learn(first.budget, rate_limit)
         except LimiterUnavailable as exc:  # the lease expires and returns its output part
             log.error("could not settle on the shared budget: %s", exc)
+        except UnknownBudget:
+            pass  # reconfigured away meanwhile
+
+    async def _learn(self, budget: str, rate_limit: RateLimitSnapshot) -> None:
+        """Lower our level to the provider's remaining count (aged to now) when lower."""
+        lowered = await self.budgets.feedback(
+            budget,
+            remaining_requests=rate_limit.remaining_requests,
+            remaining_tokens=rate_limit.remaining_tokens,
+            remaining_input_tokens=rate_limit.remaining_input_tokens,
+            remaining_output_tokens=rate_limit.remaining_output_tokens,
+            margin=0.0,
+            age=rate_limit.age(),
+        )
+        if lowered:
+            FEEDBACK_LOWERED.labels(budget).inc()

@@ -10,17 +10,23 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agentqueue.core.priority import Priority
+from agentqueue.core.ratelimit.budget import BudgetLimits
 
 
 @dataclass(frozen=True)
 class Charge:
     """What one call asks of one budget: a request and tokens, of which ``output`` are
-    the ``max_tokens`` reservation (given back if the lease expires unsettled)."""
+    the ``max_tokens`` reservation (given back if the lease expires unsettled).
+
+    A ``quota`` charge (a tenant's own limit) is refused at once when it does not fit,
+    rather than waited for: a quota is a policy, not a capacity that frees up for us.
+    """
 
     budget: str
     tokens: int
     output: int = 0
     requests: int = 1
+    quota: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,9 @@ class Headroom:
     sustainable_rpm: float
     sustainable_tpm: float
     open_leases: int
+    #: Where the provider counts input and output tokens apart (else None).
+    available_input_tokens: float | None = None
+    available_output_tokens: float | None = None
 
 
 class Budgets(Protocol):
@@ -52,7 +61,12 @@ class Budgets(Protocol):
         self, charges: list[Charge], *, priority: Priority = ..., max_wait: float = ...
     ) -> Lease: ...
 
-    async def settle(self, lease: Lease, actual_tokens: dict[str, int]) -> bool: ...
+    async def settle(
+        self,
+        lease: Lease,
+        actual_tokens: dict[str, int],
+        actual_output: dict[str, int] | None = ...,
+    ) -> bool: ...
 
     async def feedback(
         self,
@@ -62,6 +76,11 @@ class Budgets(Protocol):
         remaining_tokens: int | None = ...,
         retry_after: float | None = ...,
         margin: float = ...,
-    ) -> None: ...
+        remaining_input_tokens: int | None = ...,
+        remaining_output_tokens: int | None = ...,
+        age: float = ...,
+    ) -> bool: ...
 
     async def headroom(self, budget: str) -> Headroom: ...
+
+    async def configure(self, budget: str, limits: BudgetLimits) -> None: ...

@@ -2,7 +2,8 @@
 -- floors and per-priority arrival order. One script, several commands, so that every
 -- decision is atomic and timed by the Redis server's clock (all clients agree).
 --
--- A budget key (hash) holds, per dimension d in {r (requests), t (tokens)}:
+-- A budget key (hash) holds, per dimension d in {r (requests), t (tokens), and where the
+-- provider counts them apart i (input tokens) and o (output tokens)}:
 --   cap_d    capacity (the per-minute limit, after the safety margin)
 --   rate_d   refill per millisecond
 --   lvl_d    level at time ts (may be negative: feedback can put us in debt)
@@ -17,6 +18,22 @@ local cmd = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
+local DIMS = {'r', 't', 'i', 'o'}
+
+-- the dimensions budget b holds (r and t always; i and o when configured)
+local function dims(b)
+  local out = {}
+  for _, d in ipairs(DIMS) do
+    if b['cap_' .. d] ~= nil then out[#out + 1] = d end
+  end
+  return out
+end
+
+-- what a charge asks of each dimension: requests, total, input, output tokens
+local function amounts(r, tk, out)
+  return {r = r, t = tk, i = tk - out, o = out}
+end
+
 local function load(key)
   local raw = redis.call('HGETALL', key)
   if #raw == 0 then return nil end
@@ -24,32 +41,37 @@ local function load(key)
   for i = 1, #raw, 2 do b[raw[i]] = tonumber(raw[i + 1]) or raw[i + 1] end
   -- refill up to now
   local dt = math.max(0, now - b.ts)
-  b.lvl_r = math.min(b.cap_r, b.lvl_r + dt * b.rate_r)
-  b.lvl_t = math.min(b.cap_t, b.lvl_t + dt * b.rate_t)
+  for _, d in ipairs(dims(b)) do
+    b['lvl_' .. d] = math.min(b['cap_' .. d], b['lvl_' .. d] + dt * b['rate_' .. d])
+  end
   b.ts = now
   return b
 end
 
 local function save(key, b)
-  redis.call('HSET', key, 'lvl_r', b.lvl_r, 'lvl_t', b.lvl_t, 'ts', b.ts)
+  for _, d in ipairs(dims(b)) do redis.call('HSET', key, 'lvl_' .. d, b['lvl_' .. d]) end
+  redis.call('HSET', key, 'ts', b.ts)
 end
 
--- ms until b can give (r, t) to priority p without going below its floor (-1: never)
-local function wait_for(b, p, r, tk)
+-- ms until b can give amounts a to priority p without going below its floor (-1: never)
+local function wait_for(b, p, a)
   local f = b['f_' .. p] or 0
-  local floor_r, floor_t = f * b.cap_r, f * b.cap_t
-  if r > b.cap_r - floor_r or tk > b.cap_t - floor_t then return -1 end
   local w = 0
-  if b.lvl_r - r < floor_r then w = math.max(w, (floor_r + r - b.lvl_r) / b.rate_r) end
-  if b.lvl_t - tk < floor_t then w = math.max(w, (floor_t + tk - b.lvl_t) / b.rate_t) end
+  for _, d in ipairs(dims(b)) do
+    local cap, lvl, amt = b['cap_' .. d], b['lvl_' .. d], a[d]
+    if amt > cap - f * cap then return -1 end
+    if lvl - amt < f * cap then w = math.max(w, (f * cap + amt - lvl) / b['rate_' .. d]) end
+  end
   return math.ceil(w)
 end
 
-local function refund(key, r, tk)
+-- give amounts a back to budget key (negative amounts charge more)
+local function refund(key, a)
   local b = load(key)
   if b == nil then return end
-  b.lvl_r = math.min(b.cap_r, b.lvl_r + r)
-  b.lvl_t = math.min(b.cap_t, b.lvl_t + tk)
+  for _, d in ipairs(dims(b)) do
+    b['lvl_' .. d] = math.min(b['cap_' .. d], b['lvl_' .. d] + a[d])
+  end
   save(key, b)
 end
 
@@ -60,7 +82,8 @@ local function sweep()
     local lease = redis.call('HGETALL', prefix .. 'lease:' .. id)
     for i = 1, #lease, 2 do
       if string.sub(lease[i], 1, 2) == 'o:' then
-        refund(string.sub(lease[i], 3), 0, tonumber(lease[i + 1]))
+        local out = tonumber(lease[i + 1])
+        refund(string.sub(lease[i], 3), amounts(0, out, out))
       end
     end
     redis.call('DEL', prefix .. 'lease:' .. id)
@@ -71,20 +94,25 @@ end
 
 if cmd == 'acquire' then
   -- ARGV: cmd, priority, deadline_ms, lease_id, lease_ttl_ms, ticket_ms, n,
-  --       then n times: budget_key, requests, tokens, output_tokens
+  --       then n times: budget_key, requests, tokens, output_tokens, quota (0|1)
+  -- A quota charge (a tenant's own limit) is never waited for: if it does not fit now,
+  -- the call is refused with the time it would fit.
   local p, deadline, lease_id = ARGV[2], tonumber(ARGV[3]), ARGV[4]
   local ttl, ticket, n = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
   local swept = sweep()
   local budgets, wait = {}, 0
   for i = 0, n - 1 do
-    local key = ARGV[8 + i * 4]
+    local base = 8 + i * 5
+    local key = ARGV[base]
     local b = load(key)
     if b == nil then return {'unknown', key} end
-    local r, tk, out = tonumber(ARGV[9 + i * 4]), tonumber(ARGV[10 + i * 4]), tonumber(ARGV[11 + i * 4])
-    local w = wait_for(b, p, r, tk)
+    local r, tk, out = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+    local a = amounts(r, tk, out)
+    local w = wait_for(b, p, a)
     if w < 0 then return {'too_large', key} end
+    if ARGV[base + 4] == '1' and w > 0 then return {'quota', tostring(w), key} end
     wait = math.max(wait, w)
-    budgets[i + 1] = {key = key, b = b, r = r, t = tk, out = out}
+    budgets[i + 1] = {key = key, b = b, a = a, t = tk, out = out}
   end
   -- Arrival order within the priority: a newcomer that cannot be served now queues
   -- behind earlier waiters (the cursor), so waiters wake one after another. A newcomer
@@ -102,14 +130,15 @@ if cmd == 'acquire' then
     ahead = true
     for _, e in ipairs(budgets) do
       local f = e.b['f_' .. p] or 0
-      if e.b.lvl_t < f * e.b.cap_t or e.b.lvl_r < f * e.b.cap_r then ahead = false end
+      for _, d in ipairs(dims(e.b)) do
+        if e.b['lvl_' .. d] < f * e.b['cap_' .. d] then ahead = false end
+      end
     end
   end
   if wait <= 0 or ahead then
     redis.call('HSET', prefix .. 'lease:' .. lease_id, 'exp', now + math.max(wait, 0) + ttl)
     for _, e in ipairs(budgets) do
-      e.b.lvl_r = e.b.lvl_r - e.r
-      e.b.lvl_t = e.b.lvl_t - e.t
+      for _, d in ipairs(dims(e.b)) do e.b['lvl_' .. d] = e.b['lvl_' .. d] - e.a[d] end
       save(e.key, e.b)
       redis.call('HSET', prefix .. 'lease:' .. lease_id, 't:' .. e.key, e.t, 'o:' .. e.key, e.out)
     end
@@ -122,20 +151,24 @@ if cmd == 'acquire' then
     -- will really use: its reservation times the settled/reserved ratio seen so far
     local e = budgets[1]
     local used = e.t * (tonumber(e.b.ratio) or 1)
-    local span = math.max(e.r / e.b.rate_r, used / e.b.rate_t)
+    local span = math.max(e.a.r / e.b.rate_r, used / e.b.rate_t)
     redis.call('HSET', e.key, 'next_' .. p, now + wait + math.ceil(span))
   end
   return {'wait', tostring(wait), tostring(swept)}
 
 elseif cmd == 'settle' then
-  -- ARGV: cmd, lease_id, n, then n times: budget_key, actual_tokens
+  -- ARGV: cmd, lease_id, n, then n times: budget_key, actual_tokens, actual_output|-1
   local lease_key = prefix .. 'lease:' .. ARGV[2]
   if redis.call('EXISTS', lease_key) == 0 then return 'expired' end
   for i = 0, tonumber(ARGV[3]) - 1 do
-    local key, actual = ARGV[4 + i * 2], tonumber(ARGV[5 + i * 2])
+    local key, actual = ARGV[4 + i * 3], tonumber(ARGV[5 + i * 3])
+    local actual_out = tonumber(ARGV[6 + i * 3])
     local reserved = tonumber(redis.call('HGET', lease_key, 't:' .. key))
+    local reserved_out = tonumber(redis.call('HGET', lease_key, 'o:' .. key)) or 0
     if reserved ~= nil then
-      refund(key, 0, reserved - actual)
+      -- unknown split: assume the input was as estimated, the rest was output
+      if actual_out < 0 then actual_out = math.max(0, actual - (reserved - reserved_out)) end
+      refund(key, amounts(0, reserved - actual, reserved_out - actual_out))
       if reserved > 0 then
         -- learn how much of a reservation calls really use (moving average)
         local ratio = tonumber(redis.call('HGET', key, 'ratio')) or 1
@@ -149,39 +182,67 @@ elseif cmd == 'settle' then
   return 'settled'
 
 elseif cmd == 'feedback' then
-  -- ARGV: cmd, budget_key, remaining_requests|-1, remaining_tokens|-1, retry_after_ms, margin
+  -- ARGV: cmd, budget_key, margin, age_ms, retry_after_ms, then per dimension r, t, i, o
+  -- the provider's remaining count or -1. The provider counted ``age_ms`` ago and has
+  -- refilled since, as we have: its count is aged by our refill rate before comparing.
+  -- Feedback only ever lowers a level (the provider knows of traffic we don't).
   local key = ARGV[2]
   local b = load(key)
   if b == nil then return 'unknown' end
-  local rr, rt = tonumber(ARGV[3]), tonumber(ARGV[4])
-  local retry, margin = tonumber(ARGV[5]), tonumber(ARGV[6])
-  if rr >= 0 then b.lvl_r = math.min(b.lvl_r, rr * (1 - margin)) end
-  if rt >= 0 then b.lvl_t = math.min(b.lvl_t, rt * (1 - margin)) end
+  local margin, age, retry = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+  local lowered = 0
+  for j, d in ipairs(DIMS) do
+    local remaining = tonumber(ARGV[5 + j])
+    if remaining >= 0 and b['cap_' .. d] ~= nil then
+      local theirs = (remaining + age * b['rate_' .. d]) * (1 - margin)
+      if theirs < b['lvl_' .. d] then
+        b['lvl_' .. d] = theirs
+        lowered = 1
+      end
+    end
+  end
   if retry > 0 then
-    b.lvl_r = math.min(b.lvl_r, -retry * b.rate_r)
-    b.lvl_t = math.min(b.lvl_t, -retry * b.rate_t)
+    for _, d in ipairs(dims(b)) do
+      b['lvl_' .. d] = math.min(b['lvl_' .. d], -retry * b['rate_' .. d])
+    end
+    lowered = 1
   end
   save(key, b)
-  return 'ok'
+  return lowered
 
 elseif cmd == 'configure' then
-  -- ARGV: cmd, budget_key, rpm, tpm, minute_ms, f_high, f_standard, f_batch
+  -- ARGV: cmd, budget_key, minute_ms, f_high, f_standard, f_batch, then per dimension
+  -- r, t, i, o its per-minute limit (i and o: 0 = not counted apart)
   local key = ARGV[2]
-  local rpm, tpm, minute = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-  local b = load(key)
-  local lvl_r, lvl_t = rpm, tpm
-  if b ~= nil then lvl_r, lvl_t = math.min(b.lvl_r, rpm), math.min(b.lvl_t, tpm) end
-  redis.call('HSET', key, 'cap_r', rpm, 'cap_t', tpm, 'rate_r', rpm / minute,
-             'rate_t', tpm / minute, 'lvl_r', lvl_r, 'lvl_t', lvl_t, 'ts', now,
-             'f_high', ARGV[6], 'f_standard', ARGV[7], 'f_batch', ARGV[8])
+  local minute = tonumber(ARGV[3])
+  local b = load(key) or {}
+  redis.call('HSET', key, 'ts', now, 'f_high', ARGV[4], 'f_standard', ARGV[5],
+             'f_batch', ARGV[6])
+  for j, d in ipairs(DIMS) do
+    local limit = tonumber(ARGV[6 + j])
+    if limit > 0 then
+      -- a lowered limit applies at once; a raised one fills in with the refill
+      local lvl = math.min(b['lvl_' .. d] or limit, limit)
+      redis.call('HSET', key, 'cap_' .. d, limit, 'rate_' .. d, limit / minute, 'lvl_' .. d, lvl)
+    else
+      redis.call('HDEL', key, 'cap_' .. d, 'rate_' .. d, 'lvl_' .. d)
+    end
+  end
   return 'ok'
 
 elseif cmd == 'peek' then
   local b = load(ARGV[2])
   if b == nil then return nil end
   save(ARGV[2], b)
-  return {tostring(b.lvl_r), tostring(b.lvl_t), tostring(b.cap_r), tostring(b.cap_t),
-          tostring(b.rate_r * 60000), tostring(b.rate_t * 60000),
-          tostring(redis.call('ZCARD', prefix .. 'leases'))}
+  local out = {tostring(redis.call('ZCARD', prefix .. 'leases'))}
+  for _, d in ipairs(DIMS) do
+    if b['cap_' .. d] ~= nil then
+      out[#out + 1] = d
+      out[#out + 1] = tostring(b['lvl_' .. d])
+      out[#out + 1] = tostring(b['cap_' .. d])
+      out[#out + 1] = tostring(b['rate_' .. d] * 60000)
+    end
+  end
+  return out
 end
 return redis.error_reply('unknown command ' .. cmd)

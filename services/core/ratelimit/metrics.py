@@ -32,3 +32,21 @@ ESTIMATE_ERROR = Histogram(
     ["budget"],
     buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.5),
 )
+SETTLES = Counter(
+    "agentqueue_limiter_settles_total", "Leases settled with the real usage", ["budget"]
+)
+REFUNDED_TOKENS = Counter(
+    "agentqueue_limiter_refunded_tokens_total",
+    "Tokens reserved but not used, given back at settle",
+    ["budget"],
+)
+QUOTA_DENIALS = Counter(
+    "agentqueue_limiter_quota_denials_total",
+    "Calls refused because a tenant's quota was used up",
+    ["quota"],
+)
+FEEDBACK_LOWERED = Counter(
+    "agentqueue_limiter_feedback_lowered_total",
+    "Times a provider's rate-limit headers lowered our budget's level",
+    ["budget"],
+)

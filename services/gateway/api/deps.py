@@ -14,6 +14,7 @@ from typing import Annotated
 from dramatiq.brokers.redis import RedisBroker
 from fastapi import Depends, Header, HTTPException, Request, status
 
+from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.gateway.settings import GatewaySettings
 
@@ -38,6 +39,14 @@ async def get_broker(request: Request) -> RedisBroker:
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 StoreDep = Annotated[TaskStore, Depends(get_store)]
 BrokerDep = Annotated[RedisBroker, Depends(get_broker)]
+
+
+async def get_quotas(request: Request) -> TenantQuotas:
+    quotas: TenantQuotas = request.app.state.quotas
+    return quotas
+
+
+QuotasDep = Annotated[TenantQuotas, Depends(get_quotas)]
 
 
 def _presented_key(authorization: str | None, x_api_key: str | None) -> str | None:

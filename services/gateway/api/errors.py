@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +18,12 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
+from agentqueue.core.errors import (
+    IdempotencyConflict,
+    LimiterUnavailable,
+    QuotaExceeded,
+    TaskNotFound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,15 @@ async def _conflict(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("idempotency_conflict", str(exc)), status_code=409)
 
 
+async def _quota(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QuotaExceeded)
+    return JSONResponse(
+        error_body("quota_exceeded", str(exc), quota=exc.quota),
+        status_code=429,
+        headers={"retry-after": str(max(1, math.ceil(exc.retry_after)))},
+    )
+
+
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.error("redis unavailable: %s", exc)
     return JSONResponse(
@@ -90,5 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(TaskNotFound, _not_found)
     app.add_exception_handler(IdempotencyConflict, _conflict)
+    app.add_exception_handler(QuotaExceeded, _quota)
     app.add_exception_handler(RedisError, _store_unavailable)
+    app.add_exception_handler(LimiterUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

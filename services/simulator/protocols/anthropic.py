@@ -97,6 +97,8 @@ def router(sim: Simulator) -> APIRouter:
             )
         await whole_answer_delay(decision)
         sim.finish(decision)
+        # a whole answer's headers describe the key as the answer leaves, as providers do
+        headers = sim.limits(PROVIDER, decision.key, model).anthropic_headers()
         return JSONResponse(
             {
                 "id": f"msg_{uuid.uuid4().hex[:24]}",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, HTTPException, Response, status
 
 from agentqueue.core.broker import task_message
 from agentqueue.core.tasks import TaskError, TaskRecord
-from agentqueue.gateway.api.deps import BrokerDep, SettingsDep, StoreDep, TenantDep
+from agentqueue.gateway.api.deps import BrokerDep, QuotasDep, SettingsDep, StoreDep, TenantDep
 from agentqueue.gateway.api.schemas import TaskAccepted, TaskCreate, TaskView
 from agentqueue.gateway.metrics import IDEMPOTENT_REPLAYS, TASKS_SUBMITTED
 
@@ -34,14 +34,20 @@ async def submit_task(
     store: StoreDep,
     broker: BrokerDep,
     settings: SettingsDep,
+    quotas: QuotasDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskAccepted:
-    """Queue a task; answer at once with its id and where to poll."""
+    """Queue a task; answer at once with its id and where to poll.
+
+    A tenant that has spent its daily quota gets 429 with the seconds until the quota
+    resets, rather than a task that is bound to fail.
+    """
     if body.kind not in settings.task_kinds:
         raise HTTPException(
             422,
             f"body.kind: unknown task kind {body.kind!r}; known: {settings.task_kinds}",
         )
+    await quotas.check_spend(tenant)
     record, created = await store.create(
         TaskRecord(tenant=tenant, spec=body.to_spec()),
         idempotency_key=idempotency_key,
