@@ -1,0 +1,175 @@
+{{/*
+Names, labels, images and the few decisions several templates share.
+The name label is always "agentqueue": worker Pods made by the operator carry it too, and the
+NetworkPolicies admit Pods by it.
+*/}}
+
+{{/* Prefix of every object name: the release name, plus "-agentqueue" unless it says so. */}}
+{{- define "agentqueue.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else if contains "agentqueue" .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-agentqueue" .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "agentqueue.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels of every object; call with (dict "ctx" $ "component" "gateway"). */}}
+{{- define "agentqueue.labels" -}}
+helm.sh/chart: {{ include "agentqueue.chart" .ctx }}
+{{ include "agentqueue.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: agentqueue
+{{- end -}}
+
+{{/* Labels a Service or Deployment selects on. */}}
+{{- define "agentqueue.selectorLabels" -}}
+app.kubernetes.io/name: agentqueue
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* "registry/repository:tag" of an agentqueue image; call with (dict "ctx" $ "image" .Values.gateway.image). */}}
+{{- define "agentqueue.image" -}}
+{{- $registry := .ctx.Values.image.registry -}}
+{{- $repo := .image.repository -}}
+{{- if $registry -}}{{- $repo = printf "%s/%s" $registry $repo -}}{{- end -}}
+{{- $tag := .image.tag | default .ctx.Values.image.tag | default .ctx.Chart.AppVersion -}}
+{{- printf "%s:%s" $repo $tag -}}
+{{- end -}}
+
+{{/* "true" when the simulator runs: forced by simulator.enabled, else when no provider key is configured. */}}
+{{- define "agentqueue.simulatorEnabled" -}}
+{{- $sim := .Values.simulator.enabled -}}
+{{- if kindIs "bool" $sim -}}
+{{- if $sim -}}true{{- end -}}
+{{- else -}}
+{{- $p := .Values.providers -}}
+{{- if not (or $p.existingSecret $p.anthropic.apiKey $p.openai.apiKey $p.google.apiKey) -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret the chart makes: Redis URL and password, provider keys given as values. */}}
+{{- define "agentqueue.envSecretName" -}}
+{{- printf "%s-env" (include "agentqueue.fullname" .) -}}
+{{- end -}}
+
+{{- define "agentqueue.configMapName" -}}
+{{- printf "%s-config" (include "agentqueue.fullname" .) -}}
+{{- end -}}
+
+{{/* Where AGENTQUEUE_REDIS_URL lives: the chart's Secret, or the user's existing one. */}}
+{{- define "agentqueue.redisUrlSecretRef" -}}
+{{- if and (not .Values.redis.enabled) .Values.redis.external.existingSecret -}}
+name: {{ .Values.redis.external.existingSecret }}
+key: {{ .Values.redis.external.existingSecretKey }}
+{{- else -}}
+name: {{ include "agentqueue.envSecretName" . }}
+key: AGENTQUEUE_REDIS_URL
+{{- end -}}
+{{- end -}}
+
+{{/* The env entry every agentqueue process gets for Redis. */}}
+{{- define "agentqueue.redisUrlEnv" -}}
+- name: AGENTQUEUE_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      {{- include "agentqueue.redisUrlSecretRef" . | nindent 6 }}
+{{- end -}}
+
+{{/* Where the gateway's API keys live. */}}
+{{- define "agentqueue.apiKeysSecretRef" -}}
+{{- if .Values.gateway.auth.existingSecret -}}
+name: {{ .Values.gateway.auth.existingSecret }}
+key: {{ .Values.gateway.auth.existingSecretKey }}
+{{- else -}}
+name: {{ include "agentqueue.fullname" . }}-api-keys
+key: AGENTQUEUE_API_KEYS
+{{- end -}}
+{{- end -}}
+
+{{- define "agentqueue.limiterUrl" -}}
+{{- printf "http://%s-limiter:8091" (include "agentqueue.fullname" .) -}}
+{{- end -}}
+
+{{- define "agentqueue.simulatorUrl" -}}
+{{- printf "http://%s-simulator:8090" (include "agentqueue.fullname" .) -}}
+{{- end -}}
+
+{{/* Full budget names (provider:model:account) of every configured budget. */}}
+{{- define "agentqueue.budgetNames" -}}
+{{- $names := list -}}
+{{- range $name, $_ := .Values.budgets -}}
+{{- if eq (len (splitList ":" $name)) 2 -}}
+{{- $names = append $names (printf "%s:default" $name) -}}
+{{- else -}}
+{{- $names = append $names $name -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* Pod-spec pieces every chart Pod shares. */}}
+{{- define "agentqueue.podCommon" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The writable /tmp every Python container gets (the root filesystem is read-only). */}}
+{{- define "agentqueue.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- end -}}
+
+{{- define "agentqueue.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{- define "agentqueue.operatorServiceAccount" -}}
+{{- .Values.operator.serviceAccount.name | default (printf "%s-operator" (include "agentqueue.fullname" .)) -}}
+{{- end -}}
+
+{{/* The operator's rules on the objects it serves (Role or ClusterRole, by operator.scope). */}}
+{{- define "agentqueue.operatorRules" -}}
+- apiGroups: [agentqueue.io]
+  resources: [agentqueues]
+  verbs: [get, list, watch, patch, update]
+- apiGroups: [agentqueue.io]
+  resources: [agentqueues/status]
+  verbs: [get, patch, update]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, create, patch, update, delete]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
