@@ -1,0 +1,401 @@
+"""One reconcile of one AgentQueue: observe, decide, act, report.
+
+Observe: the queue's depth (Redis), the budgets' headroom (limiter), the fleet's usage
+in the minutes just closed, and the worker Deployment. Decide: the scaling law on those
+(:mod:`.scaling`), through the stabilization window (:mod:`.stabilization`). Act: create
+the Deployment if it is missing, patch its template if the spec changed, patch its
+replicas if the decision differs. Report: a status patch and, for every scale, an Event
+with the reason. Everything but the Kubernetes and Redis calls is pure and lives in the
+modules named above; this one only sequences them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from agentqueue.core.priority import Priority
+from agentqueue.core.queue_depth import QueueDepth, read_depth
+from agentqueue.core.queue_usage import bucket_of, read_usage
+from agentqueue.core.ratelimit.leases import Budgets
+from agentqueue.operator.budget_share import queue_share_tpm
+from agentqueue.operator.conditions import Condition, merge_conditions
+from agentqueue.operator.deployment import (
+    TEMPLATE_HASH,
+    deployment_name,
+    worker_deployment,
+)
+from agentqueue.operator.headroom import BudgetView, read_budgets
+from agentqueue.operator.kube import Deployments
+from agentqueue.operator.learning import Rates, ReplicaRateLearner
+from agentqueue.operator.scaling import Recommendation, ScalingInput, desired_replicas
+from agentqueue.operator.spec import AgentQueueSpec
+from agentqueue.operator.stabilization import StabilizationWindow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class QueueMemory:
+    """What the operator remembers about one AgentQueue between reconciles."""
+
+    window: StabilizationWindow
+    learner: ReplicaRateLearner
+    limiter_reachable: bool = True
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another AgentQueue in the namespace, as the budget share needs to know it."""
+
+    name: str
+    queue: Priority
+    priority: Priority
+    budgets: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ScaleEvent:
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    status: dict[str, Any]
+    events: list[ScaleEvent] = field(default_factory=list)
+    #: Replicas the Deployment was set to.
+    replicas: int = 0
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def running_replicas(deployment: Mapping[str, Any]) -> int:
+    """Pods ready to consume; without a controller (no status yet), the spec's count."""
+    status = deployment.get("status") or {}
+    if "observedGeneration" in status:
+        return int(status.get("readyReplicas") or 0)
+    return int((deployment.get("spec") or {}).get("replicas") or 0)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        budgets: Budgets,
+        deployments: Callable[[], Deployments],
+        *,
+        usage_bucket_seconds: int = 60,
+        learning_alpha: float = 0.3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = redis
+        self.budgets = budgets
+        self.deployments = deployments
+        self.bucket_seconds = usage_bucket_seconds
+        self.alpha = learning_alpha
+        self.clock = clock
+        self.memory: dict[str, QueueMemory] = {}
+
+    def remember(self, uid: str, spec: AgentQueueSpec, status: Mapping[str, Any]) -> QueueMemory:
+        mem = self.memory.get(uid)
+        if mem is None:
+            learner = ReplicaRateLearner(bucket_seconds=self.bucket_seconds, alpha=self.alpha)
+            learner.restore(
+                float(status.get("tokensPerMinutePerReplica") or 0),
+                float(status.get("messagesPerSecondPerReplica") or 0),
+                int(status.get("learnedMinutes") or 0),
+            )
+            mem = QueueMemory(StabilizationWindow(spec.scale_down.stabilization_seconds), learner)
+            self.memory[uid] = mem
+        mem.window.resize(spec.scale_down.stabilization_seconds)
+        return mem
+
+    def forget(self, uid: str) -> None:
+        self.memory.pop(uid, None)
+
+    async def _learn(self, mem: QueueMemory, queue: str, replicas: int, depth: QueueDepth) -> None:
+        current = bucket_of(self.clock(), self.bucket_seconds)
+        closed = mem.learner.closed(current)
+        if closed:
+            for usage in await read_usage(self.redis, queue, closed):
+                mem.learner.learn(usage)
+        mem.learner.observe(current, replicas, busy=depth.ready > 0)
+
+    async def _higher_usage_tpm(
+        self, spec: AgentQueueSpec, name: str, peers: Sequence[Peer]
+    ) -> dict[Priority, float]:
+        mine = set(spec.budgets)
+        last = bucket_of(self.clock(), self.bucket_seconds) - 1
+        out: dict[Priority, float] = {}
+        for peer in peers:
+            if peer.name == name or not (peer.budgets & mine):
+                continue
+            (usage,) = await read_usage(self.redis, peer.queue.value, [last])
+            per_minute = usage.tokens * 60.0 / self.bucket_seconds
+            out[peer.priority] = out.get(peer.priority, 0.0) + per_minute
+        return out
+
+    async def reconcile(
+        self,
+        *,
+        uid: str,
+        name: str,
+        namespace: str,
+        spec: AgentQueueSpec,
+        status: Mapping[str, Any],
+        generation: int | None,
+        adopt: Callable[[dict[str, Any]], None],
+        peers: Sequence[Peer] = (),
+    ) -> Outcome:
+        mem = self.remember(uid, spec, status)
+        api = self.deployments()
+        deployment = await api.get(namespace, deployment_name(name))
+        current = int((deployment or {}).get("spec", {}).get("replicas") or 0)
+        running = running_replicas(deployment) if deployment else 0
+        now = _now_iso()
+
+        try:
+            depth = await read_depth(self.redis, spec.queue.value)
+            await self._learn(mem, spec.queue.value, running, depth)
+            higher = await self._higher_usage_tpm(spec, name, peers)
+        except RedisError as exc:
+            return self._redis_down(status, now, current, running, str(exc), generation)
+
+        view = await read_budgets(self.budgets, spec.budgets)
+        rates = mem.learner.rates(seed_tpm=spec.tokens_per_minute_per_replica)
+        share = (
+            queue_share_tpm(view.sustainable_tpm, spec.limiter_priority, higher)
+            if view.limited and view.sustainable_tpm is not None
+            else None
+        )
+        rec = desired_replicas(
+            ScalingInput(
+                ready=depth.ready,
+                in_flight=depth.in_flight,
+                delayed=depth.delayed,
+                target_per_replica=spec.target_messages_per_replica,
+                drain_seconds=spec.drain_time_seconds,
+                min_replicas=spec.replicas.min,
+                max_replicas=spec.replicas.max,
+                current_replicas=current,
+                scale_to_zero=spec.scale_to_zero,
+                throughput_per_replica=rates.messages_per_second,
+                budget_tpm=share,
+                tpm_per_replica=rates.tpm_per_replica,
+                held_cap=None if view.reachable else current,
+            )
+        )
+        replicas = min(
+            mem.window.apply(self.clock(), rec.replicas, ceiling=rec.budget_cap),
+            spec.replicas.max,
+        )
+        held = replicas > rec.replicas
+        reason = rec.reason
+        if held:
+            window = spec.scale_down.stabilization_seconds
+            reason = f"{rec.replicas} recommended, held by the {window}s window; {rec.reason}"
+
+        events = await self._act(api, namespace, name, spec, deployment, replicas, reason, adopt)
+        if deployment is None:
+            running = 0
+        elif "observedGeneration" not in (deployment.get("status") or {}):
+            running = replicas  # no controller runs pods here: take the spec's word
+
+        if view.reachable != mem.limiter_reachable:
+            mem.limiter_reachable = view.reachable
+            if not view.reachable:
+                events.append(
+                    ScaleEvent("Warning", "LimiterUnreachable", _held_message(view, current))
+                )
+        scaled = replicas != current or deployment is None
+        return Outcome(
+            status=self._status(
+                spec,
+                status,
+                now,
+                depth,
+                view,
+                share,
+                rec,
+                rates,
+                replicas,
+                running,
+                reason if scaled else None,
+                held,
+                generation,
+            ),
+            events=events,
+            replicas=replicas,
+        )
+
+    @staticmethod
+    async def _act(
+        api: Deployments,
+        namespace: str,
+        name: str,
+        spec: AgentQueueSpec,
+        deployment: Mapping[str, Any] | None,
+        replicas: int,
+        reason: str,
+        adopt: Callable[[dict[str, Any]], None],
+    ) -> list[ScaleEvent]:
+        """Create the Deployment, or patch its template and replicas; the Events to post."""
+        manifest = worker_deployment(name, spec, replicas)
+        if deployment is None:
+            adopt(manifest)
+            await api.create(namespace, manifest)
+            created = f"deployment {manifest['metadata']['name']} with {replicas} replica(s)"
+            return [ScaleEvent("Normal", "Created", f"{created}: {reason}")]
+        events = []
+        patch: dict[str, Any] = {}
+        wanted = manifest["metadata"]["annotations"][TEMPLATE_HASH]
+        have = (deployment.get("metadata", {}).get("annotations") or {}).get(TEMPLATE_HASH)
+        if have != wanted:
+            patch = {
+                "metadata": {"annotations": {TEMPLATE_HASH: wanted}},
+                "spec": {"template": manifest["spec"]["template"]},
+            }
+            events.append(ScaleEvent("Normal", "Updated", "worker template follows the spec"))
+        current = int((deployment.get("spec") or {}).get("replicas") or 0)
+        if replicas != current:
+            patch.setdefault("spec", {})["replicas"] = replicas
+            verb = "ScaledUp" if replicas > current else "ScaledDown"
+            events.append(ScaleEvent("Normal", verb, f"{current} -> {replicas}: {reason}"))
+        if patch:
+            await api.patch(namespace, deployment_name(name), patch)
+        return events
+
+    @staticmethod
+    def _status(
+        spec: AgentQueueSpec,
+        previous: Mapping[str, Any],
+        now: str,
+        depth: QueueDepth,
+        view: BudgetView,
+        share: float | None,
+        rec: Recommendation,
+        rates: Rates,
+        replicas: int,
+        running: int,
+        scale_reason: str | None,
+        held: bool,
+        generation: int | None,
+    ) -> dict[str, Any]:
+        conditions = [
+            Condition("Ready", True, "Reconciled", f"{running} of {replicas} replica(s) ready"),
+            _scaling_condition(replicas, running, rec, held),
+            _budget_condition(view, rec, replicas),
+        ]
+        status: dict[str, Any] = {
+            "observedGeneration": generation,
+            "depth": {
+                "ready": depth.ready,
+                "inFlight": depth.in_flight,
+                "delayed": depth.delayed,
+                "dead": depth.dead,
+            },
+            "desiredReplicas": replicas,
+            "currentReplicas": running,
+            "headroom": {
+                "availableTokens": _int(view.available_tokens),
+                "sustainableTpm": _int(view.sustainable_tpm),
+                "budgetCapReplicas": rec.budget_cap,
+                "queueShareTpm": _int(share),
+                "limiterReachable": view.reachable,
+            },
+            "tokensPerMinutePerReplica": _int(rates.tpm_per_replica) or 0,
+            "messagesPerSecondPerReplica": round(rates.messages_per_second or 0.0, 4),
+            "learnedMinutes": rates.minutes,
+            "conditions": merge_conditions(previous.get("conditions"), conditions, now),
+        }
+        if scale_reason is not None:
+            status["lastScaleTime"] = now
+            status["lastScaleReason"] = scale_reason
+        return status
+
+    @staticmethod
+    def _redis_down(
+        previous: Mapping[str, Any],
+        now: str,
+        current: int,
+        running: int,
+        error: str,
+        generation: int | None,
+    ) -> Outcome:
+        message = f"queue depth unreadable ({error}); replicas left at {current}"
+        conditions = [
+            Condition("Ready", False, "RedisUnavailable", message),
+            Condition("Scaling", False, "Holding", message),
+        ]
+        kept = [c for c in previous.get("conditions") or () if c.get("type") == "BudgetLimited"]
+        return Outcome(
+            status={
+                "observedGeneration": generation,
+                "currentReplicas": running,
+                "conditions": merge_conditions(previous.get("conditions"), conditions, now) + kept,
+            },
+            events=[ScaleEvent("Warning", "RedisUnavailable", message)],
+            replicas=current,
+        )
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _held_message(view: BudgetView, current: int) -> str:
+    return (
+        f"limiter unreachable ({view.error}): budget cap held at the {current} running "
+        "replica(s) until it answers"
+    )
+
+
+def _scaling_condition(replicas: int, running: int, rec: Recommendation, held: bool) -> Condition:
+    if held:
+        return Condition("Scaling", False, "ScaleDownStabilizing", rec.reason)
+    if running < replicas:
+        return Condition("Scaling", True, "ScalingUp", f"{running} -> {replicas}: {rec.reason}")
+    if running > replicas:
+        return Condition("Scaling", True, "ScalingDown", f"{running} -> {replicas}: {rec.reason}")
+    return Condition("Scaling", False, "Stable", rec.reason)
+
+
+def _budget_condition(view: BudgetView, rec: Recommendation, replicas: int) -> Condition:
+    if not view.reachable:
+        limits = rec.demand > replicas
+        return Condition(
+            "BudgetLimited", limits, "LimiterUnreachable", _held_message(view, replicas)
+        )
+    if view.unknown and view.sustainable_tpm is None:
+        return Condition(
+            "BudgetLimited",
+            False,
+            "UnknownBudget",
+            f"budget(s) {', '.join(view.unknown)} not configured in the limiter: not limited",
+        )
+    if rec.budget_cap is None:
+        return Condition("BudgetLimited", False, "NoBudgetCap", "no budget cap (rates unknown)")
+    if rec.budget_limited:
+        return Condition(
+            "BudgetLimited",
+            True,
+            "BudgetCap",
+            f"budget feeds {rec.budget_cap} replica(s), demand is {rec.demand}",
+        )
+    return Condition(
+        "BudgetLimited",
+        False,
+        "WithinBudget",
+        f"budget feeds {rec.budget_cap} replica(s), demand is {rec.demand}",
+    )
