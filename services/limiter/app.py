@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -22,6 +23,7 @@ from agentqueue.core.errors import (
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.redisconn import async_redis
+from agentqueue.limiter.metrics import keep_headroom_fresh
 from agentqueue.limiter.schemas import (
     AcquireBody,
     FeedbackBody,
@@ -50,9 +52,15 @@ def create_app(settings: LimiterSettings | None = None) -> FastAPI:
         app.state.known = set(configured)
         for name, limits in configured.items():
             await app.state.budgets.configure(name, limits)
+        refresher = asyncio.create_task(
+            keep_headroom_fresh(
+                app.state.budgets, lambda: set(app.state.known), settings.headroom_interval
+            )
+        )
         try:
             yield
         finally:
+            refresher.cancel()
             await redis.aclose()
 
     app = FastAPI(

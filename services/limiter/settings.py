@@ -13,3 +13,5 @@ class LimiterSettings(CoreSettings):
     port: int = Field(default=8091, ge=1, le=65535)
     #: Seconds an unsettled lease lives before its output reservation is given back.
     lease_ttl: float = Field(default=300.0, gt=0)
+    #: Seconds between refreshes of the headroom gauges on ``/metrics``.
+    headroom_interval: float = Field(default=2.0, gt=0)

@@ -36,6 +36,10 @@ class SimulatorHandle:
     def reset(self) -> None:
         self._admin.post("/_sim/reset").raise_for_status()
 
+    def config(self) -> dict[str, dict[str, Any]]:
+        data: dict[str, dict[str, Any]] = self._admin.get("/_sim/config").raise_for_status().json()
+        return data
+
     def configure(self, changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
         data: dict[str, Any] = (
             self._admin.patch("/_sim/config", json=changes).raise_for_status().json()

@@ -154,3 +154,31 @@ async def test_probes_metrics_and_docs(client: httpx.AsyncClient) -> None:
 def test_gateway_refuses_to_start_without_keys(redis_url: str) -> None:
     with pytest.raises(ValueError, match="AGENTQUEUE_API_KEYS"):
         GatewaySettings(redis_url=redis_url)
+
+
+async def test_tenant_over_its_daily_spend_gets_429_with_retry_after(
+    gateway_settings, aredis
+) -> None:
+    from decimal import Decimal
+
+    from agentqueue.core.ratelimit.quotas import TenantQuotas
+    from agentqueue.gateway.app import create_app
+    from tests.gateway.conftest import KEY_T1
+
+    settings = gateway_settings.model_copy(update={"tenant_quotas": {"t1": {"usd_per_day": 1}}})
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://gateway",
+            headers={"Authorization": f"Bearer {KEY_T1}"},
+        ) as client,
+    ):
+        assert (await client.post("/v1/tasks", json=HI)).status_code == 202
+        await TenantQuotas(aredis, settings.quotas()).record_spend("t1", Decimal("1.5"))
+        refused = await client.post("/v1/tasks", json=HI)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["type"] == "quota_exceeded"
+    assert "'t1'" in refused.json()["error"]["message"]
+    assert 0 < int(refused.headers["retry-after"]) <= 86_400

@@ -22,6 +22,7 @@ async def service(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Http
     settings = LimiterSettings(
         redis_url=SecretStr(redis_url),
         limiter_margin=0,
+        headroom_interval=0.05,
         budgets={
             "anthropic:claude-sonnet-4-6": {"rpm": 100, "tpm": 10_000, "minute_seconds": 3600}
         },
@@ -95,3 +96,41 @@ async def test_unreachable_service_is_limiter_unavailable() -> None:
     with pytest.raises(LimiterUnavailable):
         await client.acquire([Charge(B, 1)])
     await client.aclose()
+
+
+async def test_tenant_quota_over_http_is_429_quota_exceeded(service) -> None:
+    from agentqueue.core.errors import QuotaExceeded
+    from agentqueue.core.ratelimit.budget import BudgetLimits
+
+    _, client = service
+    await client.configure("tenant:acme", BudgetLimits(rpm=10**9, tpm=1000, margin=0, reserves={}))
+    charges = [Charge(B, 900), Charge("tenant:acme", 900, quota=True)]
+    await client.acquire(charges, priority=Priority.HIGH)
+    with pytest.raises(QuotaExceeded) as refused:
+        await client.acquire(charges, priority=Priority.HIGH, max_wait=30)
+    assert refused.value.tenant == "acme" and refused.value.quota == "tpm"
+    assert refused.value.retry_after == pytest.approx(48, abs=1)  # 800 of 1,000/minute
+
+
+async def test_bad_limits_are_422_naming_the_field(service) -> None:
+    raw, _ = service
+    bad = await raw.put(f"/v1/budgets/{B}", json={"rpm": 10, "tpm": 0})
+    assert bad.status_code == 422 and "tpm" in bad.text
+    bad = await raw.put(f"/v1/budgets/{B}", json={"rpm": 10, "tpm": 10, "reserves": {"batch": 1.5}})
+    assert bad.status_code == 422 and "reserves" in bad.text
+
+
+async def test_metrics_expose_headroom_per_budget(service) -> None:
+    import asyncio
+
+    raw, client = service
+    await client.acquire([Charge(B, 3000)], priority=Priority.HIGH)
+    await asyncio.sleep(0.3)  # the gauges refresh on a timer (every 0.05 s here)
+    text = (await raw.get("/metrics")).text
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith("agentqueue_limiter_available_tokens{") and B in x
+    )
+    assert float(line.split()[-1]) == pytest.approx(7000, abs=10)
+    assert f'agentqueue_limiter_sustainable_tpm{{budget="{B}"}}' in text

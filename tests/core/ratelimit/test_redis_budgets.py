@@ -140,3 +140,52 @@ async def test_a_returning_waiter_reserves_ahead_instead_of_starving(aredis) -> 
     verdict, ahead = await raw("A", 500, 1)  # ...so A, back for its turn, reserves ahead
     assert verdict == "granted" and 300 <= ahead <= 450
     assert (await raw("C", 100, 0))[0] == "wait"  # and later newcomers queue behind it
+
+
+async def test_output_tokens_are_counted_apart_where_the_provider_does(aredis) -> None:
+    # Plenty of total and input tokens, but only 1,000 output tokens a (long) minute.
+    budgets = await _budgets(aredis, tpm=100_000, itpm=80_000, otpm=1000, minute=3600)
+    lease = await budgets.acquire([Charge(B, 1100, output=800)])
+    room = await budgets.headroom(B)
+    assert room.available_output_tokens == pytest.approx(200, abs=1)
+    assert room.available_input_tokens == pytest.approx(80_000 - 300, abs=1)
+    with pytest.raises(BudgetExhausted):  # the output dimension binds, not the total
+        await budgets.acquire([Charge(B, 600, output=500)], max_wait=0)
+    # The call wrote only 100 of its 800 output tokens: 700 come back to the output side.
+    assert await budgets.settle(lease, {B: 400}, {B: 100})
+    room = await budgets.headroom(B)
+    assert room.available_output_tokens == pytest.approx(900, abs=1)
+    assert room.available_input_tokens == pytest.approx(80_000 - 300, abs=1)
+    await budgets.acquire([Charge(B, 600, output=500)], max_wait=0)
+
+
+async def test_a_quota_charge_is_refused_at_once_and_takes_nothing(aredis) -> None:
+    from agentqueue.core.errors import QuotaExceeded
+
+    budgets = await _budgets(aredis, minute=3600)
+    await budgets.configure(
+        "tenant:acme", BudgetLimits(rpm=10**9, tpm=1000, margin=0, minute_seconds=60, reserves={})
+    )
+    both = [Charge(B, 800), Charge("tenant:acme", 800, quota=True)]
+    await budgets.acquire(both)
+    provider_before = (await budgets.headroom(B)).available_tokens
+    started = time.monotonic()
+    with pytest.raises(QuotaExceeded) as refused:
+        await budgets.acquire(both, max_wait=30)
+    assert time.monotonic() - started < 0.5  # refused, not waited for
+    assert refused.value.tenant == "acme" and refused.value.quota == "tpm"
+    # 600 more tokens of a 1,000/minute quota: about 36 s away
+    assert refused.value.retry_after == pytest.approx(36, abs=1)
+    assert "acme" in str(refused.value) and "tokens per minute" in str(refused.value)
+    # all or nothing: the provider budget was not charged by the refused call
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(provider_before, abs=5)
+
+
+async def test_success_headers_lower_the_level_aged_by_the_refill(aredis) -> None:
+    budgets = await _budgets(aredis, tpm=60_000, minute=60)  # refill 1,000 tokens/s
+    # The provider saw 20,000 tokens left two seconds ago: 22,000 by now.
+    assert await budgets.feedback(B, remaining_tokens=20_000, age=2.0, margin=0)
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(22_000, abs=50)
+    # A provider count above ours never raises our level.
+    assert not await budgets.feedback(B, remaining_tokens=59_000, margin=0)
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(22_000, abs=50)
