@@ -1,0 +1,359 @@
+"""The chart's objects fit together, and each process would accept the environment it gets.
+
+Each container's environment is resolved from the rendered ConfigMaps and Secrets (and the
+scenarios' existing Secrets), then handed to that service's own settings class. Workers are
+built the way the operator builds them (``agentqueue.operator.deployment``) from the chart's
+AgentQueues, so the contract between chart and operator is exercised, not restated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from pydantic_settings import BaseSettings
+
+from agentqueue.gateway.settings import GatewaySettings
+from agentqueue.limiter.settings import LimiterSettings
+from agentqueue.operator.deployment import worker_deployment
+from agentqueue.operator.settings import OperatorSettings
+from agentqueue.operator.spec import AgentQueueSpec
+from agentqueue.simulator.settings import SimulatorSettings
+from agentqueue.worker.settings import WorkerSettings
+from tests.charts.envresolve import resolve_env
+from tests.charts.rendering import (
+    NAMESPACE,
+    SCENARIOS,
+    find,
+    render,
+    render_files,
+    scenario_values,
+    secret_data,
+)
+from tests.k8s.validation import validate
+
+#: The Secrets the ci/ scenarios name but do not create (a user would have made them).
+EXISTING_SECRETS = {
+    "agentqueue-redis": {"url": "redis://:existing-password@redis.example.internal:6379/2"},
+    "llm-provider-keys": {"anthropic": "sk-ant-existing", "openai": "sk-existing"},
+    "agentqueue-api-keys": {"keys": "team-x:existing-key-0123456789"},
+}
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "agentqueue.gateway": GatewaySettings,
+    "agentqueue.limiter": LimiterSettings,
+    "agentqueue.operator": OperatorSettings,
+    "agentqueue.simulator": SimulatorSettings,
+    "agentqueue.worker": WorkerSettings,
+}
+PROVIDER_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY")
+CASES = [None, *SCENARIOS]
+IDS = ["default", *(p.name.removesuffix("-values.yaml") for p in SCENARIOS)]
+
+Build = Callable[[type[BaseSettings], dict[str, str]], Any]
+
+
+@pytest.fixture
+def build(monkeypatch: pytest.MonkeyPatch) -> Build:
+    """Construct a settings class from exactly ``env``, as the process would in its Pod."""
+
+    def make(cls: type[BaseSettings], env: dict[str, str]) -> Any:
+        for name in list(os.environ):
+            if name.startswith("AGENTQUEUE_") or name in PROVIDER_KEYS or name in env:
+                monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return cls()
+
+    return make
+
+
+def _containers(objs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(workload, container) for every container the chart runs, and every operator-made worker."""
+    out = []
+    for obj in objs:
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            out += [(obj, c) for c in obj["spec"]["template"]["spec"]["containers"]]
+        elif obj["kind"] == "Pod":
+            out += [(obj, c) for c in obj["spec"]["containers"]]
+        elif obj["kind"] == "AgentQueue":
+            spec = AgentQueueSpec.of(obj["spec"])
+            made = worker_deployment(obj["metadata"]["name"], spec, replicas=1)
+            made["metadata"]["namespace"] = NAMESPACE
+            validate(made)  # what the operator will create is schema-valid too
+            out += [(made, c) for c in made["spec"]["template"]["spec"]["containers"]]
+    return out
+
+
+def _module(container: dict[str, Any]) -> str | None:
+    command = container.get("command", [])
+    return command[2] if command[:2] == ["python", "-m"] else None
+
+
+@pytest.mark.parametrize("scenario", CASES, ids=IDS)
+def test_every_process_accepts_the_environment_it_gets(scenario: Path | None, build: Build) -> None:
+    values = scenario_values(scenario)
+    objs = render(values)
+    redis_urls, modules = set(), []
+    for workload, container in _containers(objs):
+        env = resolve_env(container, objs, EXISTING_SECRETS)
+        module = _module(container)
+        if module is None:
+            continue
+        modules.append(module)
+        settings = build(SETTINGS[module], env)
+        if module == "agentqueue.simulator":
+            assert settings.host == "0.0.0.0" and settings.port == 8090
+            continue
+        redis_urls.add(settings.redis_url.get_secret_value())
+        assert settings.log_format == values.get("config", {}).get("logFormat", "json")
+        if module in ("agentqueue.gateway", "agentqueue.limiter"):
+            assert settings.host == "0.0.0.0"
+        if module == "agentqueue.gateway":
+            assert settings.auth_disabled or settings.key_hashes()
+        if module != "agentqueue.worker":
+            # Provider keys reach the workers only.
+            assert not any(name in env for name in PROVIDER_KEYS), (workload, sorted(env))
+        else:
+            queue = workload["spec"]["template"]["metadata"]["labels"]["agentqueue.io/queue"]
+            assert queue.endswith(f"-{settings.queue.value}")
+    assert {"agentqueue.gateway", "agentqueue.operator", "agentqueue.worker"} <= set(modules)
+    assert len(redis_urls) == 1, "every process must reach the same Redis"
+    url = redis_urls.pop()
+    if values.get("redis", {}).get("enabled", True):
+        assert url.startswith("redis://:") and url.endswith("@aq-agentqueue-redis:6379/0")
+
+
+def test_workers_get_provider_keys_limiter_budgets_and_simulator(build: Build) -> None:
+    values = {
+        "providers": {"anthropic": {"apiKey": "sk-ant-from-values"}},
+        "simulator": {"enabled": True},
+        "budgets": {"anthropic:claude-sonnet-4-6": {"rpm": 4000, "tpm": 2_000_000}},
+    }
+    objs = render(values)
+    workers = [(w, c) for w, c in _containers(objs) if _module(c) == "agentqueue.worker"]
+    assert len(workers) == 3
+    for _, container in workers:
+        settings = build(WorkerSettings, resolve_env(container, objs))
+        assert settings.api_key("anthropic").get_secret_value() == "sk-ant-from-values"
+        assert settings.api_key("openai") is None
+        assert settings.simulator_url == "http://aq-agentqueue-simulator:8090"
+        assert settings.limiter_url == "http://aq-agentqueue-limiter:8091"
+        assert settings.budgets == {"anthropic:claude-sonnet-4-6": {"rpm": 4000, "tpm": 2_000_000}}
+        assert settings.metrics_port == 9100
+
+
+def test_provider_keys_from_an_existing_secret_under_its_own_key_names(build: Build) -> None:
+    values = {
+        "providers": {
+            "existingSecret": "keys",
+            "anthropic": {"secretKey": "claude"},
+            "google": {"secretKey": "gemini"},
+        }
+    }
+    objs = render(values)
+    assert not any(o["metadata"]["name"].endswith("-simulator") for o in objs)
+    _, container = next((w, c) for w, c in _containers(objs) if _module(c) == "agentqueue.worker")
+    env = resolve_env(container, objs, {"keys": {"claude": "sk-ant-1", "gemini": "g-2"}})
+    settings = build(WorkerSettings, env)
+    assert settings.api_key("anthropic").get_secret_value() == "sk-ant-1"
+    assert settings.api_key("google").get_secret_value() == "g-2"
+    assert settings.api_key("openai") is None  # optional: absent from the Secret
+    assert settings.simulator_url is None
+
+
+@pytest.mark.parametrize(
+    "values,expected",
+    [
+        ({}, True),
+        ({"providers": {"openai": {"apiKey": "sk-1"}}}, False),
+        ({"providers": {"existingSecret": "keys"}}, False),
+        ({"providers": {"openai": {"apiKey": "sk-1"}}, "simulator": {"enabled": True}}, True),
+        ({"simulator": {"enabled": False}}, False),
+    ],
+    ids=["no-keys", "a-key", "existing-secret", "forced-on", "forced-off"],
+)
+def test_simulator_runs_exactly_when_no_provider_key_is_given(
+    values: dict[str, Any], expected: bool
+) -> None:
+    objs = render(values)
+    names = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    assert (("Deployment", "aq-agentqueue-simulator") in names) is expected
+    assert (("Service", "aq-agentqueue-simulator") in names) is expected
+    config = find(objs, "ConfigMap", "-config")["data"]
+    assert ("AGENTQUEUE_SIMULATOR_URL" in config) is expected
+    notes = render_files(values)["agentqueue/templates/NOTES.txt"]
+    assert ("SIMULATED" in notes) is expected
+    assert ("WARNING: no provider key" in notes) is (values == {"simulator": {"enabled": False}})
+
+
+def test_in_chart_redis_keeps_an_append_only_file_on_a_claim() -> None:
+    objs = render()
+    sts = find(objs, "StatefulSet", "-redis")
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    args = container["args"]
+    assert args[args.index("--appendonly") + 1] == "yes"
+    assert args[args.index("--dir") + 1] == "/data"
+    assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
+    claim = sts["spec"]["volumeClaimTemplates"][0]
+    assert claim["metadata"]["name"] == "data"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "8Gi"
+    assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
+    env = resolve_env(container, objs)
+    url = secret_data(find(objs, "Secret", "-env"))["AGENTQUEUE_REDIS_URL"]
+    assert redis.connection.parse_url(url)["password"] == env["REDIS_PASSWORD"]
+    assert env["REDISCLI_AUTH"] == env["REDIS_PASSWORD"] and len(env["REDIS_PASSWORD"]) >= 32
+
+    ephemeral = find(render({"redis": {"persistence": {"enabled": False}}}), "StatefulSet")
+    assert "volumeClaimTemplates" not in ephemeral["spec"]
+    assert {"name": "data", "emptyDir": {}} in ephemeral["spec"]["template"]["spec"]["volumes"]
+
+
+def test_a_given_redis_password_survives_url_encoding() -> None:
+    password = "p@ss/word:with%odd&chars"
+    objs = render({"redis": {"password": password}})
+    data = secret_data(find(objs, "Secret", "-env"))
+    assert data["REDIS_PASSWORD"] == password
+    assert redis.connection.parse_url(data["AGENTQUEUE_REDIS_URL"])["password"] == password
+
+
+def test_external_redis_leaves_no_redis_objects() -> None:
+    scenario = next(p for p in SCENARIOS if p.name == "external-redis-values.yaml")
+    objs = render(scenario_values(scenario))
+    assert not [o for o in objs if o["metadata"]["name"].endswith("-redis")]
+    assert "REDIS_PASSWORD" not in secret_data(find(objs, "Secret", "-env"))
+
+
+def test_default_agentqueues_point_workers_at_the_chart_config() -> None:
+    values = {
+        "budgets": {
+            "anthropic:claude-sonnet-4-6": {"rpm": 10, "tpm": 1000},
+            "openai:gpt-4.1:team-a": {"rpm": 10, "tpm": 1000},
+        },
+        "queues": {"batch": {"budgets": ["openai:gpt-4.1:team-a"]}},
+    }
+    queues = {o["spec"]["queue"]: o for o in render(values) if o["kind"] == "AgentQueue"}
+    assert set(queues) == {"high", "standard", "batch"}
+    for name, queue in queues.items():
+        spec = queue["spec"]
+        assert queue["metadata"]["name"] == f"aq-agentqueue-{name}"
+        assert spec["priority"] == name
+        assert spec["worker"]["image"] == "agentqueue-worker:0.1.0"
+        assert spec["worker"]["envFrom"] == [
+            {"configMapRef": {"name": "aq-agentqueue-config"}},
+            {"secretRef": {"name": "aq-agentqueue-env"}},
+        ]
+    assert queues["high"]["spec"]["budgets"] == [
+        "anthropic:claude-sonnet-4-6:default",
+        "openai:gpt-4.1:team-a",
+    ]
+    assert queues["batch"]["spec"]["budgets"] == ["openai:gpt-4.1:team-a"]
+    assert queues["high"]["spec"]["scaleToZero"] is False
+    assert queues["batch"]["spec"]["replicas"] == {"min": 0, "max": 20}
+
+    only_standard = render(
+        {
+            "queues": {"high": {"enabled": False}, "batch": {"enabled": False}},
+            "tests": {"priority": "standard"},
+        }
+    )
+    assert [o["spec"]["queue"] for o in only_standard if o["kind"] == "AgentQueue"] == ["standard"]
+
+
+@pytest.mark.parametrize("scope", ["namespace", "cluster"])
+def test_operator_follows_the_contract(scope: str) -> None:
+    objs = render({"operator": {"scope": scope}})
+    deployment = find(objs, "Deployment", "-operator")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert deployment["spec"]["replicas"] == 1
+    assert container["command"] == ["python", "-m", "agentqueue.operator"]
+    assert container["image"] == "agentqueue-operator:0.1.0"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert {"name": "health", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+    env = resolve_env(container, objs)
+    assert env["AGENTQUEUE_OPERATOR_NAMESPACE"] == (NAMESPACE if scope == "namespace" else "")
+    assert env["AGENTQUEUE_OPERATOR_PEERING"] == "agentqueue"
+    assert env["AGENTQUEUE_OPERATOR_INTERVAL"] == "5"
+    assert env["AGENTQUEUE_LIMITER_URL"] == "http://aq-agentqueue-limiter:8091"
+    peering = next(o for o in objs if o["apiVersion"] == "kopf.dev/v1")
+    assert peering["kind"] == ("KopfPeering" if scope == "namespace" else "ClusterKopfPeering")
+    assert peering["metadata"]["name"] == "agentqueue"
+    assert pod["serviceAccountName"] == find(objs, "ServiceAccount")["metadata"]["name"]
+
+
+def test_services_select_their_pods_and_name_real_ports() -> None:
+    objs = render({"monitoring": {"serviceMonitor": {"enabled": True}}})
+    workloads = [o for o in objs if o["kind"] in ("Deployment", "StatefulSet")]
+    for workload in workloads:
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert workload["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    for service in (o for o in objs if o["kind"] == "Service"):
+        selector = service["spec"]["selector"]
+        matched = [
+            w
+            for w in workloads
+            if selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert len(matched) == 1, service["metadata"]["name"]
+        ports = {
+            p["name"]
+            for c in matched[0]["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+        }
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in ports
+    monitors = [o for o in objs if o["kind"] == "ServiceMonitor"]
+    assert len(monitors) == 2
+    for monitor in monitors:  # unchecked by schema: check it selects a Service with its port
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        services = [
+            s
+            for s in objs
+            if s["kind"] == "Service" and selector.items() <= s["metadata"]["labels"].items()
+        ]
+        assert len(services) == 1
+        port_names = {p["name"] for p in services[0]["spec"]["ports"]}
+        assert {e["port"] for e in monitor["spec"]["endpoints"]} <= port_names
+
+
+def test_image_registry_tag_and_digest_overrides() -> None:
+    digest = "sha256:" + "a" * 64
+    objs = render(
+        {
+            "image": {"registry": "registry.example.internal/team", "tag": "1.2.3"},
+            "gateway": {"image": {"repository": "agentqueue-gateway", "tag": f"dev@{digest}"}},
+        }
+    )
+    images = {
+        o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["image"]
+        for o in objs
+        if o["kind"] == "Deployment"
+    }
+    prefix = "registry.example.internal/team/agentqueue"
+    assert images["aq-agentqueue-gateway"] == f"{prefix}-gateway:dev@{digest}"
+    assert images["aq-agentqueue-limiter"] == f"{prefix}-limiter:1.2.3"
+    worker = next(o for o in objs if o["kind"] == "AgentQueue")["spec"]["worker"]["image"]
+    assert worker == f"{prefix}-worker:1.2.3"
+
+
+def test_helm_test_pod_submits_to_the_gateway_service() -> None:
+    objs = render()
+    pod = find(objs, "Pod", "-test-submit-task")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    container = pod["spec"]["containers"][0]
+    gateway = find(objs, "Deployment", "-gateway")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == gateway["image"]  # no extra image to pull
+    env = resolve_env(container, objs)
+    service = find(objs, "Service", "-gateway")
+    assert (
+        env["GATEWAY_URL"]
+        == f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+    )
+    assert env["AGENTQUEUE_API_KEYS"].startswith("default:")
+    assert container["command"][:2] == ["python", "-c"]
+    compile(container["command"][2], "helm-test", "exec")  # the script at least parses
