@@ -112,7 +112,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     async def close(memo: Any, **_: Any) -> None:
         await memo.runtime.aclose()
 
-    @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.index(GROUP, VERSION, PLURAL, id="peers", registry=registry)
     def peers(
         namespace: str | None, name: str, spec: kopf.Spec, **_: Any
     ) -> dict[str | None, Peer]:
@@ -123,7 +123,15 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         peer = Peer(name, parsed.queue, parsed.limiter_priority, frozenset(parsed.budgets))
         return {namespace: peer}
 
-    @kopf.timer(GROUP, VERSION, PLURAL, interval=interval, backoff=interval, registry=registry)
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        id="reconcile",
+        interval=interval,
+        backoff=interval,
+        registry=registry,
+    )
     async def reconcile(
         body: kopf.Body,
         spec: kopf.Spec,
@@ -166,7 +174,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1000])
             logger.info("%s: %s", event.reason, event.message)
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, optional=True, registry=registry)
+    @kopf.on.delete(GROUP, VERSION, PLURAL, id="forget", optional=True, registry=registry)
     def forget(uid: str, memo: Any, **_: Any) -> None:
         memo.runtime.reconciler.forget(uid)
 

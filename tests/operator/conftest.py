@@ -1,0 +1,223 @@
+"""Fixtures for running the operator for real: kopf against kmock's Kubernetes API
+emulator, a real Redis (tests/conftest.py), and the real limiter service over HTTP.
+
+The emulator stores and streams objects but runs no controllers and assigns no names,
+so one small addition: objects POSTed with only ``generateName`` (kopf's Events) get a
+name, as the API server would give them; otherwise every Event after the first is a 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kmock
+import kopf
+import pytest
+import uvicorn
+import yaml
+from pydantic import SecretStr
+
+from agentqueue.limiter.app import create_app
+from agentqueue.limiter.settings import LimiterSettings
+from agentqueue.operator.runner import run_operator
+from agentqueue.operator.settings import OperatorSettings
+from tests.conftest import _free_port
+
+AQ = "agentqueue.io/v1alpha1/agentqueues"
+DEPLOYMENTS = "apps/v1/deployments"
+EVENTS = "v1/events"
+NS = "ns1"
+BUDGET = "anthropic:claude-sonnet-4-6:default"
+
+_names = itertools.count()
+
+
+class NamingEmulator(kmock.KubernetesEmulator):
+    async def _handle(self, request: Any) -> Any:
+        if request.action == kmock.action.CREATE and isinstance(request.data, dict):
+            meta = request.data.setdefault("metadata", {})
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = f"{meta['generateName']}{next(_names)}"
+        return await super()._handle(request)
+
+
+def declare_resources(k8s: kmock.KubernetesEmulator) -> None:
+    """The API discovery a cluster with our CRD installed would serve."""
+    rw = ["get", "list", "watch", "create", "patch", "update", "delete"]
+    k8s.resources[AQ] = kmock.ResourceInfo(
+        kind="AgentQueue", singular="agentqueue", namespaced=True, verbs=rw,
+        shortnames=["aq"], subresources=["status"],
+    )  # fmt: skip
+    k8s.resources[DEPLOYMENTS] = kmock.ResourceInfo(
+        kind="Deployment", singular="deployment", namespaced=True, verbs=rw
+    )
+    k8s.resources[EVENTS] = kmock.ResourceInfo(
+        kind="Event", singular="event", namespaced=True, verbs=rw
+    )
+    k8s.resources["v1/namespaces"] = kmock.ResourceInfo(
+        kind="Namespace", singular="namespace", namespaced=False, verbs=["get", "list", "watch"]
+    )
+
+
+@pytest.fixture
+def kube(kmock: kmock.KubernetesEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The emulator, and a kubeconfig pointing at it (how the operator logs in)."""
+    declare_resources(kmock)
+    server = str(kmock.url).rstrip("/")
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "emu", "cluster": {"server": server}}],
+        "users": [{"name": "op", "user": {"token": "test"}}],
+        "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "op"}}],
+        "current-context": "emu",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    return kmock
+
+
+@pytest.fixture
+def kmock_options(kmock_options: dict[str, Any]) -> dict[str, Any]:
+    """kmock's own options, with our naming emulator as the server class."""
+    return {**kmock_options, "cls": NamingEmulator}
+
+
+@contextlib.contextmanager
+def serve_limiter(redis_url: str, budgets: dict[str, dict[str, float]]) -> Iterator[str]:
+    """The real limiter app over HTTP on 127.0.0.1, in a thread."""
+    settings = LimiterSettings(
+        redis_url=SecretStr(redis_url), host="127.0.0.1", port=_free_port(), budgets=budgets
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="limiter", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the limiter did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{settings.host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def operator_settings(redis_url: str, limiter_url: str | None, **changes: Any) -> OperatorSettings:
+    base: dict[str, Any] = {
+        "redis_url": SecretStr(redis_url),
+        "limiter_url": limiter_url,
+        "operator_namespace": NS,
+        "operator_interval": 0.3,
+        "operator_standalone": True,
+        "operator_health_port": 0,
+        "operator_limiter_timeout": 0.5,
+    }
+    base.update(changes)
+    return OperatorSettings(**base)
+
+
+def _tune(kopf_settings: kopf.OperatorSettings) -> None:
+    kopf_settings.scanning.disabled = True  # no CRD or namespace watching in the emulator
+    kopf_settings.watching.reconnect_backoff = 0.1
+
+
+@contextlib.asynccontextmanager
+async def running_operator(settings: OperatorSettings) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_operator(settings, stop_flag=stop, tune=_tune))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=20)
+
+
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 10.0, every: float = 0.05
+) -> Any:
+    """Poll ``check`` until it returns something truthy; its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {check}")
+        await asyncio.sleep(every)
+
+
+def agent_queue(name: str = "standard", **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "queue": "standard",
+        "worker": {
+            "image": "agentqueue-worker:test",
+            "concurrency": 4,
+            "shutdownTimeoutSeconds": 20,
+        },
+        "replicas": {"min": 0, "max": 10},
+        "targetMessagesPerReplica": 5,
+        "drainTimeSeconds": 600,
+        "budgets": [BUDGET],
+        "tokensPerMinutePerReplica": 1000,
+        "scaleDown": {"stabilizationSeconds": 0},
+        "scaleToZero": True,
+    }
+    body.update(spec)
+    return {
+        "apiVersion": "agentqueue.io/v1alpha1",
+        "kind": "AgentQueue",
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            # What the API server would assign; the emulator does not.
+            "uid": f"uid-{name}",
+            "resourceVersion": "1",
+            "generation": 1,
+        },
+        "spec": body,
+    }
+
+
+async def apply(k8s: kmock.KubernetesEmulator, body: dict[str, Any]) -> None:
+    """``kubectl apply`` of a new object: a POST the operator sees on its watch."""
+    async with httpx.AsyncClient(base_url=str(k8s.url)) as client:
+        url = f"/apis/agentqueue.io/v1alpha1/namespaces/{NS}/agentqueues"
+        response = await client.post(url, json=body)
+        response.raise_for_status()
+
+
+def obj(k8s: kmock.KubernetesEmulator, resource: str, name: str) -> dict[str, Any] | None:
+    key = (kmock.resource(resource), NS, name)
+    if key not in k8s.objects or k8s.objects[key].deleted:
+        return None
+    raw: dict[str, Any] = k8s.objects[key].raw
+    return raw
+
+
+def events(k8s: kmock.KubernetesEmulator) -> list[dict[str, Any]]:
+    out = []
+    for (res, _ns, _name), value in k8s.objects.items():
+        if res == kmock.resource(EVENTS) and not value.deleted:
+            out.append(value.raw)
+    return out
