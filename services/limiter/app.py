@@ -9,8 +9,10 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 
 from agentqueue import __version__
 from agentqueue.core.errors import (
@@ -100,13 +102,31 @@ def create_app(settings: LimiterSettings | None = None) -> FastAPI:
     async def _down(_: Request, exc: Exception) -> JSONResponse:
         return _error(503, "unavailable", str(exc), **{"retry-after": "1"})
 
-    @app.post("/v1/acquire", response_model=LeaseBody)
-    async def acquire(body: AcquireBody, request: Request) -> LeaseBody:
-        """Reserve the charges; answers when the turn comes, or 429 with its time."""
+    @app.post(
+        "/v1/acquire",
+        response_model=LeaseBody,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": AcquireBody.model_json_schema()}},
+            }
+        },
+    )
+    async def acquire(request: Request) -> Response:
+        """Reserve the charges; answers when the turn comes, or 429 with its time.
+
+        The hot path: the body is validated straight from its bytes and the answer
+        serialised once (FastAPI's body parameter and response model cost a third of
+        the service's CPU per acquire, measured with ``bench/limiter.py``).
+        """
+        try:
+            body = AcquireBody.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from exc
         lease = await request.app.state.budgets.acquire(
             [c.to_charge() for c in body.charges], priority=body.priority, max_wait=body.max_wait
         )
-        return LeaseBody.of(lease)
+        return Response(LeaseBody.of(lease).model_dump_json(), media_type="application/json")
 
     @app.post("/v1/settle")
     async def settle(body: SettleBody, request: Request) -> dict[str, bool]:

@@ -1,9 +1,12 @@
 """The limiter service in-process (real Redis), through its own HTTP client."""
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import uvicorn
 from pydantic import SecretStr
 
 from agentqueue.core.errors import BudgetExhausted, LimiterUnavailable, UnknownBudget
@@ -19,6 +22,7 @@ B = "anthropic:claude-sonnet-4-6:default"
 
 @pytest.fixture
 async def service(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, HttpBudgets]]:
+    """The limiter served by uvicorn on 127.0.0.1 (a thread), and clients to it."""
     settings = LimiterSettings(
         redis_url=SecretStr(redis_url),
         limiter_margin=0,
@@ -27,14 +31,26 @@ async def service(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Http
             "anthropic:claude-sonnet-4-6": {"rpm": 100, "tpm": 10_000, "minute_seconds": 3600}
         },
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        raw = httpx.AsyncClient(transport=transport, base_url="http://limiter")
-        client = HttpBudgets("http://limiter", transport=transport)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    raw = httpx.AsyncClient(base_url=url)
+    client = HttpBudgets(url)
+    try:
         yield raw, client
+    finally:
         await client.aclose()
         await raw.aclose()
+        server.should_exit = True
+        thread.join(10)
 
 
 async def test_budgets_from_settings_are_configured_with_headroom(service) -> None:
