@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from agentqueue.core.queue_usage import BucketUsage, bucket_of, read_usage, record_usage
 
@@ -22,6 +24,7 @@ async def test_counts_add_up_per_queue_and_bucket(aredis: aioredis.Redis) -> Non
 
 
 async def test_an_unreachable_redis_never_fails_the_caller() -> None:
-    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    no_retry = Retry(NoBackoff(), 0)
+    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=no_retry)
     await record_usage(dead, "standard", tokens=10)  # logged, not raised
     await dead.aclose()
