@@ -57,8 +57,8 @@ def resolve_env(
             env[entry["name"]] = ""
             continue
         if "fieldRef" in source:
-            assert source["fieldRef"]["fieldPath"] == "metadata.namespace", source
-            env[entry["name"]] = NAMESPACE
+            fields = {"metadata.namespace": NAMESPACE, "metadata.name": "pod-0"}
+            env[entry["name"]] = fields[source["fieldRef"]["fieldPath"]]
             continue
         kind, ref = (
             ("Secret", source["secretKeyRef"])

@@ -279,6 +279,7 @@ def test_operator_follows_the_contract(scope: str) -> None:
     assert env["AGENTQUEUE_OPERATOR_NAMESPACE"] == (NAMESPACE if scope == "namespace" else "")
     assert env["AGENTQUEUE_OPERATOR_PEERING"] == "agentqueue"
     assert env["AGENTQUEUE_OPERATOR_INTERVAL"] == "5"
+    assert env["POD_ID"] == "pod-0"  # kopf's peering identity, from the Pod's name
     assert env["AGENTQUEUE_LIMITER_URL"] == "http://aq-agentqueue-limiter:8091"
     peering = next(o for o in objs if o["apiVersion"] == "kopf.dev/v1")
     assert peering["kind"] == ("KopfPeering" if scope == "namespace" else "ClusterKopfPeering")
