@@ -180,17 +180,21 @@ def test_redis_limiter_and_simulator_admit_only_agentqueue_pods() -> None:
         assert not _admits(policy, stranger, port), component
         assert not _admits(policy, worker, port + 1)
     assert _admits(policies["aq-agentqueue-gateway"], stranger, 8080)  # the front door
+    assert policies["aq-agentqueue-operator"]["spec"]["ingress"] == []  # admits nobody
 
 
 def test_gateway_and_metrics_peers_can_be_restricted() -> None:
-    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}}
-    objs = render({"networkPolicy": {"gatewayFrom": [peer], "metricsFrom": [peer]}})
+    edge = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}}
+    prom = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    objs = render({"networkPolicy": {"gatewayFrom": [edge], "metricsFrom": [prom]}})
     gateway = find(objs, "NetworkPolicy", "-gateway")
     assert not _admits(gateway, {"app": "something-else"}, 8080)
     assert _admits(gateway, selector_labels("aq-agentqueue-high"), 8080)
-    assert peer in gateway["spec"]["ingress"][0]["from"]
+    assert edge in gateway["spec"]["ingress"][0]["from"]
+    assert prom in gateway["spec"]["ingress"][0]["from"]  # /metrics is on the same port
     limiter = find(objs, "NetworkPolicy", "-limiter")
-    assert any(peer in rule.get("from", []) for rule in limiter["spec"]["ingress"])
+    assert any(prom in rule.get("from", []) for rule in limiter["spec"]["ingress"])
+    assert not any(edge in rule.get("from", []) for rule in limiter["spec"]["ingress"])
 
 
 def test_network_policies_can_be_turned_off() -> None:

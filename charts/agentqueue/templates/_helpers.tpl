@@ -173,3 +173,10 @@ affinity:
   resources: [events]
   verbs: [create, patch]
 {{- end -}}
+
+{{/* A NetworkPolicy peer: the agentqueue Pods of this namespace, workers included. */}}
+{{- define "agentqueue.ourPodsPeer" -}}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/name: agentqueue
+{{- end -}}
