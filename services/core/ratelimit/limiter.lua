@@ -75,15 +75,34 @@ local function refund(key, a)
   save(key, b)
 end
 
+-- track what open leases hold (pend_<d>): the provider may not have seen those calls yet
+local function pending(key, a, sign)
+  for _, d in ipairs(DIMS) do
+    if a[d] ~= 0 then redis.call('HINCRBYFLOAT', key, 'pend_' .. d, sign * a[d]) end
+  end
+end
+
+-- what a lease reserved on budget key (from the lease hash fields)
+local function reserved_of(lease_key, key)
+  local t = tonumber(redis.call('HGET', lease_key, 't:' .. key))
+  if t == nil then return nil end
+  local out = tonumber(redis.call('HGET', lease_key, 'o:' .. key)) or 0
+  local r = tonumber(redis.call('HGET', lease_key, 'r:' .. key)) or 1
+  return amounts(r, t, out)
+end
+
 -- return the unused output reservation of leases whose holder never settled
 local function sweep()
   local expired = redis.call('ZRANGEBYSCORE', prefix .. 'leases', '-inf', now, 'LIMIT', 0, 50)
   for _, id in ipairs(expired) do
-    local lease = redis.call('HGETALL', prefix .. 'lease:' .. id)
+    local lease_key = prefix .. 'lease:' .. id
+    local lease = redis.call('HGETALL', lease_key)
     for i = 1, #lease, 2 do
       if string.sub(lease[i], 1, 2) == 'o:' then
+        local key = string.sub(lease[i], 3)
         local out = tonumber(lease[i + 1])
-        refund(string.sub(lease[i], 3), amounts(0, out, out))
+        pending(key, reserved_of(lease_key, key), -1)
+        refund(key, amounts(0, out, out))
       end
     end
     redis.call('DEL', prefix .. 'lease:' .. id)
@@ -140,7 +159,9 @@ if cmd == 'acquire' then
     for _, e in ipairs(budgets) do
       for _, d in ipairs(dims(e.b)) do e.b['lvl_' .. d] = e.b['lvl_' .. d] - e.a[d] end
       save(e.key, e.b)
-      redis.call('HSET', prefix .. 'lease:' .. lease_id, 't:' .. e.key, e.t, 'o:' .. e.key, e.out)
+      redis.call('HSET', prefix .. 'lease:' .. lease_id, 't:' .. e.key, e.t, 'o:' .. e.key, e.out,
+                 'r:' .. e.key, e.a.r)
+      pending(e.key, e.a, 1)
     end
     redis.call('ZADD', prefix .. 'leases', now + math.max(wait, 0) + ttl, lease_id)
     return {'granted', tostring(math.max(wait, 0)), tostring(swept)}
@@ -163,9 +184,10 @@ elseif cmd == 'settle' then
   for i = 0, tonumber(ARGV[3]) - 1 do
     local key, actual = ARGV[4 + i * 3], tonumber(ARGV[5 + i * 3])
     local actual_out = tonumber(ARGV[6 + i * 3])
-    local reserved = tonumber(redis.call('HGET', lease_key, 't:' .. key))
-    local reserved_out = tonumber(redis.call('HGET', lease_key, 'o:' .. key)) or 0
-    if reserved ~= nil then
+    local held = reserved_of(lease_key, key)
+    if held ~= nil then
+      local reserved, reserved_out = held.t, held.o
+      pending(key, held, -1)
       -- unknown split: assume the input was as estimated, the rest was output
       if actual_out < 0 then actual_out = math.max(0, actual - (reserved - reserved_out)) end
       refund(key, amounts(0, reserved - actual, reserved_out - actual_out))
@@ -185,7 +207,10 @@ elseif cmd == 'feedback' then
   -- ARGV: cmd, budget_key, margin, age_ms, retry_after_ms, then per dimension r, t, i, o
   -- the provider's remaining count or -1. The provider counted ``age_ms`` ago and has
   -- refilled since, as we have: its count is aged by our refill rate before comparing.
-  -- Feedback only ever lowers a level (the provider knows of traffic we don't).
+  -- Calls we have granted and not settled (pend_<d>) may not have reached the provider
+  -- when it counted, so they come off its count: taking its count as it stands would
+  -- forget them and admit them twice. Feedback only ever lowers a level (the provider
+  -- knows of traffic we don't).
   local key = ARGV[2]
   local b = load(key)
   if b == nil then return 'unknown' end
@@ -194,7 +219,8 @@ elseif cmd == 'feedback' then
   for j, d in ipairs(DIMS) do
     local remaining = tonumber(ARGV[5 + j])
     if remaining >= 0 and b['cap_' .. d] ~= nil then
-      local theirs = (remaining + age * b['rate_' .. d]) * (1 - margin)
+      local unseen = math.max(0, tonumber(b['pend_' .. d]) or 0)
+      local theirs = (remaining + age * b['rate_' .. d]) * (1 - margin) - unseen
       if theirs < b['lvl_' .. d] then
         b['lvl_' .. d] = theirs
         lowered = 1

@@ -189,3 +189,18 @@ async def test_success_headers_lower_the_level_aged_by_the_refill(aredis) -> Non
     # A provider count above ours never raises our level.
     assert not await budgets.feedback(B, remaining_tokens=59_000, margin=0)
     assert (await budgets.headroom(B)).available_tokens == pytest.approx(22_000, abs=50)
+
+
+async def test_header_feedback_keeps_calls_the_provider_has_not_seen_yet(aredis) -> None:
+    """Our open lease may not have reached the provider when it counted: not forgotten."""
+    budgets = await _budgets(aredis, tpm=60_000, minute=3600)  # negligible refill
+    lease = await budgets.acquire([Charge(B, 10_000)])
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(50_000, abs=20)
+    # The provider counts 45,000 left without our call: 35,000 once it arrives.
+    assert await budgets.feedback(B, remaining_tokens=45_000, margin=0)
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(35_000, abs=20)
+    assert await budgets.settle(lease, {B: 10_000})
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(35_000, abs=20)
+    # settled: nothing is pending any more, the provider's count is taken as it stands
+    assert await budgets.feedback(B, remaining_tokens=30_000, margin=0)
+    assert (await budgets.headroom(B)).available_tokens == pytest.approx(30_000, abs=20)
