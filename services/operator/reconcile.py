@@ -206,6 +206,7 @@ class Reconciler:
             window = spec.scale_down.stabilization_seconds
             reason = f"{rec.replicas} recommended, held by the {window}s window; {rec.reason}"
 
+        log.debug("%s/%s: %s, %d -> %d: %s", namespace, name, depth, current, replicas, reason)
         events = await self._act(api, namespace, name, spec, deployment, replicas, reason, adopt)
         if deployment is None:
             running = 0

@@ -10,8 +10,9 @@ So two replicas give fail-over without two autoscalers fighting over one Deploym
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -22,14 +23,16 @@ from agentqueue.operator.settings import OperatorSettings
 async def run_operator(
     settings: OperatorSettings,
     *,
-    stop_flag: asyncio.Event | None = None,
+    stop_flag: asyncio.Event | threading.Event | None = None,
     ready_flag: asyncio.Event | None = None,
     tune: Callable[[kopf.OperatorSettings], None] | None = None,
+    identity: str | None = None,
 ) -> None:
     """Run until ``stop_flag`` is set (or a signal arrives, when run as the main program).
 
     ``tune`` adjusts kopf's settings after ours (tests: no cluster scanning, shorter
-    timeouts).
+    timeouts). ``identity`` names this replica among its peers (default: kopf's, from
+    the pod's hostname; tests run several in one process).
     """
     kopf_settings = kopf.OperatorSettings()
     configure_kopf(kopf_settings)
@@ -52,6 +55,7 @@ async def run_operator(
         liveness_endpoint=settings.health_url,
         stop_flag=stop_flag,
         ready_flag=ready_flag,
+        identity=cast(Any, identity),  # kopf's Identity is a NewType of str, not exported
         **scope,
         **peering,
     )
