@@ -83,6 +83,13 @@ class FallbackChain:
                 out.append((provider, model))
             except UnknownModel:
                 continue
+        if request.model is not None:
+            # a named model is tried first; fallback goes on within its tier
+            wanted = self.catalog.get(request.model)
+            named = [p for p in self.providers if p.name == wanted.provider]
+            out = [(p, wanted.model) for p in named] + [
+                (p, m) for p, m in out if p.name != wanted.provider
+            ]
         return out
 
     def _failed(
@@ -140,6 +147,7 @@ class FallbackChain:
                     tenant=tenant,
                     cost_usd=cost,
                     rate_limit=completion.rate_limit,
+                    model=model,
                 )
             self.breakers[provider.name].record_success()
             attempts.append(
@@ -154,21 +162,47 @@ class FallbackChain:
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
 
     async def stream(
-        self, request: CompletionRequest, attempts: list[Attempt] | None = None
+        self,
+        request: CompletionRequest,
+        attempts: list[Attempt] | None = None,
+        *,
+        priority: Priority = Priority.HIGH,
+        tenant: str | None = None,
+        costs: list[Decimal] | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """Stream from the first provider that starts answering; record into ``attempts``."""
+        """Stream from the first provider that starts answering; record into ``attempts``.
+
+        Each attempt goes through the gate like :meth:`complete` (interactive calls default
+        to ``high`` priority). The call's cost is appended to ``costs`` when it finishes.
+        """
         attempts = attempts if attempts is not None else []
         errors: list[ProviderError] = []
         for provider, model in self._candidates(request):
             started = time.monotonic()
             sent_any = False
+            lease = None
             try:
                 self.breakers[provider.name].before_call()
+                if self.gate is not None:
+                    lease = await self.gate.admit(provider.name, model, request, priority, tenant)
                 async for event in provider.stream(request, model):
                     if isinstance(event, TextDelta):
                         sent_any = True
                     elif isinstance(event, Completion):
                         self.breakers[provider.name].record_success()
+                        cost = self.catalog.cost_usd(model, event.usage)
+                        if costs is not None:
+                            costs.append(cost)
+                        if self.gate is not None:
+                            await self.gate.release(
+                                lease,
+                                event.usage,
+                                tenant=tenant,
+                                cost_usd=cost,
+                                rate_limit=event.rate_limit,
+                                model=model,
+                            )
+                            lease = None
                         attempts.append(
                             Attempt(
                                 provider=provider.name,
@@ -180,10 +214,16 @@ class FallbackChain:
                     yield event
                 return
             except ProviderError as exc:
+                if self.gate is not None:
+                    await self.gate.release(lease, None, exc)
+                    lease = None
                 attempts.append(self._failed(provider, model, exc, started))
                 if sent_any or isinstance(exc, BadRequest):
                     raise
                 errors.append(exc)
+            finally:
+                if lease is not None and self.gate is not None:  # the client went away
+                    await self.gate.release(lease, None, None)
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
 
     async def aclose(self) -> None:

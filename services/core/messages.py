@@ -40,6 +40,8 @@ class CompletionRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=10_000)
     system: str | None = Field(default=None, max_length=2_000_000)
     tier: Tier = Tier.FRONTIER
+    #: A catalog model to try first (its provider first; fallback stays in its tier).
+    model: str | None = Field(default=None, max_length=200)
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
 

@@ -161,6 +161,7 @@ async def test_tenant_over_its_daily_spend_gets_429_with_retry_after(
 ) -> None:
     from decimal import Decimal
 
+    from agentqueue.core.messages import Usage
     from agentqueue.core.ratelimit.quotas import TenantQuotas
     from agentqueue.gateway.app import create_app
     from tests.gateway.conftest import KEY_T1
@@ -176,7 +177,9 @@ async def test_tenant_over_its_daily_spend_gets_429_with_retry_after(
         ) as client,
     ):
         assert (await client.post("/v1/tasks", json=HI)).status_code == 202
-        await TenantQuotas(aredis, settings.quotas()).record_spend("t1", Decimal("1.5"))
+        await TenantQuotas(aredis, settings.quotas()).record(
+            "t1", "claude-sonnet-4-6", Usage(input_tokens=1), Decimal("1.5")
+        )
         refused = await client.post("/v1/tasks", json=HI)
     assert refused.status_code == 429
     assert refused.json()["error"]["type"] == "quota_exceeded"

@@ -210,13 +210,15 @@ class BudgetGate:
         tenant: str | None = None,
         cost_usd: Decimal | None = None,
         rate_limit: RateLimitSnapshot | None = None,
+        model: str | None = None,
     ) -> None:
-        """Settle the lease with the real usage, record the spend, learn from the provider."""
-        if tenant is not None and cost_usd and self.quotas is not None:
+        """Settle the lease with the real usage, record the tenant's usage and spend, and
+        learn from the provider's rate-limit headers."""
+        if tenant is not None and usage is not None and self.quotas is not None:
             try:
-                await self.quotas.record_spend(tenant, cost_usd)
+                await self.quotas.record(tenant, model or "unknown", usage, cost_usd or Decimal(0))
             except LimiterUnavailable as exc:
-                log.error("could not record tenant %s's spend of $%s: %s", tenant, cost_usd, exc)
+                log.error("could not record tenant %s's usage ($%s): %s", tenant, cost_usd, exc)
         if lease is None:
             return
         first = lease.charges[0]

@@ -4,9 +4,10 @@ A provider budget is capacity we share out; a quota is a policy on one tenant, s
 never waited for — a call over it is refused at once with :class:`QuotaExceeded` and the
 time it would fit. The per-minute part is a budget named ``tenant:<id>`` in the same
 store as the provider budgets, charged in the same atomic acquire (a quota charge), so a
-call takes both or neither. The daily spend is a counter per tenant and UTC day,
-checked before a call and increased by each call's cost once it is known: a tenant can
-overshoot by at most the calls it has in flight when it reaches its quota.
+call takes both or neither. The daily spend is the tenant's total in the usage ledger
+(:mod:`agentqueue.core.usage`), checked before a call and increased by each call's cost
+once it is known: a tenant can overshoot by at most the calls it has in flight when it
+reaches its quota.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
-from agentqueue.core.errors import LimiterUnavailable, QuotaExceeded
+from agentqueue.core.errors import QuotaExceeded
+from agentqueue.core.messages import Usage
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.leases import Charge
+from agentqueue.core.usage import UsageLedger
 
 #: Quota budgets are named ``tenant:<id>``.
 TENANT_BUDGET_PREFIX = "tenant:"
@@ -76,18 +78,15 @@ def seconds_to_midnight(now: dt.datetime | None = None) -> float:
 
 
 class TenantQuotas:
-    """Looks up a tenant's quota, checks and records its daily spend in Redis."""
+    """Looks up a tenant's quota; checks and records its usage and daily spend."""
 
     def __init__(
         self,
         redis: aioredis.Redis,
         quotas: Mapping[str, TenantQuota],
-        *,
-        prefix: str = "aq:spend:",
     ) -> None:
-        self.redis = redis
+        self.ledger = UsageLedger(redis)
         self.quotas = dict(quotas)
-        self.prefix = prefix
 
     def quota(self, tenant: str) -> TenantQuota | None:
         return self.quotas.get(tenant, self.quotas.get(DEFAULT_TENANT))
@@ -99,16 +98,8 @@ class TenantQuotas:
             return None
         return Charge(tenant_budget(tenant), tokens, output=output, quota=True)
 
-    def _day_key(self, tenant: str, day: dt.date | None = None) -> str:
-        day = day or dt.datetime.now(dt.UTC).date()
-        return f"{self.prefix}{tenant}:{day.isoformat()}"
-
     async def spent_today(self, tenant: str) -> Decimal:
-        try:
-            raw = await self.redis.get(self._day_key(tenant))
-        except RedisError as exc:
-            raise LimiterUnavailable(f"redis: {exc}") from exc
-        return Decimal(raw.decode() if isinstance(raw, bytes) else raw) if raw else Decimal(0)
+        return await self.ledger.spent(tenant)
 
     async def check_spend(self, tenant: str) -> None:
         """Raise :class:`QuotaExceeded` when the tenant has spent its day's quota."""
@@ -124,14 +115,6 @@ class TenantQuotas:
                 detail=f"spent ${spent:.4f} of ${quota.usd_per_day} today (UTC)",
             )
 
-    async def record_spend(self, tenant: str, usd: Decimal) -> None:
-        if usd <= 0:
-            return
-        key = self._day_key(tenant)
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incrbyfloat(key, float(usd))
-                pipe.expire(key, 3 * 24 * 3600)
-                await pipe.execute()
-        except RedisError as exc:
-            raise LimiterUnavailable(f"redis: {exc}") from exc
+    async def record(self, tenant: str, model: str, usage: Usage, cost_usd: Decimal) -> None:
+        """Add a finished call to the tenant's usage (and so to its spend today)."""
+        await self.ledger.record(tenant, model, usage, cost_usd)
