@@ -31,6 +31,11 @@ from agentqueue.core.ratelimit.gate import BudgetGate
 log = logging.getLogger(__name__)
 
 
+def _supports_tools(provider: Provider) -> bool:
+    """Adapters that send a request's tools say so with ``supports_tools = True``."""
+    return bool(getattr(provider, "supports_tools", False))
+
+
 class Attempt(BaseModel):
     """One try at one provider within a call."""
 
@@ -48,6 +53,10 @@ class CallResult(BaseModel):
     completion: Completion
     cost_usd: Decimal
     attempts: list[Attempt]
+    #: "exact" or "semantic" when the answer came from our cache (then it cost nothing).
+    cached: str | None = None
+    #: What the cached answer cost when it was first bought: this call's saving.
+    saved_usd: Decimal = Decimal(0)
 
     @property
     def fell_back(self) -> bool:
@@ -75,9 +84,16 @@ class FallbackChain:
             for p in self.providers
         }
 
-    def _candidates(self, request: CompletionRequest) -> list[tuple[Provider, str]]:
+    def candidates(self, request: CompletionRequest) -> list[tuple[Provider, str]]:
+        """The (provider, model) pairs this chain would try, most preferred first.
+
+        A request with tools skips providers whose adapter cannot send them: an answer
+        made without the tools would be a different answer.
+        """
         out = []
         for provider in self.providers:
+            if request.tools and not _supports_tools(provider):
+                continue
             try:
                 model = self.catalog.default_model(provider.name, request.tier).model
                 out.append((provider, model))
@@ -86,7 +102,11 @@ class FallbackChain:
         if request.model is not None:
             # a named model is tried first; fallback goes on within its tier
             wanted = self.catalog.get(request.model)
-            named = [p for p in self.providers if p.name == wanted.provider]
+            named = [
+                p
+                for p in self.providers
+                if p.name == wanted.provider and (_supports_tools(p) or not request.tools)
+            ]
             out = [(p, wanted.model) for p in named] + [
                 (p, m) for p, m in out if p.name != wanted.provider
             ]
@@ -123,7 +143,7 @@ class FallbackChain:
         """
         attempts: list[Attempt] = []
         errors: list[ProviderError] = []
-        for provider, model in self._candidates(request):
+        for provider, model in self.candidates(request):
             started = time.monotonic()
             lease = None
             try:
@@ -177,7 +197,7 @@ class FallbackChain:
         """
         attempts = attempts if attempts is not None else []
         errors: list[ProviderError] = []
-        for provider, model in self._candidates(request):
+        for provider, model in self.candidates(request):
             started = time.monotonic()
             sent_any = False
             lease = None
