@@ -117,7 +117,15 @@ def simulator(simulator_server: SimulatorHandle) -> SimulatorHandle:
     """The session's simulator with counters, buckets and faults reset for this test."""
     simulator_server.reset()
     simulator_server.configure(
-        {"all": {"outage": False, "error_rate": 0.0, "overload_rate": 0.0, "speed": 0.0}}
+        {
+            "all": {
+                "outage": False,
+                "error_rate": 0.0,
+                "overload_rate": 0.0,
+                "mid_stream_error_rate": 0.0,
+                "speed": 0.0,
+            }
+        }
     )
     return simulator_server
 

@@ -15,6 +15,8 @@ from agentqueue.core.taskstore import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, tasks
 from agentqueue.gateway.bodylimit import BodySizeLimit
+from agentqueue.gateway.compat import anthropic_api, openai_api
+from agentqueue.gateway.pipeline import build_chain
 from agentqueue.gateway.settings import GatewaySettings
 
 
@@ -27,10 +29,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.redis = async_redis(url)
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
         app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
+        app.state.chain = build_chain(settings, app.state.redis, app.state.quotas)
         app.state.broker = make_broker(url)
         try:
             yield
         finally:
+            await app.state.chain.aclose()
             app.state.broker.close()
             await app.state.redis.aclose()
 
@@ -44,6 +48,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.key_hashes = settings.key_hashes()
     install_error_handlers(app)
     app.include_router(tasks.router)
+    app.include_router(openai_api.router)
+    app.include_router(anthropic_api.router)
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

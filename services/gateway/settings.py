@@ -20,6 +20,12 @@ class GatewaySettings(CoreSettings):
     auth_disabled: bool = False
     #: Largest request body accepted, bytes; larger ones get 413.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Seconds an interactive call may wait for its budget before it falls back or gets
+    #: 429 (shorter than a worker's: someone is waiting for the answer).
+    interactive_max_wait: float = Field(default=5.0, ge=0)
+    #: Seconds between keep-alive comments on an idle task event stream (SSE), so that
+    #: proxies do not close it; also how often a silent stream re-reads the task record.
+    events_keepalive: float = Field(default=15.0, gt=0, le=300)
     #: Task kinds the workers run; others are refused with 422 at submission.
     task_kinds: list[str] = Field(default_factory=lambda: ["completion"])
 

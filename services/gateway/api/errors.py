@@ -19,9 +19,13 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentqueue.core.errors import (
+    BadRequest,
     IdempotencyConflict,
     LimiterUnavailable,
+    NoProviderAvailable,
+    ProviderError,
     QuotaExceeded,
+    RateLimited,
     TaskNotFound,
 )
 
@@ -84,6 +88,26 @@ async def _quota(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _no_provider(_: Request, exc: Exception) -> JSONResponse:
+    """Every provider failed: 429 if all were rate limits (with the soonest retry), else 503."""
+    assert isinstance(exc, NoProviderAvailable)
+    limited = bool(exc.attempts) and all(isinstance(a, RateLimited) for a in exc.attempts)
+    retry = max(1, math.ceil(exc.retry_after or 1))
+    return JSONResponse(
+        error_body("rate_limited" if limited else "unavailable", str(exc)),
+        status_code=429 if limited else 503,
+        headers={"retry-after": str(retry)},
+    )
+
+
+async def _provider(_: Request, exc: Exception) -> JSONResponse:
+    """A provider error that ended the call: the request's fault (400) or upstream (502)."""
+    assert isinstance(exc, ProviderError)
+    if isinstance(exc, BadRequest):
+        return JSONResponse(error_body("invalid_request_error", str(exc)), status_code=400)
+    return JSONResponse(error_body("upstream_error", str(exc)), status_code=502)
+
+
 async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.error("redis unavailable: %s", exc)
     return JSONResponse(
@@ -106,6 +130,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TaskNotFound, _not_found)
     app.add_exception_handler(IdempotencyConflict, _conflict)
     app.add_exception_handler(QuotaExceeded, _quota)
+    app.add_exception_handler(NoProviderAvailable, _no_provider)
+    app.add_exception_handler(ProviderError, _provider)
     app.add_exception_handler(RedisError, _store_unavailable)
     app.add_exception_handler(LimiterUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

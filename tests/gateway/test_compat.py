@@ -1,0 +1,159 @@
+"""The official OpenAI and Anthropic SDKs, pointed at the gateway, work unmodified."""
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import anthropic
+import openai
+import pytest
+import uvicorn
+from pydantic import SecretStr
+
+from agentqueue.gateway.app import create_app
+from agentqueue.gateway.settings import GatewaySettings
+from tests.conftest import _free_port
+from tests.gateway.conftest import KEY_T1, KEY_T2
+
+
+@pytest.fixture
+def gateway_url(redis_url: str, simulator) -> Iterator[str]:
+    """The gateway served by uvicorn on 127.0.0.1, the simulator behind it."""
+    settings = GatewaySettings(
+        redis_url=SecretStr(redis_url),
+        api_keys=SecretStr(f"t1:{KEY_T1},t2:{KEY_T2}"),
+        simulator_url=simulator.url,
+        tenant_quotas={"t2": {"tpm": 300}},
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(1000):
+        if server.started:
+            break
+        threading.Event().wait(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+async def oai(gateway_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
+    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T1, max_retries=0)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def claude(gateway_url: str) -> AsyncIterator[anthropic.AsyncAnthropic]:
+    client = anthropic.AsyncAnthropic(base_url=gateway_url, api_key=KEY_T1, max_retries=0)
+    yield client
+    await client.close()
+
+
+HI = [{"role": "user", "content": "Say hi"}]
+
+
+async def test_openai_sdk_plain_call(oai) -> None:
+    raw = await oai.chat.completions.with_raw_response.create(
+        model="claude-sonnet-4-6", messages=HI, max_tokens=50
+    )
+    reply = raw.parse()
+    assert reply.choices[0].message.content.startswith("Simulated claude-sonnet-4-6")
+    assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
+    assert raw.headers["x-agentqueue-provider"] == "anthropic"
+    assert float(raw.headers["x-agentqueue-cost-usd"]) > 0
+
+
+async def test_openai_sdk_stream_with_usage(oai) -> None:
+    stream = await oai.chat.completions.create(
+        model="efficient",
+        messages=[{"role": "system", "content": "Be brief."}, *HI],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    pieces, usage, finish = [], None, None
+    async for chunk in stream:
+        if chunk.choices:
+            pieces.append(chunk.choices[0].delta.content or "")
+            finish = chunk.choices[0].finish_reason or finish
+        if chunk.usage:
+            usage = chunk.usage
+    assert "".join(pieces).startswith("Simulated ")
+    assert finish == "stop"
+    assert usage is not None and usage.completion_tokens > 0
+
+
+async def test_anthropic_sdk_plain_and_streamed(claude) -> None:
+    message = await claude.messages.create(model="gpt-4.1", max_tokens=50, messages=HI)
+    assert message.content[0].text.startswith("Simulated gpt-4.1")
+    assert message.usage.output_tokens > 0 and message.stop_reason == "end_turn"
+    async with claude.messages.stream(
+        model="claude-sonnet-4-6", max_tokens=50, messages=HI, system="Be brief."
+    ) as stream:
+        text = "".join([t async for t in stream.text_stream])
+        final = await stream.get_final_message()
+    assert text.startswith("Simulated claude-sonnet-4-6")
+    assert final.usage.output_tokens > 0
+
+
+async def test_a_stream_fails_over_before_its_first_token(oai, simulator) -> None:
+    simulator.configure({"anthropic": {"outage": True}})
+    stream = await oai.chat.completions.create(model="claude-sonnet-4-6", messages=HI, stream=True)
+    models, text = set(), []
+    async for chunk in stream:
+        models.add(chunk.model)
+        if chunk.choices:
+            text.append(chunk.choices[0].delta.content or "")
+    assert "".join(text).startswith("Simulated gpt-")  # OpenAI answered, seamlessly
+    stats = simulator.stats()["providers"]
+    assert stats["anthropic"]["requests"] >= 1 and stats["openai"]["requests"] == 1
+
+
+async def test_a_failure_after_the_first_token_ends_the_stream_with_an_error(
+    oai, claude, simulator
+) -> None:
+    simulator.configure({"all": {"mid_stream_error_rate": 1.0}})
+    stream = await oai.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)
+    received = []
+    with pytest.raises(openai.APIError):
+        async for chunk in stream:
+            if chunk.choices:
+                received.append(chunk.choices[0].delta.content or "")
+    assert "".join(received)  # some text came first; no second model was spliced in
+    with pytest.raises(anthropic.APIError):
+        async with claude.messages.stream(
+            model="claude-sonnet-4-6", max_tokens=50, messages=HI
+        ) as s:
+            async for _ in s.text_stream:
+                pass
+    simulator.configure({"all": {"mid_stream_error_rate": 0.0}})
+
+
+async def test_errors_are_what_the_sdks_expect(gateway_url, oai) -> None:
+    bad = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key="wrong-key-0123456789")
+    with pytest.raises(openai.AuthenticationError):
+        await bad.chat.completions.create(model="gpt-4.1", messages=HI)
+    await bad.close()
+    with pytest.raises(openai.UnprocessableEntityError) as info:
+        await oai.chat.completions.create(model="no-such-model", messages=HI)
+    assert "body.model" in str(info.value)
+    with pytest.raises(openai.UnprocessableEntityError) as info:
+        await oai.chat.completions.create(model="gpt-4.1", messages=HI, top_p=0.5)
+    assert "top_p" in str(info.value)
+
+
+async def test_tenant_over_its_quota_gets_429_with_our_retry_after(gateway_url) -> None:
+    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T2, max_retries=0)
+    try:
+        with pytest.raises(openai.RateLimitError) as info:
+            for _ in range(10):
+                await client.chat.completions.create(model="gpt-4.1", messages=HI, max_tokens=200)
+        assert info.value.response.json()["error"]["type"] == "quota_exceeded"
+        assert int(info.value.response.headers["retry-after"]) >= 1
+    finally:
+        await client.close()
+    await asyncio.sleep(0)
