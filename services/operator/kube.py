@@ -14,6 +14,7 @@ import httpx
 import kopf
 
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
 class KubeApiError(Exception):
@@ -69,12 +70,15 @@ class Deployments:
         created: dict[str, Any] = response.json()
         return created
 
-    async def patch(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    async def patch(
+        self, namespace: str, name: str, patch: dict[str, Any] | list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """A merge patch (a dict) or a JSON patch (a list of operations)."""
         response = await self._call(
             "PATCH",
             self._path(namespace, name),
             json=patch,
-            headers={"Content-Type": MERGE_PATCH},
+            headers={"Content-Type": JSON_PATCH if isinstance(patch, list) else MERGE_PATCH},
         )
         if response.status_code == 404:
             raise KubeApiError(f"deployment {namespace}/{name} vanished", 404)

@@ -259,22 +259,25 @@ class Reconciler:
             created = f"deployment {manifest['metadata']['name']} with {replicas} replica(s)"
             return [ScaleEvent("Normal", "Created", f"{created}: {reason}")]
         events = []
-        patch: dict[str, Any] = {}
+        # A JSON patch: the template is replaced whole (a merge patch could not remove a
+        # field the spec no longer sets), and replicas set in the same request.
+        ops: list[dict[str, Any]] = []
         wanted = manifest["metadata"]["annotations"][TEMPLATE_HASH]
-        have = (deployment.get("metadata", {}).get("annotations") or {}).get(TEMPLATE_HASH)
-        if have != wanted:
-            patch = {
-                "metadata": {"annotations": {TEMPLATE_HASH: wanted}},
-                "spec": {"template": manifest["spec"]["template"]},
-            }
+        annotations = dict(deployment.get("metadata", {}).get("annotations") or {})
+        if annotations.get(TEMPLATE_HASH) != wanted:
+            annotations[TEMPLATE_HASH] = wanted
+            ops.append({"op": "add", "path": "/metadata/annotations", "value": annotations})
+            ops.append(
+                {"op": "replace", "path": "/spec/template", "value": manifest["spec"]["template"]}
+            )
             events.append(ScaleEvent("Normal", "Updated", "worker template follows the spec"))
         current = int((deployment.get("spec") or {}).get("replicas") or 0)
         if replicas != current:
-            patch.setdefault("spec", {})["replicas"] = replicas
+            ops.append({"op": "add", "path": "/spec/replicas", "value": replicas})
             verb = "ScaledUp" if replicas > current else "ScaledDown"
             events.append(ScaleEvent("Normal", verb, f"{current} -> {replicas}: {reason}"))
-        if patch:
-            await api.patch(namespace, deployment_name(name), patch)
+        if ops:
+            await api.patch(namespace, deployment_name(name), ops)
         return events
 
     @staticmethod

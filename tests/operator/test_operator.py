@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
@@ -24,6 +25,7 @@ from tests.operator.conftest import (
     AQ,
     BUDGET,
     DEPLOYMENTS,
+    NS,
     agent_queue,
     apply,
     events,
@@ -244,3 +246,31 @@ async def test_tokens_per_replica_are_learned_from_the_workers_counters(
 
 def test_budget_name_is_the_limiters() -> None:
     assert BUDGET == "anthropic:claude-sonnet-4-6:default"
+
+
+async def test_a_spec_change_rolls_the_template_and_keeps_the_replicas(
+    kube: Any, redis_url: str, broker: RedisBroker
+) -> None:
+    worker = {"image": "w:1", "resources": {"limits": {"memory": "1Gi"}}}
+    async with running_operator(operator_settings(redis_url, None)):
+        await apply(kube, agent_queue(worker=worker, budgets=[]))
+        enqueue(broker, 7)
+        await eventually(lambda: replicas(kube) == 2)
+        url = f"/apis/agentqueue.io/v1alpha1/namespaces/{NS}/agentqueues/standard"
+        async with httpx.AsyncClient(base_url=str(kube.url)) as client:
+            change = {"spec": {"worker": {"image": "w:2", "resources": None}}}
+            headers = {"Content-Type": "application/merge-patch+json"}
+            (await client.patch(url, json=change, headers=headers)).raise_for_status()
+
+        def image() -> str:
+            dep = obj(kube, DEPLOYMENTS, "standard-worker") or {}
+            (container,) = dep["spec"]["template"]["spec"]["containers"]
+            return str(container["image"])
+
+        await eventually(lambda: image() == "w:2")
+        dep = obj(kube, DEPLOYMENTS, "standard-worker")
+
+    assert dep is not None and dep["spec"]["replicas"] == 2
+    (container,) = dep["spec"]["template"]["spec"]["containers"]
+    assert "resources" not in container  # removed from the spec, removed from the pods
+    assert "Updated" in reasons(kube)
