@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from agentqueue import __version__
+from agentqueue.cli import keys
 from agentqueue.cli.demo import run_demo, summary, totals
 from agentqueue.cli.processes import StackError
 from agentqueue.cli.stack import StackConfig, start_stack
@@ -119,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--no-outage", action="store_true", help="do not simulate a primary-provider outage mid-run"
     )
+    keys.add_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"up": _up, "demo": _demo}
+    handlers = {"up": _up, "demo": _demo, "keys": keys.run}
     return handlers[args.command](args)
 
 

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from agentqueue import __version__
+from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.broker import make_broker
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
-from agentqueue.gateway.api.routes import health, tasks
+from agentqueue.gateway.api.routes import health, task_events, tasks, usage
 from agentqueue.gateway.bodylimit import BodySizeLimit
 from agentqueue.gateway.compat import anthropic_api, openai_api
 from agentqueue.gateway.pipeline import build_chain
@@ -29,6 +30,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.redis = async_redis(url)
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
         app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
+        app.state.api_keys = ApiKeys(app.state.redis)
         app.state.chain = build_chain(settings, app.state.redis, app.state.quotas)
         app.state.broker = make_broker(url)
         try:
@@ -46,8 +48,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.key_hashes = settings.key_hashes()
+    app.state.key_cache = {}
     install_error_handlers(app)
     app.include_router(tasks.router)
+    app.include_router(task_events.router)
+    app.include_router(usage.router)
     app.include_router(openai_api.router)
     app.include_router(anthropic_api.router)
     app.include_router(health.router)

@@ -26,16 +26,15 @@ class GatewaySettings(CoreSettings):
     #: Seconds between keep-alive comments on an idle task event stream (SSE), so that
     #: proxies do not close it; also how often a silent stream re-reads the task record.
     events_keepalive: float = Field(default=15.0, gt=0, le=300)
+    #: Event streams one gateway process serves at once (each holds a Redis connection
+    #: of its own pool while it waits); one more gets 503.
+    events_max_streams: int = Field(default=256, ge=1, le=10_000)
     #: Task kinds the workers run; others are refused with 422 at submission.
     task_kinds: list[str] = Field(default_factory=lambda: ["completion"])
 
     @model_validator(mode="after")
-    def _auth_configured(self) -> GatewaySettings:
-        if not self.auth_disabled and not self.key_hashes():
-            raise ValueError(
-                "no API keys: set AGENTQUEUE_API_KEYS=tenant:key[,tenant:key] "
-                "(or AGENTQUEUE_AUTH_DISABLED=true for a local demo)"
-            )
+    def _keys_well_formed(self) -> GatewaySettings:
+        self.key_hashes()  # raises on a malformed entry; keys may also live in Redis
         return self
 
     def key_hashes(self) -> dict[str, str]:

@@ -28,7 +28,12 @@ from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
-from agentqueue.worker.actors import register_run_task
+from agentqueue.core.webhook_delivery import DeliveryPolicy, WebhookSender
+from agentqueue.worker.actors import (
+    register_deliver_webhook,
+    register_run_task,
+    webhook_enqueuer,
+)
 from agentqueue.worker.runner import TaskRunner
 from agentqueue.worker.settings import WorkerSettings
 
@@ -48,7 +53,7 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
             margin=settings.limiter_margin,
             local_limits=settings.budget_limits(),
             replicas=settings.limiter_replicas,
-            quotas=TenantQuotas(redis, settings.quotas()) if settings.tenant_quotas else None,
+            quotas=TenantQuotas(redis, settings.quotas()),  # usage is recorded either way
         ),
     )
     return TaskRunner(
@@ -57,6 +62,24 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
         backoff=settings.retry_backoff,
         backoff_max=settings.retry_backoff_max,
     )
+
+
+def build_webhook_sender(settings: WorkerSettings, store: TaskStore) -> WebhookSender:
+    if settings.webhook_secret is None:
+        log.warning(
+            "AGENTQUEUE_WEBHOOK_SECRET is not set: tasks with a webhook_url will record "
+            "their delivery as failed (webhooks are never sent unsigned)"
+        )
+    policy = DeliveryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        timeout=settings.webhook_timeout,
+        backoff=settings.webhook_backoff,
+        backoff_max=settings.webhook_backoff_max,
+        allow_private=settings.webhook_allow_private,
+        allow_http=settings.webhook_allow_http,
+    )
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return WebhookSender(store, secret, policy)
 
 
 def configure_budgets(settings: WorkerSettings) -> None:
@@ -93,7 +116,10 @@ def main() -> None:
     dramatiq.set_broker(broker)
     if not settings.limiter_url:  # with a limiter service, it owns the configuration
         configure_budgets(settings)
-    register_run_task(broker, settings, build_runner(settings))
+    runner = build_runner(settings)
+    runner.notify = webhook_enqueuer(broker)
+    register_run_task(broker, settings, runner)
+    register_deliver_webhook(broker, settings, build_webhook_sender(settings, runner.store))
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
 

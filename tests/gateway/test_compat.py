@@ -157,3 +157,22 @@ async def test_tenant_over_its_quota_gets_429_with_our_retry_after(gateway_url) 
     finally:
         await client.close()
     await asyncio.sleep(0)
+
+
+async def test_usage_reports_calls_tokens_and_cost_per_model_today(oai, gateway_url) -> None:
+    import httpx
+
+    for model in ("claude-sonnet-4-6", "claude-sonnet-4-6", "gpt-4.1"):
+        await oai.chat.completions.create(model=model, messages=HI, max_tokens=50)
+    async with httpx.AsyncClient(base_url=gateway_url) as http:
+        mine = (await http.get("/v1/usage", headers={"x-api-key": KEY_T1})).json()
+        theirs = (await http.get("/v1/usage?days=3", headers={"x-api-key": KEY_T2})).json()
+        bad = await http.get("/v1/usage?days=0", headers={"x-api-key": KEY_T1})
+    today = mine["days"][0]
+    assert mine["tenant"] == "t1" and len(mine["days"]) == 7
+    calls = {m["model"]: m["calls"] for m in today["models"]}
+    assert calls == {"claude-sonnet-4-6": 2, "gpt-4.1": 1}
+    assert all(m["output_tokens"] > 0 and m["cost_usd"] > 0 for m in today["models"])
+    assert today["cost_usd"] == pytest.approx(sum(m["cost_usd"] for m in today["models"]))
+    assert theirs["tenant"] == "t2" and theirs["cost_usd"] == 0  # tenants never see others'
+    assert bad.status_code == 422 and "days" in bad.text

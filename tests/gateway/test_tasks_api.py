@@ -151,9 +151,9 @@ async def test_probes_metrics_and_docs(client: httpx.AsyncClient) -> None:
     assert "/v1/tasks" in spec["paths"] and "/v1/tasks/{task_id}" in spec["paths"]
 
 
-def test_gateway_refuses_to_start_without_keys(redis_url: str) -> None:
+def test_malformed_environment_keys_are_refused_at_start(redis_url: str) -> None:
     with pytest.raises(ValueError, match="AGENTQUEUE_API_KEYS"):
-        GatewaySettings(redis_url=redis_url)
+        GatewaySettings(redis_url=redis_url, api_keys="tenant-without-key")
 
 
 async def test_tenant_over_its_daily_spend_gets_429_with_retry_after(

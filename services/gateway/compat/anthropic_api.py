@@ -21,7 +21,7 @@ from agentqueue.core.catalog import Catalog
 from agentqueue.core.errors import ProviderError
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.messages import ChatMessage, Completion, CompletionRequest, TextDelta, Usage
-from agentqueue.gateway.api.deps import TenantDep
+from agentqueue.gateway.api.deps import CallerDep
 from agentqueue.gateway.compat.calls import anthropic_stop_reason, resolve_model, start_stream
 
 router = APIRouter(tags=["anthropic-compatible"])
@@ -88,12 +88,12 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 @router.post("/v1/messages", response_model=None)
-async def messages(body: MessagesBody, request: Request, tenant: TenantDep) -> Response:
+async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> Response:
     """An Anthropic-compatible message, streamed (SSE events) or whole."""
     chain: FallbackChain = request.app.state.chain
     call = body.to_request(chain.catalog)
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
-    started = await start_stream(chain, call, tenant)
+    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
     if not body.stream:
         completion = None
         async for event in started.events():

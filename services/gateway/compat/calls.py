@@ -18,6 +18,7 @@ from fastapi import HTTPException
 from agentqueue.core.catalog import Catalog, UnknownModel
 from agentqueue.core.fallback import Attempt, FallbackChain
 from agentqueue.core.messages import CompletionRequest, StreamEvent, Tier
+from agentqueue.core.priority import Priority
 
 #: Model names that ask for a tier rather than a model.
 TIER_ALIASES = {
@@ -72,11 +73,15 @@ class StartedStream:
 
 
 async def start_stream(
-    chain: FallbackChain, request: CompletionRequest, tenant: str
+    chain: FallbackChain, request: CompletionRequest, tenant: str, priority: Priority
 ) -> StartedStream:
-    """Run the call up to its first event; errors before it raise as they are."""
+    """Run the call up to its first event; errors before it raise as they are.
+
+    ``priority`` is the caller's highest allowed: interactive calls are ``high`` unless
+    the caller's key is limited to lower priorities.
+    """
     attempts: list[Attempt] = []
     costs: list[Decimal] = []
-    events = chain.stream(request, attempts, tenant=tenant, costs=costs)
+    events = chain.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
     first = await events.__anext__()
     return StartedStream(first, events, attempts, costs)

@@ -23,7 +23,7 @@ from agentqueue.core.catalog import Catalog
 from agentqueue.core.errors import ProviderError
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.messages import ChatMessage, Completion, CompletionRequest, TextDelta, Usage
-from agentqueue.gateway.api.deps import TenantDep
+from agentqueue.gateway.api.deps import CallerDep
 from agentqueue.gateway.compat.calls import finish_reason, resolve_model, start_stream
 
 router = APIRouter(tags=["openai-compatible"])
@@ -106,14 +106,14 @@ def _headers(c: Completion, cost: Any) -> dict[str, str]:
 
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
-    body: ChatCompletionBody, request: Request, tenant: TenantDep
+    body: ChatCompletionBody, request: Request, caller: CallerDep
 ) -> Response:
     """An OpenAI-compatible chat completion, streamed (SSE) or whole."""
     chain: FallbackChain = request.app.state.chain
     call = body.to_request(chain.catalog)
     call_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
-    started = await start_stream(chain, call, tenant)
+    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
     if not body.stream:
         completion = None
         async for event in started.events():
