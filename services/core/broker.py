@@ -17,6 +17,9 @@ from agentqueue.core.priority import Priority
 #: The actor every task message is addressed to; its only argument is the task id.
 RUN_TASK_ACTOR = "run_task"
 
+#: The actor that POSTs a finished task to its webhook URL (on the task's own queue).
+WEBHOOK_ACTOR = "deliver_webhook"
+
 #: Redis key namespace of the broker (Dramatiq's default, which the operator reads).
 NAMESPACE = "dramatiq"
 
@@ -57,6 +60,17 @@ def task_message(task_id: str, priority: Priority) -> dramatiq.Message[None]:
     return dramatiq.Message(
         queue_name=queue_name(priority),
         actor_name=RUN_TASK_ACTOR,
+        args=(task_id,),
+        kwargs={},
+        options={},
+    )
+
+
+def webhook_message(task_id: str, priority: Priority) -> dramatiq.Message[None]:
+    """The message that asks a worker on ``priority``'s queue to deliver the webhook."""
+    return dramatiq.Message(
+        queue_name=queue_name(priority),
+        actor_name=WEBHOOK_ACTOR,
         args=(task_id,),
         kwargs={},
         options={},

@@ -92,6 +92,11 @@ class CoreSettings(BaseSettings):
     catalog_path: str | None = None
     #: Seconds a finished task's record is kept in Redis.
     task_ttl: int = Field(default=7 * 24 * 3600, ge=60)
+    #: Let webhook URLs resolve to private, loopback or link-local addresses. Off: a
+    #: client could otherwise make workers call internal services (cloud metadata, Redis).
+    webhook_allow_private: bool = False
+    #: Let webhook URLs use plain http (otherwise https only: the body is the task's result).
+    webhook_allow_http: bool = False
     #: Log format: "text" for people, "json" for log pipelines.
     log_format: str = "text"
     log_level: str = "INFO"

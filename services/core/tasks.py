@@ -4,6 +4,11 @@ A task is one run of an *agent* (``kind``) over an input. The simplest agent,
 ``completion``, makes one LLM call; multi-step agents and sessions make many, each one
 appended to ``calls`` so that usage and cost add up per call and per task. The record is
 the single source of truth a client polls; the queue message carries only the task id.
+
+A task ends in exactly one terminal state: ``succeeded``, ``failed`` or ``cancelled``
+(the client asked; a queued task never runs, a running one stops before its next call).
+When the spec names a ``webhook_url``, the record also keeps every delivery attempt of
+the completion webhook, so the client can see what its receiver answered.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import uuid
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentqueue.core.fallback import Attempt
 from agentqueue.core.messages import CompletionRequest, Usage
@@ -25,10 +30,11 @@ class TaskState(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
     @property
     def terminal(self) -> bool:
-        return self in (TaskState.SUCCEEDED, TaskState.FAILED)
+        return self in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)
 
 
 class TaskSpec(BaseModel):
@@ -40,6 +46,8 @@ class TaskSpec(BaseModel):
     priority: Priority = Priority.STANDARD
     input: CompletionRequest
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: Where the finished task is POSTed (signed); checked against private addresses.
+    webhook_url: str | None = None
 
 
 class CallRecord(BaseModel):
@@ -67,6 +75,30 @@ class TaskError(BaseModel):
     retryable: bool = False
 
 
+class WebhookState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    #: Given up: attempts exhausted, or the receiver refused for good (4xx).
+    FAILED = "failed"
+
+
+class WebhookAttempt(BaseModel):
+    """One POST of the completion webhook: when, how long, and what came back."""
+
+    at: float
+    duration_s: float
+    #: The receiver's HTTP status; None when no answer came (``error`` says why).
+    status_code: int | None = None
+    error: str | None = None
+
+
+class WebhookRecord(BaseModel):
+    """The delivery of a task's completion webhook, attempt by attempt."""
+
+    state: WebhookState = WebhookState.PENDING
+    attempts: list[WebhookAttempt] = Field(default_factory=list)
+
+
 def new_task_id() -> str:
     return "task_" + uuid.uuid4().hex
 
@@ -88,6 +120,14 @@ class TaskRecord(BaseModel):
     #: The last transient error, while the task waits to be retried.
     last_error: TaskError | None = None
     calls: list[CallRecord] = Field(default_factory=list)
+    #: Present when the spec names a webhook URL.
+    webhook: WebhookRecord | None = None
+
+    @model_validator(mode="after")
+    def _webhook_pending(self) -> TaskRecord:
+        if self.spec.webhook_url and self.webhook is None:
+            self.webhook = WebhookRecord()
+        return self
 
     @property
     def usage(self) -> Usage:

@@ -20,7 +20,15 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
-from agentqueue.core.tasks import CallRecord, TaskError, TaskRecord, TaskResult, TaskState
+from agentqueue.core.tasks import (
+    CallRecord,
+    TaskError,
+    TaskRecord,
+    TaskResult,
+    TaskState,
+    WebhookAttempt,
+    WebhookState,
+)
 
 _PREFIX = "aq:"
 
@@ -159,3 +167,41 @@ class TaskStore:
             return True
 
         return await self._update(task_id, change) is not None
+
+    async def cancel(self, task_id: str, *, tenant: str | None = None) -> tuple[TaskRecord, bool]:
+        """Cancel a queued or running task; return ``(record, cancelled)``.
+
+        ``cancelled`` is False when the task had already finished (the record is returned
+        as it is). Another tenant's task is :class:`TaskNotFound`, as for :meth:`get`.
+        """
+        seen: list[TaskRecord] = []
+
+        def change(r: TaskRecord) -> bool:
+            if tenant is not None and r.tenant != tenant:
+                raise TaskNotFound(f"task {task_id!r} not found")
+            seen.append(r)
+            if r.state.terminal:
+                return False
+            r.state = TaskState.CANCELLED
+            r.finished_at = time.time()
+            return True
+
+        written = await self._update(task_id, change)
+        return (written, True) if written is not None else (seen[-1], False)
+
+    async def add_webhook_attempt(
+        self, task_id: str, attempt: WebhookAttempt | None, state: WebhookState
+    ) -> TaskRecord:
+        """Append a delivery attempt (if any) and set the delivery's state."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.webhook is None:
+                raise ValueError(f"task {task_id!r} has no webhook")
+            if attempt is not None:
+                r.webhook.attempts.append(attempt)
+            r.webhook.state = state
+            return True
+
+        written = await self._update(task_id, change)
+        assert written is not None
+        return written

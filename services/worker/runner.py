@@ -8,13 +8,23 @@ records every LLM call, and maps the outcome:
 - a transient failure with retries left → back to ``queued`` and :class:`RetryLater`
   with the provider's retry-after (or exponential backoff), for Dramatiq to schedule;
 - anything else → ``failed`` with a readable error and :class:`TaskFailed`, which the
-  actor lets Dramatiq dead-letter.
+  actor lets Dramatiq dead-letter;
+- cancelled by the client → stop before the next LLM call (:class:`TaskCancelled`) and
+  leave the record as the gateway wrote it: nothing is recorded as failed. A call
+  already in flight finishes and is recorded: it was paid for.
+
+Each step is appended to the task's event log (``core.events``) next to where it is
+recorded: ``started``, ``fallback`` and ``llm_call`` per call, ``retry``, and the
+terminal ``succeeded``/``failed``. A task that reaches a terminal state here with a
+webhook URL gets its delivery queued through ``notify``.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from agentqueue.core.errors import (
     AgentQueueError,
@@ -22,12 +32,14 @@ from agentqueue.core.errors import (
     ProviderError,
     QuotaExceeded,
 )
+from agentqueue.core.events import EventType, TaskEvents, terminal_data
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.messages import Completion, CompletionRequest
+from agentqueue.core.priority import Priority
 from agentqueue.core.queue_usage import record_usage
-from agentqueue.core.tasks import CallRecord, TaskError
+from agentqueue.core.tasks import CallRecord, TaskError, TaskState
 from agentqueue.core.taskstore import TaskStore
-from agentqueue.worker.agents import AgentContext, get_agent
+from agentqueue.worker.agents import AgentContext, TaskCancelled, get_agent
 from agentqueue.worker.metrics import LLM_CALLS, TASK_COST, TASKS_FINISHED
 
 log = logging.getLogger(__name__)
@@ -55,6 +67,20 @@ def _task_error(exc: BaseException) -> TaskError:
     return TaskError(type=type(exc).__name__, message=message, retryable=retryable)
 
 
+def _fallbacks(tries: Sequence[tuple[str, str, str | None]]) -> list[dict[str, Any]]:
+    """One ``fallback`` event per failed try that another try followed."""
+    return [
+        {
+            "from_provider": provider,
+            "from_model": model,
+            "to_provider": tries[i + 1][0],
+            "to_model": tries[i + 1][1],
+            "reason": reason,
+        }
+        for i, (provider, model, reason) in enumerate(tries[:-1])
+    ]
+
+
 def _retry_after(exc: BaseException) -> float | None:
     if isinstance(exc, NoProviderAvailable):
         return exc.retry_after
@@ -69,11 +95,26 @@ class TaskRunner:
         *,
         backoff: float = 2.0,
         backoff_max: float = 120.0,
+        events: TaskEvents | None = None,
+        notify: Callable[[str, Priority], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.chain = chain
         self.backoff = backoff
         self.backoff_max = backoff_max
+        self.events = events or TaskEvents(store.redis, ttl=store.ttl)
+        #: Queues the webhook delivery of a task that finished here (task id, queue).
+        self.notify = notify
+
+    async def _finished(self, task_id: str, priority: Priority, event: EventType) -> None:
+        """Publish the terminal event and queue the webhook, if the task has one."""
+        record = await self.store.get(task_id)
+        await self.events.try_publish(task_id, event, terminal_data(record))
+        if record.spec.webhook_url and self.notify is not None:
+            try:
+                await self.notify(task_id, priority)
+            except Exception:
+                log.exception("task %s: its webhook could not be queued", task_id)
 
     def _delay(self, exc: BaseException, retries_done: int) -> float:
         asked = _retry_after(exc)
@@ -91,12 +132,15 @@ class TaskRunner:
         log.info(
             "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind
         )
+        await self.events.try_publish(task_id, EventType.STARTED, {"attempt": record.attempts})
 
         cost = record.cost_usd  # calls of earlier attempts were paid for too
         queue_redis, queue = self.store.redis, record.spec.priority.value  # for the autoscaler
 
         async def call(request: CompletionRequest) -> Completion:
             nonlocal cost
+            if (await self.store.get(task_id)).state is TaskState.CANCELLED:
+                raise TaskCancelled(f"task {task_id} was cancelled")
             result = await self.chain.complete(request, record.spec.priority, record.tenant)
             cost += result.cost_usd
             completion = result.completion
@@ -113,12 +157,36 @@ class TaskRunner:
                     attempts=result.attempts,
                 ),
             )
+            tries = [(a.provider, a.model, a.error_type) for a in result.attempts]
+            for fallback in _fallbacks(tries):
+                await self.events.try_publish(task_id, EventType.FALLBACK, fallback)
+            await self.events.try_publish(
+                task_id,
+                EventType.LLM_CALL,
+                {
+                    "provider": completion.provider,
+                    "model": completion.model,
+                    "usage": completion.usage.model_dump(),
+                    "cost_usd": float(result.cost_usd),
+                    "latency_s": round(sum(a.latency_s for a in result.attempts), 4),
+                    "failed_attempts": [
+                        a.model_dump(mode="json") for a in result.attempts if not a.ok
+                    ],
+                },
+            )
             return completion
 
         try:
             agent = get_agent(record.spec.kind)
             result = await agent.run(record.spec, AgentContext(task_id, call))
+        except TaskCancelled:
+            log.info("task %s cancelled; stopped before its next LLM call", task_id)
+            return
         except Exception as exc:
+            if isinstance(exc, NoProviderAvailable):
+                tries = [(a.provider, a.model, type(a).__name__) for a in exc.attempts]
+                for fallback in _fallbacks(tries):
+                    await self.events.try_publish(task_id, EventType.FALLBACK, fallback)
             error = _task_error(exc)
             transient = (
                 isinstance(exc, ProviderError | NoProviderAvailable | QuotaExceeded)
@@ -126,14 +194,24 @@ class TaskRunner:
             )
             if transient and retries_left > 0:
                 delay = self._delay(exc, retries_done)
-                await self.store.requeued(task_id, error)
+                if not await self.store.requeued(task_id, error):
+                    log.info("task %s finished meanwhile (cancelled?); no retry", task_id)
+                    return
+                await self.events.try_publish(
+                    task_id,
+                    EventType.RETRY,
+                    {"delay_s": round(delay, 3), "error": error.model_dump()},
+                )
                 log.warning("task %s: %s; retrying in %.1fs", task_id, error.message, delay)
                 raise RetryLater(delay, error) from exc
             if not isinstance(exc, AgentQueueError):
                 log.exception("task %s failed with an unexpected error", task_id)
-            await self.store.fail(task_id, error)
+            if not await self.store.fail(task_id, error):
+                log.info("task %s finished meanwhile (cancelled?); failure dropped", task_id)
+                return
             TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
             log.error("task %s failed: %s", task_id, error.message)
+            await self._finished(task_id, record.spec.priority, EventType.FAILED)
             raise TaskFailed(error.message) from exc
         finally:
             await record_usage(queue_redis, queue, messages=1)
@@ -141,5 +219,6 @@ class TaskRunner:
             TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
             TASK_COST.observe(float(cost))
             log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)
+            await self._finished(task_id, record.spec.priority, EventType.SUCCEEDED)
         else:
             log.info("task %s finished elsewhere first; this run's result dropped", task_id)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
 from agentqueue.core.priority import Priority
 from agentqueue.core.settings import CoreSettings
+from agentqueue.core.webhooks import secret_key
 
 
 class WorkerSettings(CoreSettings):
@@ -35,3 +36,24 @@ class WorkerSettings(CoreSettings):
     poll_interval_ms: int = Field(default=100, ge=10, le=10_000)
     #: Port of the Prometheus /metrics endpoint; 0 disables it.
     metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    #: Signing secret of completion webhooks: ``whsec_`` + base64 of 24-64 random bytes
+    #: (``agentqueue.core.webhooks.generate_secret()`` makes one). Unset: no webhook is
+    #: ever sent unsigned; each delivery records that the secret is missing.
+    webhook_secret: SecretStr | None = None
+    #: Delivery attempts of one webhook before it is given up.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    #: Seconds one delivery attempt may take (connect, send, answer).
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    #: Seconds before the first retry of a failed delivery; doubles each attempt (jittered).
+    webhook_backoff: float = Field(default=10.0, gt=0)
+    #: Ceiling of the delivery backoff, seconds.
+    webhook_backoff_max: float = Field(default=3600.0, gt=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            secret_key(value.get_secret_value())  # ValueError says what is wrong
+            return value
+        return None

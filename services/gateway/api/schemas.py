@@ -5,19 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
-from agentqueue.core.fallback import Attempt
-from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier, Usage
+from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier
 from agentqueue.core.priority import Priority
-from agentqueue.core.tasks import (
-    CallRecord,
-    TaskError,
-    TaskRecord,
-    TaskResult,
-    TaskSpec,
-    TaskState,
-)
+from agentqueue.core.tasks import TaskSpec, TaskState
+from agentqueue.core.taskview import CallView, TaskView
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
@@ -45,6 +38,11 @@ class TaskCreate(BaseModel):
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=32)
+    webhook_url: HttpUrl | None = Field(
+        default=None,
+        description="POSTed the finished task, signed (Standard Webhooks). https only, "
+        "and never a private, loopback or link-local address unless the operator allows it.",
+    )
 
     def to_spec(self) -> TaskSpec:
         return TaskSpec(
@@ -58,6 +56,7 @@ class TaskCreate(BaseModel):
                 temperature=self.temperature,
             ),
             metadata=self.metadata,
+            webhook_url=str(self.webhook_url) if self.webhook_url else None,
         )
 
     def body_hash(self) -> str:
@@ -71,63 +70,4 @@ class TaskAccepted(BaseModel):
     status_url: str
 
 
-class CallView(BaseModel):
-    """One LLM call a task made: who answered, tokens, cost, and every attempt."""
-
-    provider: str
-    model: str
-    usage: Usage
-    cost_usd: float
-    latency_s: float
-    attempts: list[Attempt]
-
-    @classmethod
-    def of(cls, c: CallRecord) -> CallView:
-        return cls(
-            provider=c.provider,
-            model=c.model,
-            usage=c.usage,
-            cost_usd=float(c.cost_usd),
-            latency_s=c.latency_s,
-            attempts=c.attempts,
-        )
-
-
-class TaskView(BaseModel):
-    """A task as its owner sees it."""
-
-    id: str
-    status: TaskState
-    kind: str
-    priority: Priority
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    attempts: int
-    result: TaskResult | None
-    error: TaskError | None
-    last_error: TaskError | None
-    usage: Usage
-    cost_usd: float
-    calls: list[CallView]
-    metadata: dict[str, str]
-
-    @classmethod
-    def of(cls, r: TaskRecord) -> TaskView:
-        return cls(
-            id=r.id,
-            status=r.state,
-            kind=r.spec.kind,
-            priority=r.spec.priority,
-            created_at=r.created_at,
-            started_at=r.started_at,
-            finished_at=r.finished_at,
-            attempts=r.attempts,
-            result=r.result,
-            error=r.error,
-            last_error=r.last_error,
-            usage=r.usage,
-            cost_usd=float(r.cost_usd),
-            calls=[CallView.of(c) for c in r.calls],
-            metadata=r.spec.metadata,
-        )
+__all__ = ["CallView", "TaskAccepted", "TaskCreate", "TaskView"]
