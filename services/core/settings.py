@@ -88,6 +88,29 @@ class CoreSettings(BaseSettings):
     #: Safety margin kept unused on every budget (0.02 = 2%).
     limiter_margin: float = Field(default=0.02, ge=0, lt=0.5)
 
+    #: Response cache (docs/cache.md): answers of deterministic requests are kept in Redis
+    #: per tenant and served again at no cost, before the limiter is asked.
+    cache_enabled: bool = True
+    #: Seconds an answer is kept when neither the request nor its tenant says otherwise.
+    cache_ttl: int = Field(default=3600, ge=0)
+    #: Seconds per tenant, as JSON: ``{"acme": 600, "*": 1800}`` (``*``: tenants not listed).
+    cache_tenant_ttls: dict[str, int] = Field(default_factory=dict)
+    #: Cache answers of requests whose temperature is not 0 (their answers are samples).
+    cache_nondeterministic: bool = False
+    #: Semantic cache for every tenant (requests may still opt in or out one by one).
+    cache_semantic: bool = False
+    #: Tenants with the semantic cache on although ``cache_semantic`` is off (comma-separated).
+    cache_semantic_tenants: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Cosine similarity a paraphrase needs to be served another prompt's answer.
+    cache_semantic_threshold: float = Field(default=0.95, ge=0.5, le=1.0)
+    #: Embeddings: "minilm" (all-MiniLM-L6-v2 in-process, the ``semantic`` extra) or
+    #: "openai" (the provider's embedding API with the OpenAI key and base URL).
+    cache_embedder: str = Field(default="minilm", pattern="^(minilm|openai)$")
+    #: Vectors kept per scope; the oldest are dropped beyond this.
+    cache_semantic_max_entries: int = Field(default=100_000, ge=100)
+    #: Seconds a request waits for an identical one in flight before calling itself.
+    single_flight_timeout: float = Field(default=60.0, ge=0)
+
     #: A catalog file replacing the packaged one (prices and windows change monthly).
     catalog_path: str | None = None
     #: Seconds a finished task's record is kept in Redis.
@@ -101,7 +124,7 @@ class CoreSettings(BaseSettings):
     log_format: str = "text"
     log_level: str = "INFO"
 
-    @field_validator("provider_order", mode="before")
+    @field_validator("provider_order", "cache_semantic_tenants", mode="before")
     @classmethod
     def _split_order(cls, value: object) -> object:
         if isinstance(value, str):
