@@ -1,4 +1,16 @@
-"""Anthropic Messages through the official ``anthropic`` SDK."""
+"""Anthropic Messages through the official ``anthropic`` SDK.
+
+Prompt caching: the stable prefix of a request is marked with ``cache_control``
+(ephemeral, five minutes): the tool definitions, the system prompt, and the first user
+message when it is a long document that later turns build on (two or more messages, and
+at least the model's minimum cacheable length). Anthropic bills a cache write at 1.25 times
+and a cache read at 0.1 times the input price (the catalog's ``cache_write`` and
+``cache_read``); a marked prefix below the minimum is simply not cached, so marking the
+system prompt and tools always is safe. Three marks, within the API's four.
+
+Since SDK 1.0 the sampling parameters are no longer in ``messages.create``'s signature
+but the API still takes them: ``temperature`` travels in ``extra_body``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +20,14 @@ from typing import Any
 import anthropic
 
 from agentqueue.core.errors import ProviderError, ProviderTimeout
-from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta, Usage
+from agentqueue.core.messages import (
+    Completion,
+    CompletionRequest,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
 from agentqueue.core.providers.base import Provider, ProviderConfig
 from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
 from agentqueue.core.providers.rate_headers import RateLimitSnapshot, snapshot_from_headers
@@ -45,6 +64,30 @@ def _translate(exc: anthropic.APIError, model: str) -> ProviderError:
     )
 
 
+#: Tokens a prefix needs before Anthropic caches it, by model family (first match).
+MIN_CACHEABLE_TOKENS = (
+    ("claude-haiku-4", 4096),
+    ("claude-opus-4-5", 4096),
+    ("claude-opus-4-6", 4096),
+    ("claude-sonnet-4-6", 2048),
+    ("claude-3-5-haiku", 2048),
+    ("claude-3-haiku", 2048),
+)
+DEFAULT_MIN_CACHEABLE_TOKENS = 1024
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def min_cacheable_tokens(model: str) -> int:
+    for prefix, tokens in MIN_CACHEABLE_TOKENS:
+        if model.startswith(prefix):
+            return tokens
+    return DEFAULT_MIN_CACHEABLE_TOKENS
+
+
+def _estimated_tokens(text: str) -> int:
+    return len(text) // 4  # an under-estimate, so a mark is never wasted below the minimum
+
+
 def _usage(u: Any) -> Usage:
     return Usage(
         input_tokens=u.input_tokens or 0,
@@ -56,6 +99,7 @@ def _usage(u: Any) -> Usage:
 
 class AnthropicProvider(Provider):
     name = "anthropic"
+    supports_tools = True
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -68,23 +112,50 @@ class AnthropicProvider(Provider):
 
     @staticmethod
     def _params(request: CompletionRequest, model: str) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = [
+            {"role": m.role, "content": m.content} for m in request.messages
+        ]
+        first = request.messages[0]
+        if (
+            len(request.messages) > 1
+            and first.role == "user"
+            and _estimated_tokens(first.content) >= min_cacheable_tokens(model)
+        ):
+            messages[0]["content"] = [
+                {"type": "text", "text": first.content, "cache_control": EPHEMERAL}
+            ]
         params: dict[str, Any] = {
             "model": model,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": messages,
         }
+        if request.tools:
+            tools: list[dict[str, Any]] = [
+                {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+                for t in request.tools
+            ]
+            tools[-1]["cache_control"] = EPHEMERAL  # marks every definition before it too
+            params["tools"] = tools
         if request.system:
-            params["system"] = request.system
+            params["system"] = [
+                {"type": "text", "text": request.system, "cache_control": EPHEMERAL}
+            ]
         if request.temperature is not None:
-            params["temperature"] = request.temperature
+            params["extra_body"] = {"temperature": request.temperature}
         return params
 
     def _completion(
         self, message: Any, model: str, rate_limit: RateLimitSnapshot | None
     ) -> Completion:
         text = "".join(b.text for b in message.content if b.type == "text")
+        calls = [
+            ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {}))
+            for b in message.content
+            if b.type == "tool_use"
+        ]
         return Completion(
             text=text,
+            tool_calls=calls,
             provider=self.name,
             model=message.model or model,
             usage=_usage(message.usage),

@@ -1,14 +1,27 @@
-"""OpenAI Chat Completions through the official ``openai`` SDK."""
+"""OpenAI Chat Completions through the official ``openai`` SDK.
+
+OpenAI caches prompt prefixes of 1,024 tokens and more by itself; its ``prompt_tokens``
+include the cached ones (``prompt_tokens_details.cached_tokens``), which :func:`_usage`
+moves to ``cache_read_tokens`` so that the catalog prices them at the cached rate.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
 
 from agentqueue.core.errors import ProviderError, ProviderTimeout
-from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta, Usage
+from agentqueue.core.messages import (
+    Completion,
+    CompletionRequest,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
 from agentqueue.core.providers.base import Provider, ProviderConfig
 from agentqueue.core.providers.http_errors import error_for_status, retry_after_seconds
 from agentqueue.core.providers.rate_headers import snapshot_from_headers
@@ -43,8 +56,17 @@ def _usage(u: Any) -> Usage:
     )
 
 
+def _arguments(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
 class OpenAIProvider(Provider):
     name = "openai"
+    supports_tools = True
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -68,6 +90,18 @@ class OpenAIProvider(Provider):
         }
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        if request.tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.input_schema,
+                    },
+                }
+                for t in request.tools
+            ]
         return params
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
@@ -79,8 +113,14 @@ class OpenAIProvider(Provider):
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
         choice = response.choices[0]
+        calls = [
+            ToolCall(id=c.id, name=c.function.name, arguments=_arguments(c.function.arguments))
+            for c in choice.message.tool_calls or []
+            if c.type == "function"
+        ]
         return Completion(
             text=choice.message.content or "",
+            tool_calls=calls,
             provider=self.name,
             model=response.model or model,
             usage=_usage(response.usage),
@@ -90,6 +130,7 @@ class OpenAIProvider(Provider):
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         parts: list[str] = []
+        tool_parts: dict[int, dict[str, str]] = {}
         usage = Usage()
         stop_reason: str | None = None
         answered_model = model
@@ -110,10 +151,20 @@ class OpenAIProvider(Provider):
                     if choice.delta.content:
                         parts.append(choice.delta.content)
                         yield TextDelta(text=choice.delta.content)
+                    for call in choice.delta.tool_calls or []:
+                        part = tool_parts.setdefault(call.index, {"id": "", "name": "", "args": ""})
+                        part["id"] = call.id or part["id"]
+                        if call.function is not None:
+                            part["name"] = call.function.name or part["name"]
+                            part["args"] += call.function.arguments or ""
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
         yield Completion(
             text="".join(parts),
+            tool_calls=[
+                ToolCall(id=p["id"], name=p["name"], arguments=_arguments(p["args"]))
+                for _, p in sorted(tool_parts.items())
+            ],
             provider=self.name,
             model=answered_model,
             usage=usage,
