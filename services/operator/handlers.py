@@ -32,9 +32,10 @@ from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.redisconn import async_redis
 from agentqueue.operator.conditions import Condition, merge_conditions
 from agentqueue.operator.kube import Deployments, KubeApiError
-from agentqueue.operator.reconcile import Peer, Reconciler, _now_iso
+from agentqueue.operator.reconcile import Peer, Reconciler
 from agentqueue.operator.settings import OperatorSettings
 from agentqueue.operator.spec import AgentQueueSpec
+from agentqueue.operator.status import now_iso
 
 GROUP, VERSION, PLURAL = "agentqueue.io", "v1alpha1", "agentqueues"
 FINALIZER = "agentqueue.io/operator"
@@ -94,7 +95,7 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings) -> None:
 
 def _invalid_spec(patch: kopf.Patch, status: Mapping[str, Any], error: str) -> None:
     condition = Condition("Ready", False, "InvalidSpec", error[:1000])
-    patch.status["conditions"] = merge_conditions(status.get("conditions"), [condition], _now_iso())
+    patch.status["conditions"] = merge_conditions(status.get("conditions"), [condition], now_iso())
 
 
 def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:

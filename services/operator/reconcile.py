@@ -4,9 +4,9 @@ Observe: the queue's depth (Redis), the budgets' headroom (limiter), the fleet's
 in the minutes just closed, and the worker Deployment. Decide: the scaling law on those
 (:mod:`.scaling`), through the stabilization window (:mod:`.stabilization`). Act: create
 the Deployment if it is missing, patch its template if the spec changed, patch its
-replicas if the decision differs. Report: a status patch and, for every scale, an Event
-with the reason. Everything but the Kubernetes and Redis calls is pure and lives in the
-modules named above; this one only sequences them.
+replicas if the decision differs. Report: a status patch (:mod:`.status`) and, for every scale,
+an Event with the reason. Everything but the Kubernetes and Redis calls is pure and lives
+in the modules named above; this one only sequences them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -26,18 +25,24 @@ from agentqueue.core.queue_depth import QueueDepth, read_depth
 from agentqueue.core.queue_usage import bucket_of, read_usage
 from agentqueue.core.ratelimit.leases import Budgets
 from agentqueue.operator.budget_share import queue_share_tpm
-from agentqueue.operator.conditions import Condition, merge_conditions
 from agentqueue.operator.deployment import (
     TEMPLATE_HASH,
     deployment_name,
     worker_deployment,
 )
-from agentqueue.operator.headroom import BudgetView, read_budgets
+from agentqueue.operator.headroom import read_budgets
 from agentqueue.operator.kube import Deployments
-from agentqueue.operator.learning import Rates, ReplicaRateLearner
-from agentqueue.operator.scaling import Recommendation, ScalingInput, desired_replicas
+from agentqueue.operator.learning import ReplicaRateLearner
+from agentqueue.operator.scaling import ScalingInput, desired_replicas
 from agentqueue.operator.spec import AgentQueueSpec
 from agentqueue.operator.stabilization import StabilizationWindow
+from agentqueue.operator.status import (
+    ScaleEvent,
+    held_message,
+    now_iso,
+    queue_status,
+    redis_down,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +66,12 @@ class Peer:
     budgets: frozenset[str]
 
 
-@dataclass(frozen=True)
-class ScaleEvent:
-    type: str
-    reason: str
-    message: str
-
-
 @dataclass
 class Outcome:
     status: dict[str, Any]
     events: list[ScaleEvent] = field(default_factory=list)
     #: Replicas the Deployment was set to.
     replicas: int = 0
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def running_replicas(deployment: Mapping[str, Any]) -> int:
@@ -163,14 +157,15 @@ class Reconciler:
         deployment = await api.get(namespace, deployment_name(name))
         current = int((deployment or {}).get("spec", {}).get("replicas") or 0)
         running = running_replicas(deployment) if deployment else 0
-        now = _now_iso()
+        now = now_iso()
 
         try:
             depth = await read_depth(self.redis, spec.queue.value)
             await self._learn(mem, spec.queue.value, running, depth)
             higher = await self._higher_usage_tpm(spec, name, peers)
         except RedisError as exc:
-            return self._redis_down(status, now, current, running, str(exc), generation)
+            down, event = redis_down(status, now, current, running, str(exc), generation)
+            return Outcome(down, [event], current)
 
         view = await read_budgets(self.budgets, spec.budgets)
         rates = mem.learner.rates(seed_tpm=spec.tokens_per_minute_per_replica)
@@ -217,24 +212,23 @@ class Reconciler:
             mem.limiter_reachable = view.reachable
             if not view.reachable:
                 events.append(
-                    ScaleEvent("Warning", "LimiterUnreachable", _held_message(view, current))
+                    ScaleEvent("Warning", "LimiterUnreachable", held_message(view, current))
                 )
         scaled = replicas != current or deployment is None
         return Outcome(
-            status=self._status(
-                spec,
-                status,
-                now,
-                depth,
-                view,
-                share,
-                rec,
-                rates,
-                replicas,
-                running,
-                reason if scaled else None,
-                held,
-                generation,
+            status=queue_status(
+                previous=status,
+                now=now,
+                depth=depth,
+                view=view,
+                share=share,
+                rec=rec,
+                rates=rates,
+                replicas=replicas,
+                running=running,
+                scale_reason=reason if scaled else None,
+                held=held,
+                generation=generation,
             ),
             events=events,
             replicas=replicas,
@@ -279,127 +273,3 @@ class Reconciler:
         if ops:
             await api.patch(namespace, deployment_name(name), ops)
         return events
-
-    @staticmethod
-    def _status(
-        spec: AgentQueueSpec,
-        previous: Mapping[str, Any],
-        now: str,
-        depth: QueueDepth,
-        view: BudgetView,
-        share: float | None,
-        rec: Recommendation,
-        rates: Rates,
-        replicas: int,
-        running: int,
-        scale_reason: str | None,
-        held: bool,
-        generation: int | None,
-    ) -> dict[str, Any]:
-        conditions = [
-            Condition("Ready", True, "Reconciled", f"{running} of {replicas} replica(s) ready"),
-            _scaling_condition(replicas, running, rec, held),
-            _budget_condition(view, rec, replicas),
-        ]
-        status: dict[str, Any] = {
-            "observedGeneration": generation,
-            "depth": {
-                "ready": depth.ready,
-                "inFlight": depth.in_flight,
-                "delayed": depth.delayed,
-                "dead": depth.dead,
-            },
-            "desiredReplicas": replicas,
-            "currentReplicas": running,
-            "headroom": {
-                "availableTokens": _int(view.available_tokens),
-                "sustainableTpm": _int(view.sustainable_tpm),
-                "budgetCapReplicas": rec.budget_cap,
-                "queueShareTpm": _int(share),
-                "limiterReachable": view.reachable,
-            },
-            "tokensPerMinutePerReplica": _int(rates.tpm_per_replica) or 0,
-            "messagesPerSecondPerReplica": round(rates.messages_per_second or 0.0, 4),
-            "learnedMinutes": rates.minutes,
-            "conditions": merge_conditions(previous.get("conditions"), conditions, now),
-        }
-        if scale_reason is not None:
-            status["lastScaleTime"] = now
-            status["lastScaleReason"] = scale_reason
-        return status
-
-    @staticmethod
-    def _redis_down(
-        previous: Mapping[str, Any],
-        now: str,
-        current: int,
-        running: int,
-        error: str,
-        generation: int | None,
-    ) -> Outcome:
-        message = f"queue depth unreadable ({error}); replicas left at {current}"
-        conditions = [
-            Condition("Ready", False, "RedisUnavailable", message),
-            Condition("Scaling", False, "Holding", message),
-        ]
-        kept = [c for c in previous.get("conditions") or () if c.get("type") == "BudgetLimited"]
-        return Outcome(
-            status={
-                "observedGeneration": generation,
-                "currentReplicas": running,
-                "conditions": merge_conditions(previous.get("conditions"), conditions, now) + kept,
-            },
-            events=[ScaleEvent("Warning", "RedisUnavailable", message)],
-            replicas=current,
-        )
-
-
-def _int(value: float | None) -> int | None:
-    return None if value is None else round(value)
-
-
-def _held_message(view: BudgetView, current: int) -> str:
-    return (
-        f"limiter unreachable ({view.error}): budget cap held at the {current} running "
-        "replica(s) until it answers"
-    )
-
-
-def _scaling_condition(replicas: int, running: int, rec: Recommendation, held: bool) -> Condition:
-    if held:
-        return Condition("Scaling", False, "ScaleDownStabilizing", rec.reason)
-    if running < replicas:
-        return Condition("Scaling", True, "ScalingUp", f"{running} -> {replicas}: {rec.reason}")
-    if running > replicas:
-        return Condition("Scaling", True, "ScalingDown", f"{running} -> {replicas}: {rec.reason}")
-    return Condition("Scaling", False, "Stable", rec.reason)
-
-
-def _budget_condition(view: BudgetView, rec: Recommendation, replicas: int) -> Condition:
-    if not view.reachable:
-        limits = rec.demand > replicas
-        return Condition(
-            "BudgetLimited", limits, "LimiterUnreachable", _held_message(view, replicas)
-        )
-    if view.unknown and view.sustainable_tpm is None:
-        return Condition(
-            "BudgetLimited",
-            False,
-            "UnknownBudget",
-            f"budget(s) {', '.join(view.unknown)} not configured in the limiter: not limited",
-        )
-    if rec.budget_cap is None:
-        return Condition("BudgetLimited", False, "NoBudgetCap", "no budget cap (rates unknown)")
-    if rec.budget_limited:
-        return Condition(
-            "BudgetLimited",
-            True,
-            "BudgetCap",
-            f"budget feeds {rec.budget_cap} replica(s), demand is {rec.demand}",
-        )
-    return Condition(
-        "BudgetLimited",
-        False,
-        "WithinBudget",
-        f"budget feeds {rec.budget_cap} replica(s), demand is {rec.demand}",
-    )
