@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from agentqueue.simulator.behaviour import Behaviour, Behaviours
 from agentqueue.simulator.buckets import KeyBuckets
 from agentqueue.simulator.outages import in_outage, parse_outages
+from agentqueue.simulator.prompt_cache import PromptCache
 from agentqueue.simulator.settings import SimulatorSettings
 from agentqueue.simulator.stats import Stats
 from agentqueue.simulator.text import estimate_tokens, reply_tokens
@@ -104,6 +105,7 @@ class Simulator:
         self.settings = settings
         self.behaviours = Behaviours(settings)
         self.stats = Stats()
+        self.prompt_cache = PromptCache()
         self._rng = random.Random(settings.seed)
         self._buckets: dict[tuple[str, str, str], tuple[int, KeyBuckets]] = {}
         self._outages = parse_outages(settings.outages)
@@ -112,6 +114,7 @@ class Simulator:
     def reset(self) -> None:
         self.behaviours.reset()
         self.stats.reset()
+        self.prompt_cache.reset()
         self._buckets.clear()
         self._rng = random.Random(self.settings.seed)
 

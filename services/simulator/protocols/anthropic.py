@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
+from agentqueue.simulator.prompt_cache import CacheUsage, PrefixHasher
 from agentqueue.simulator.protocols.keys import bearer_token
 from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
 from agentqueue.simulator.text import estimate_tokens
@@ -59,12 +60,37 @@ def _parse(body: dict[str, Any]) -> tuple[str, str | None, list[str], int]:
     return str(body.get("model", "")), system, turns, int(body.get("max_tokens", 1024))
 
 
-def _usage(a: Admission, output_tokens: int) -> dict[str, int]:
+def _marked(content: Any) -> bool:
+    return isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("cache_control") for b in content
+    )
+
+
+def _prompt_cache(sim: Simulator, a: Admission, body: dict[str, Any]) -> CacheUsage:
+    """Split the input into plain, cache-written and cache-read tokens (tools count too)."""
+    prefixes = PrefixHasher()
+    tools = body.get("tools") or []
+    if tools:
+        text = json.dumps(tools, sort_keys=True)
+        prefixes.add(text, estimate_tokens([text]), _marked(tools))
+    system = body.get("system")
+    if system:
+        text = _text_of(system)
+        prefixes.add(text, estimate_tokens([text]), _marked(system))
+    for message in body.get("messages", []):
+        text = _text_of(message.get("content"))
+        prefixes.add(text, estimate_tokens([text]), _marked(message.get("content")))
+    # the same estimate as the admission's, plus the tool definitions
+    return sim.prompt_cache.account(a.key, a.model, prefixes.marks, prefixes.tokens)
+
+
+def _usage(a: Admission, output_tokens: int, cache: CacheUsage | None = None) -> dict[str, int]:
+    cache = cache or CacheUsage(a.input_tokens, 0, 0)
     return {
-        "input_tokens": a.input_tokens,
+        "input_tokens": cache.input_tokens,
         "output_tokens": output_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": cache.cache_write_tokens,
+        "cache_read_input_tokens": cache.cache_read_tokens,
     }
 
 
@@ -91,9 +117,10 @@ def router(sim: Simulator) -> APIRouter:
             headers = sim.limits(PROVIDER, key, model).anthropic_headers() if key else {}
             return _refuse(decision, headers)
         headers = decision.limits.anthropic_headers()
+        cache = _prompt_cache(sim, decision, body)
         if stream:
             return StreamingResponse(
-                _stream(sim, decision), media_type="text/event-stream", headers=headers
+                _stream(sim, decision, cache), media_type="text/event-stream", headers=headers
             )
         await whole_answer_delay(decision)
         sim.finish(decision)
@@ -108,7 +135,7 @@ def router(sim: Simulator) -> APIRouter:
                 "content": [{"type": "text", "text": "".join(decision.reply)}],
                 "stop_reason": "max_tokens" if decision.stop_reason_max else "end_turn",
                 "stop_sequence": None,
-                "usage": _usage(decision, decision.output_tokens),
+                "usage": _usage(decision, decision.output_tokens, cache),
             },
             headers=headers,
         )
@@ -116,7 +143,7 @@ def router(sim: Simulator) -> APIRouter:
     return api
 
 
-async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
+async def _stream(sim: Simulator, a: Admission, cache: CacheUsage) -> AsyncIterator[bytes]:
     yield _sse(
         "message_start",
         {
@@ -129,7 +156,7 @@ async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
                 "content": [],
                 "stop_reason": None,
                 "stop_sequence": None,
-                "usage": _usage(a, 1),
+                "usage": _usage(a, 1, cache),
             },
         },
     )
