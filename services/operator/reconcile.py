@@ -54,6 +54,7 @@ class QueueMemory:
     window: StabilizationWindow
     learner: ReplicaRateLearner
     limiter_reachable: bool = True
+    redis_reachable: bool = True
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,10 @@ class Reconciler:
             higher = await self._higher_usage_tpm(spec, name, peers)
         except RedisError as exc:
             down, event = redis_down(status, now, current, running, str(exc), generation)
-            return Outcome(down, [event], current)
+            first = mem.redis_reachable
+            mem.redis_reachable = False
+            return Outcome(down, [event] if first else [], current)  # one Warning, not one a tick
+        mem.redis_reachable = True
 
         view = await read_budgets(self.budgets, spec.budgets)
         rates = mem.learner.rates(seed_tpm=spec.tokens_per_minute_per_replica)

@@ -274,3 +274,17 @@ async def test_a_spec_change_rolls_the_template_and_keeps_the_replicas(
     (container,) = dep["spec"]["template"]["spec"]["containers"]
     assert "resources" not in container  # removed from the spec, removed from the pods
     assert "Updated" in reasons(kube)
+
+
+async def test_an_unreachable_redis_holds_the_replicas_and_says_so(kube: Any) -> None:
+    dead_redis = f"redis://127.0.0.1:{_free_port()}/0"
+    async with running_operator(operator_settings(dead_redis, None)):
+        await apply(kube, agent_queue(budgets=[]))
+        ready = await eventually(lambda: condition(kube, "Ready").get("status") == "False")
+        await asyncio.sleep(5 * INTERVAL)  # more reconciles, still Redis-less
+        final = condition(kube, "Ready")
+
+    assert ready and final["reason"] == "RedisUnavailable"
+    assert "replicas left at 0" in final["message"]
+    assert obj(kube, DEPLOYMENTS, "standard-worker") is None  # nothing decided blind
+    assert reasons(kube).count("RedisUnavailable") == 1  # once, not every interval
