@@ -122,8 +122,9 @@ def start_stack(config: StackConfig) -> RunningStack:
         group.start_service(
             "limiter", "agentqueue.limiter", {**common, "AGENTQUEUE_PORT": str(limiter_port)}
         )
-        common["AGENTQUEUE_LIMITER_URL"] = f"http://127.0.0.1:{limiter_port}"
-        wait_http(f"{common['AGENTQUEUE_LIMITER_URL']}/readyz", group)
+        # The limiter service owns configuration, headroom and metrics; the gateway and
+        # the workers decide in Redis directly, with the same script (one state, no hop).
+        wait_http(f"http://127.0.0.1:{limiter_port}/readyz", group)
         gateway_port = _port(config.gateway_port)
         group.start_service(
             "gateway",

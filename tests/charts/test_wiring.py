@@ -141,9 +141,18 @@ def test_workers_get_provider_keys_limiter_budgets_and_simulator(build: Build) -
         assert settings.api_key("anthropic").get_secret_value() == "sk-ant-from-values"
         assert settings.api_key("openai") is None
         assert settings.simulator_url == "http://aq-agentqueue-simulator:8090"
-        assert settings.limiter_url == "http://aq-agentqueue-limiter:8091"
+        assert settings.limiter_url is None  # they decide in Redis, with the same script
         assert settings.budgets == {"anthropic:claude-sonnet-4-6": {"rpm": 4000, "tpm": 2_000_000}}
         assert settings.metrics_port == 9100
+
+
+def test_workers_can_be_told_to_call_the_limiter_service(build: Build) -> None:
+    objs = render({"limiter": {"decideInRedis": False}})
+    workers = [c for _, c in _containers(objs) if _module(c) == "agentqueue.worker"]
+    assert workers
+    for container in workers:
+        settings = build(WorkerSettings, resolve_env(container, objs))
+        assert settings.limiter_url == "http://aq-agentqueue-limiter:8091"
 
 
 def test_provider_keys_from_an_existing_secret_under_its_own_key_names(build: Build) -> None:

@@ -75,6 +75,7 @@ class BudgetGate:
         local_limits: dict[str, BudgetLimits] | None = None,
         replicas: int = 1,
         quotas: TenantQuotas | None = None,
+        learn_interval: float = 0.25,
     ) -> None:
         self.budgets = budgets
         self.account = account
@@ -89,6 +90,9 @@ class BudgetGate:
         self._local: dict[str, LocalShare] = {}
         self._unlimited: dict[str, float] = {}
         self._outage_logged_at = -math.inf
+        #: Seconds between two header feedbacks on one budget from this process.
+        self.learn_interval = learn_interval
+        self._learned_at: dict[str, float] = {}
 
     async def admit(
         self,
@@ -249,12 +253,21 @@ class BudgetGate:
                 await self.budgets.feedback(
                     first.budget, retry_after=error.retry_after or 1.0, margin=self.margin
                 )
-            elif rate_limit is not None and not first.quota:
+            elif rate_limit is not None and not first.quota and self._learn_due(first.budget):
                 await self._learn(first.budget, rate_limit)
         except LimiterUnavailable as exc:  # the lease expires and returns its output part
             log.error("could not settle on the shared budget: %s", exc)
         except UnknownBudget:
             pass  # reconfigured away meanwhile
+
+    def _learn_due(self, budget: str) -> bool:
+        """Header feedback at most every ``learn_interval`` per budget and process: one
+        extra round trip per call buys nothing when calls come many a second."""
+        now = time.monotonic()
+        if now - self._learned_at.get(budget, -math.inf) < self.learn_interval:
+            return False
+        self._learned_at[budget] = now
+        return True
 
     async def _learn(self, budget: str, rate_limit: RateLimitSnapshot) -> None:
         """Lower our level to the provider's remaining count (aged to now) when lower."""
