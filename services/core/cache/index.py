@@ -90,7 +90,9 @@ class ScopeIndex:
             expires[i], digest = _HEADER.unpack_from(record)
             self.digests.append(digest.decode())
             rows[i] = np.frombuffer(record, np.float32, offset=_HEADER.size)
-        if self.size + len(records) > self.matrix.shape[0] or self.matrix.shape[1] != dim:
+        if self.matrix.shape[1] != dim:  # the first records (one space, one dimension)
+            self.matrix = np.zeros((0, dim), np.float32)
+        if self.size + len(records) > self.matrix.shape[0]:
             capacity = max(64, 2 * (self.size + len(records)))
             grown = np.zeros((capacity, dim), np.float32)
             grown[: self.size] = self.matrix[: self.size]
