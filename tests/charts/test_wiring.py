@@ -114,10 +114,10 @@ def test_every_process_accepts_the_environment_it_gets(scenario: Path | None, bu
             assert settings.host == "0.0.0.0"
         if module == "agentqueue.gateway":
             assert settings.auth_disabled or settings.key_hashes()
-        if module != "agentqueue.worker":
-            # Provider keys reach the workers only.
+        if module not in ("agentqueue.worker", "agentqueue.gateway"):
+            # Provider keys reach only the workers and the gateway (interactive endpoints).
             assert not any(name in env for name in PROVIDER_KEYS), (workload, sorted(env))
-        else:
+        elif module == "agentqueue.worker":
             queue = workload["spec"]["template"]["metadata"]["labels"]["agentqueue.io/queue"]
             assert queue.endswith(f"-{settings.queue.value}")
     assert {"agentqueue.gateway", "agentqueue.operator", "agentqueue.worker"} <= set(modules)
@@ -144,6 +144,25 @@ def test_workers_get_provider_keys_limiter_budgets_and_simulator(build: Build) -
         assert settings.limiter_url is None  # they decide in Redis, with the same script
         assert settings.budgets == {"anthropic:claude-sonnet-4-6": {"rpm": 4000, "tpm": 2_000_000}}
         assert settings.metrics_port == 9100
+
+
+def test_the_gateway_gets_provider_keys_for_its_interactive_endpoints(build: Build) -> None:
+    from agentqueue.gateway.settings import GatewaySettings
+
+    for values, expected in (
+        ({"providers": {"openai": {"apiKey": "sk-openai-from-values"}}}, "sk-openai-from-values"),
+        ({"providers": {"existingSecret": "provider-keys"}}, None),
+    ):
+        objs = render(values)
+        gateway = next(c for _, c in _containers(objs) if _module(c) == "agentqueue.gateway")
+        env = {e["name"]: e for e in gateway["env"]}
+        assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]["optional"] is True
+        if expected is None:  # the user's Secret, under its own key name
+            assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "provider-keys"
+            continue
+        settings = build(GatewaySettings, resolve_env(gateway, objs))
+        assert settings.api_key("openai").get_secret_value() == expected
+        assert settings.api_key("anthropic") is None
 
 
 def test_workers_can_be_told_to_call_the_limiter_service(build: Build) -> None:

@@ -180,3 +180,21 @@ affinity:
     matchLabels:
       app.kubernetes.io/name: agentqueue
 {{- end -}}
+
+{{/* Provider keys as env entries: from the user's existing Secret (under its key names) or
+the chart's Secret; optional, so a provider without a key is simply not configured. */}}
+{{- define "agentqueue.providerKeyEnv" -}}
+{{- range $provider, $env := dict "anthropic" "ANTHROPIC_API_KEY" "openai" "OPENAI_API_KEY" "google" "GOOGLE_API_KEY" }}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      {{- if $.Values.providers.existingSecret }}
+      name: {{ $.Values.providers.existingSecret }}
+      key: {{ (get $.Values.providers $provider).secretKey }}
+      {{- else }}
+      name: {{ include "agentqueue.envSecretName" $ }}
+      key: {{ $env }}
+      {{- end }}
+      optional: true
+{{- end }}
+{{- end -}}
