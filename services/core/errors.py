@@ -21,7 +21,12 @@ says whether trying again can help (``retryable``) and, for rate limits, when.
     ├── UnknownBudget                 no limits configured for that budget
     ├── LimiterUnavailable            the shared budget (Redis or the limiter service) is down
     ├── TaskNotFound                  no such task (or not yours)
-    └── IdempotencyConflict           an Idempotency-Key reused with another body
+    ├── IdempotencyConflict           an Idempotency-Key reused with another body
+    ├── BudgetExceeded                the next call could take a task or session past its USD limit
+    ├── ContextOverflow               a session's context cannot be made to fit the model's window
+    ├── SessionNotFound               no such session (or not yours)
+    ├── SessionBusy                   a session already has a step queued or running
+    └── SessionClosed                 a closed session takes no more turns or steps
 """
 
 from __future__ import annotations
@@ -196,3 +201,45 @@ class TaskNotFound(AgentQueueError):
 
 class IdempotencyConflict(AgentQueueError):
     """An Idempotency-Key was reused with a different request body."""
+
+
+class BudgetExceeded(AgentQueueError):
+    """The next call could take a task (``max_cost_usd``) or a session past its USD limit.
+
+    Raised *before* the call, from the worst case the catalog allows (the input estimate
+    plus ``max_tokens`` of output at the priciest candidate model): work stops at the limit
+    rather than after it. Not retryable: the same work would cost the same.
+    """
+
+    def __init__(
+        self, scope: str, limit: object, spent: object, next_call: object, calls: int
+    ) -> None:
+        super().__init__(
+            f"{scope} budget of ${limit} would be exceeded: spent ${spent} on {calls} "
+            f"call(s) so far, and the next call may cost up to ${next_call}; stopped before it"
+        )
+        self.scope = scope
+        self.limit = limit
+        self.spent = spent
+        self.next_call = next_call
+        self.calls = calls
+
+
+class ContextOverflow(AgentQueueError):
+    """A session's context does not fit the model's window even after compaction.
+
+    Raised before the provider is asked (which would answer 400): what cannot be
+    compacted — the system prompt, pinned items, the latest turn — is too large on its own.
+    """
+
+
+class SessionNotFound(AgentQueueError):
+    """No session with that id is visible to the caller."""
+
+
+class SessionBusy(AgentQueueError):
+    """The session has a step queued or running; turns and steps wait until it ends."""
+
+
+class SessionClosed(AgentQueueError):
+    """The session was closed; it takes no more turns or steps."""

@@ -17,12 +17,14 @@ import time
 import uuid
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentqueue.core.fallback import Attempt
 from agentqueue.core.messages import CompletionRequest, Usage
 from agentqueue.core.priority import Priority
+from agentqueue.core.routing import RouteDecision, TierChoice
 
 
 class TaskState(StrEnum):
@@ -48,6 +50,13 @@ class TaskSpec(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     #: Where the finished task is POSTed (signed); checked against private addresses.
     webhook_url: str | None = None
+    #: Stop the task before a call that could take its cost past this (USD).
+    max_cost_usd: Decimal | None = None
+    #: The agent's own parameters (``questions`` for map_reduce, ``schema`` for extract).
+    params: dict[str, Any] = Field(default_factory=dict)
+    #: ``auto``: route each call by the routing rules (``input.tier`` is then only the
+    #: fallback default). None: every call uses ``input.tier``.
+    tier_choice: TierChoice | None = None
 
 
 class CallRecord(BaseModel):
@@ -59,12 +68,20 @@ class CallRecord(BaseModel):
     cost_usd: Decimal
     latency_s: float
     attempts: list[Attempt]
+    #: The agent step that made the call (``map:2``, ``reduce``, ``compact``…).
+    step: str | None = None
+    #: How the call's tier was chosen (``auto`` routing records its rule).
+    route: RouteDecision | None = None
+    #: The catalog's price date the cost was computed with.
+    prices_as_of: str | None = None
 
 
 class TaskResult(BaseModel):
     text: str
     provider: str
     model: str
+    #: Structured output (``extract``: the validated JSON object), when the agent has one.
+    data: Any = None
 
 
 class TaskError(BaseModel):
