@@ -14,7 +14,7 @@ from rich.console import Console
 
 from agentqueue import __version__
 from agentqueue.cli import keys
-from agentqueue.cli.demo import run_demo, summary, totals
+from agentqueue.cli.demo import interactive_demo, run_demo, summary, totals
 from agentqueue.cli.processes import StackError
 from agentqueue.cli.stack import StackConfig, start_stack
 
@@ -88,12 +88,13 @@ def _demo(args: argparse.Namespace) -> int:
                 outage=not args.no_outage,
             )
         )
+        interactive = asyncio.run(interactive_demo(stack.gateway_url, stack.api_key, console))
     except KeyboardInterrupt:
         return 130
     finally:
         stack.stop()
     console.print(summary(report))
-    for line in totals(report):
+    for line in [*totals(report), *interactive]:
         console.print(line)
     ok = report.all_succeeded
     console.print(

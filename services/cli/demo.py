@@ -234,3 +234,47 @@ async def run_demo(
         if outage_task is not None:
             await outage_task
     return report
+
+
+async def interactive_demo(gateway_url: str, api_key: str, console: Console) -> list[str]:
+    """One streamed call through the OpenAI-compatible endpoint with the official SDK,
+    then the tenant's usage of the day: lines to print."""
+    import openai  # the SDK a client would use; only the demo needs it here
+
+    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=api_key, max_retries=0)
+    lines = []
+    try:
+        started = time.monotonic()
+        first: float | None = None
+        pieces: list[str] = []
+        stream = await client.chat.completions.create(
+            model="claude-sonnet-4-6",
+            messages=[{"role": "user", "content": "Stream a short hello to the demo."}],
+            max_tokens=40,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                first = first if first is not None else time.monotonic() - started
+                pieces.append(chunk.choices[0].delta.content)
+        text = "".join(pieces)
+        lines.append(
+            f"interactive (openai SDK → /v1/chat/completions, streamed): first token after "
+            f"{(first or 0) * 1000:.0f} ms, {len(pieces)} chunks: {text[:70]}…"
+        )
+        async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as http:
+            usage = (
+                await http.get("/v1/usage?days=1", headers={"Authorization": f"Bearer {api_key}"})
+            ).json()
+        today = usage["days"][0]
+        calls = sum(m["calls"] for m in today["models"])
+        lines.append(
+            f"GET /v1/usage today for tenant {usage['tenant']!r}: {calls} calls, "
+            f"${today['cost_usd']:.4f} across {len(today['models'])} models"
+        )
+    except (openai.APIError, httpx.HTTPError, KeyError) as exc:
+        lines.append(f"[red]interactive call failed: {exc}[/red]")
+    finally:
+        await client.close()
+    return lines
