@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from agentqueue import __version__
 from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.broker import make_broker
+from agentqueue.core.pipeline import CallPipeline
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
@@ -32,6 +33,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
         app.state.api_keys = ApiKeys(app.state.redis)
         app.state.chain = build_chain(settings, app.state.redis, app.state.quotas)
+        app.state.pipeline = CallPipeline.from_settings(app.state.chain, app.state.redis, settings)
         app.state.broker = make_broker(url)
         try:
             yield

@@ -176,3 +176,16 @@ async def test_usage_reports_calls_tokens_and_cost_per_model_today(oai, gateway_
     assert today["cost_usd"] == pytest.approx(sum(m["cost_usd"] for m in today["models"]))
     assert theirs["tenant"] == "t2" and theirs["cost_usd"] == 0  # tenants never see others'
     assert bad.status_code == 422 and "days" in bad.text
+
+
+async def test_a_repeated_deterministic_call_is_served_from_the_cache(oai, simulator) -> None:
+    ask = {"model": "gpt-4.1", "messages": HI, "max_tokens": 50, "temperature": 0}
+    first = await oai.chat.completions.with_raw_response.create(**ask)
+    again = await oai.chat.completions.with_raw_response.create(**ask)
+    assert "x-agentqueue-cache" not in first.headers
+    assert again.headers["x-agentqueue-cache"] == "exact"
+    assert float(again.headers["x-agentqueue-cost-usd"]) == 0
+    assert again.parse().choices[0].message.content == first.parse().choices[0].message.content
+    assert simulator.stats()["providers"]["openai"]["requests"] == 1
+    warmer = await oai.chat.completions.with_raw_response.create(**{**ask, "temperature": 0.7})
+    assert "x-agentqueue-cache" not in warmer.headers  # not deterministic: never cached

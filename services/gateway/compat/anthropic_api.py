@@ -20,9 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentqueue.core.catalog import Catalog
 from agentqueue.core.errors import ProviderError
 from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, Completion, CompletionRequest, TextDelta, Usage
+from agentqueue.core.messages import ChatMessage, CompletionRequest, TextDelta, Usage
 from agentqueue.gateway.api.deps import CallerDep
-from agentqueue.gateway.compat.calls import anthropic_stop_reason, resolve_model, start_stream
+from agentqueue.gateway.compat.calls import (
+    anthropic_stop_reason,
+    resolve_model,
+    start_stream,
+    whole_answer,
+)
 
 router = APIRouter(tags=["anthropic-compatible"])
 
@@ -93,13 +98,11 @@ async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> R
     chain: FallbackChain = request.app.state.chain
     call = body.to_request(chain.catalog)
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
-    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
     if not body.stream:
-        completion = None
-        async for event in started.events():
-            if isinstance(event, Completion):
-                completion = event
-        assert completion is not None
+        result, headers = await whole_answer(
+            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+        )
+        completion = result.completion
         payload = {
             "id": message_id,
             "type": "message",
@@ -110,11 +113,8 @@ async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> R
             "stop_sequence": None,
             "usage": _usage(completion.usage),
         }
-        headers = {
-            "x-agentqueue-provider": completion.provider,
-            "x-agentqueue-cost-usd": f"{sum(started.costs):.8f}",
-        }
         return JSONResponse(payload, headers=headers)
+    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
 
     async def sse() -> AsyncIterator[bytes]:
         yield _event(

@@ -16,8 +16,9 @@ from decimal import Decimal
 from fastapi import HTTPException
 
 from agentqueue.core.catalog import Catalog, UnknownModel
-from agentqueue.core.fallback import Attempt, FallbackChain
+from agentqueue.core.fallback import Attempt, CallResult, FallbackChain
 from agentqueue.core.messages import CompletionRequest, StreamEvent, Tier
+from agentqueue.core.pipeline import Completer
 from agentqueue.core.priority import Priority
 
 #: Model names that ask for a tier rather than a model.
@@ -52,6 +53,21 @@ def finish_reason(stop_reason: str | None) -> str:
 
 def anthropic_stop_reason(stop_reason: str | None) -> str:
     return "max_tokens" if finish_reason(stop_reason) == "length" else "end_turn"
+
+
+async def whole_answer(
+    pipeline: Completer, request: CompletionRequest, tenant: str, priority: Priority
+) -> tuple[CallResult, dict[str, str]]:
+    """A non-streamed call: through the cache (exact, semantic when enabled) and the chain;
+    with the headers that say who answered, what it cost and whether it was a cache hit."""
+    result = await pipeline.complete(request, priority, tenant)
+    headers = {
+        "x-agentqueue-provider": result.completion.provider,
+        "x-agentqueue-cost-usd": f"{result.cost_usd:.8f}",
+    }
+    if result.cached:
+        headers["x-agentqueue-cache"] = result.cached
+    return result, headers
 
 
 @dataclass

@@ -22,9 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentqueue.core.catalog import Catalog
 from agentqueue.core.errors import ProviderError
 from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, Completion, CompletionRequest, TextDelta, Usage
+from agentqueue.core.messages import ChatMessage, CompletionRequest, TextDelta, Usage
 from agentqueue.gateway.api.deps import CallerDep
-from agentqueue.gateway.compat.calls import finish_reason, resolve_model, start_stream
+from agentqueue.gateway.compat.calls import (
+    finish_reason,
+    resolve_model,
+    start_stream,
+    whole_answer,
+)
 
 router = APIRouter(tags=["openai-compatible"])
 
@@ -100,10 +105,6 @@ def _usage(u: Usage) -> dict[str, Any]:
     }
 
 
-def _headers(c: Completion, cost: Any) -> dict[str, str]:
-    return {"x-agentqueue-provider": c.provider, "x-agentqueue-cost-usd": f"{cost:.8f}"}
-
-
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
     body: ChatCompletionBody, request: Request, caller: CallerDep
@@ -113,13 +114,11 @@ async def chat_completions(
     call = body.to_request(chain.catalog)
     call_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
-    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
     if not body.stream:
-        completion = None
-        async for event in started.events():
-            if isinstance(event, Completion):
-                completion = event
-        assert completion is not None
+        result, headers = await whole_answer(
+            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+        )
+        completion = result.completion
         payload = {
             "id": call_id,
             "object": "chat.completion",
@@ -135,8 +134,8 @@ async def chat_completions(
             ],
             "usage": _usage(completion.usage),
         }
-        cost = sum(started.costs)
-        return JSONResponse(payload, headers=_headers(completion, cost))
+        return JSONResponse(payload, headers=headers)
+    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def sse() -> AsyncIterator[bytes]:
