@@ -39,7 +39,8 @@ class RouteInput(BaseModel):
 
     #: The agent kind of the task (``completion``, ``map_reduce``, ``session_step``…).
     kind: str = "completion"
-    #: The step of the agent making the call (``map``, ``reduce``, ``extract``…).
+    #: The step of the agent making the call (``map``, ``reduce``, ``extract``…); rules
+    #: match its name up to a colon (``map:3`` is a ``map`` step).
     step: str | None = None
     #: The call's prompt tokens, counted before the call.
     prompt_tokens: int = 0
@@ -65,7 +66,7 @@ class RouteRule(BaseModel):
     def matches(self, inp: RouteInput) -> bool:
         return (
             (self.kinds is None or inp.kind in self.kinds)
-            and (self.steps is None or inp.step in self.steps)
+            and (self.steps is None or (inp.step or "").partition(":")[0] in self.steps)
             and (self.min_prompt_tokens is None or inp.prompt_tokens >= self.min_prompt_tokens)
             and (self.max_prompt_tokens is None or inp.prompt_tokens <= self.max_prompt_tokens)
             and (self.has_schema is None or inp.has_schema == self.has_schema)

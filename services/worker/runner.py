@@ -39,8 +39,14 @@ from agentqueue.core.priority import Priority
 from agentqueue.core.queue_usage import record_usage
 from agentqueue.core.tasks import CallRecord, TaskError, TaskState
 from agentqueue.core.taskstore import TaskStore
-from agentqueue.worker.agents import AgentContext, TaskCancelled, get_agent
-from agentqueue.worker.metrics import LLM_CALLS, TASK_COST, TASKS_FINISHED
+from agentqueue.worker.agents import AgentContext, CallInfo, TaskCancelled, get_agent
+from agentqueue.worker.agents.runtime import AgentRuntime
+from agentqueue.worker.metrics import (
+    LLM_CALLS,
+    TASK_COST,
+    TASKS_FINISHED,
+    observe_task,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,7 @@ class TaskRunner:
         backoff_max: float = 120.0,
         events: TaskEvents | None = None,
         notify: Callable[[str, Priority], Awaitable[None]] | None = None,
+        runtime: AgentRuntime | None = None,
     ) -> None:
         self.store = store
         self.chain = chain
@@ -105,6 +112,8 @@ class TaskRunner:
         self.events = events or TaskEvents(store.redis, ttl=store.ttl)
         #: Queues the webhook delivery of a task that finished here (task id, queue).
         self.notify = notify
+        #: Catalog, token counter, routing and context policy the agents share.
+        self.runtime = runtime or AgentRuntime.for_completer(chain)
 
     async def _finished(self, task_id: str, priority: Priority, event: EventType) -> None:
         """Publish the terminal event and queue the webhook, if the task has one."""
@@ -137,7 +146,7 @@ class TaskRunner:
         cost = record.cost_usd  # calls of earlier attempts were paid for too
         queue_redis, queue = self.store.redis, record.spec.priority.value  # for the autoscaler
 
-        async def call(request: CompletionRequest) -> Completion:
+        async def call(request: CompletionRequest, info: CallInfo | None = None) -> Completion:
             nonlocal cost
             if (await self.store.get(task_id)).state is TaskState.CANCELLED:
                 raise TaskCancelled(f"task {task_id} was cancelled")
@@ -155,6 +164,9 @@ class TaskRunner:
                     cost_usd=result.cost_usd,
                     latency_s=sum(a.latency_s for a in result.attempts),
                     attempts=result.attempts,
+                    step=info.step if info else None,
+                    route=info.route if info else None,
+                    prices_as_of=self.runtime.catalog.prices_as_of,
                 ),
             )
             tries = [(a.provider, a.model, a.error_type) for a in result.attempts]
@@ -178,7 +190,16 @@ class TaskRunner:
 
         try:
             agent = get_agent(record.spec.kind)
-            result = await agent.run(record.spec, AgentContext(task_id, call))
+            ctx = AgentContext(
+                task_id,
+                call,
+                spec=record.spec,
+                runtime=self.runtime,
+                spent=lambda: cost,
+                tenant=record.tenant,
+                redis=self.store.redis,
+            )
+            result = await agent.run(record.spec, ctx)
         except TaskCancelled:
             log.info("task %s cancelled; stopped before its next LLM call", task_id)
             return
@@ -218,6 +239,7 @@ class TaskRunner:
         if await self.store.succeed(task_id, result):
             TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
             TASK_COST.observe(float(cost))
+            observe_task(record.spec.kind, cost, ctx.calls)
             log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)
             await self._finished(task_id, record.spec.priority, EventType.SUCCEEDED)
         else:
