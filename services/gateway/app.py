@@ -15,7 +15,7 @@ from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.redisconn import async_redis
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
-from agentqueue.gateway.api.routes import health, task_events, tasks, usage
+from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
 from agentqueue.gateway.bodylimit import BodySizeLimit
 from agentqueue.gateway.compat import anthropic_api, openai_api
 from agentqueue.gateway.pipeline import build_chain
@@ -53,6 +53,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.key_cache = {}
     install_error_handlers(app)
     app.include_router(tasks.router)
+    app.include_router(sessions.router)
     app.include_router(task_events.router)
     app.include_router(usage.router)
     app.include_router(openai_api.router)

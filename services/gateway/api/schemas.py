@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
 from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier
 from agentqueue.core.priority import Priority
+from agentqueue.core.routing import TierChoice
 from agentqueue.core.tasks import TaskSpec, TaskState
 from agentqueue.core.taskview import CallView, TaskView
 
@@ -34,15 +38,35 @@ class TaskCreate(BaseModel):
     priority: Priority = Field(
         default=Priority.STANDARD, description="The queue: high, standard or batch."
     )
-    tier: Tier = Field(default=Tier.FRONTIER, description="Model capability the task needs.")
+    tier: TierChoice = Field(
+        default=TierChoice.FRONTIER,
+        description="Model capability the task needs: frontier, efficient, or auto (each "
+        "call routed by the routing rules; the decision is recorded on the call).",
+    )
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=32)
+    max_cost_usd: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description="Stop the task before a call that could take its cost past this (USD).",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The agent's parameters: `questions` (list of strings) for map_reduce, "
+        "`schema` (a JSON schema) for extract.",
+    )
     webhook_url: HttpUrl | None = Field(
         default=None,
         description="POSTed the finished task, signed (Standard Webhooks). https only, "
         "and never a private, loopback or link-local address unless the operator allows it.",
     )
+
+    @model_validator(mode="after")
+    def _agent_params(self) -> TaskCreate:
+        check_agent_params(self.kind, self.params)
+        return self
 
     def to_spec(self) -> TaskSpec:
         return TaskSpec(
@@ -51,16 +75,39 @@ class TaskCreate(BaseModel):
             input=CompletionRequest(
                 messages=self.messages,
                 system=self.system,
-                tier=self.tier,
+                tier=Tier.FRONTIER if self.tier is TierChoice.AUTO else Tier(self.tier.value),
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
             ),
             metadata=self.metadata,
             webhook_url=str(self.webhook_url) if self.webhook_url else None,
+            max_cost_usd=self.max_cost_usd,
+            params=self.params,
+            tier_choice=TierChoice.AUTO if self.tier is TierChoice.AUTO else None,
         )
 
     def body_hash(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+def check_agent_params(kind: str, params: dict[str, Any]) -> None:
+    """Refuse at submission what an agent would fail on: a bad schema, bad questions."""
+    if kind == "extract":
+        schema = params.get("schema")
+        if not isinstance(schema, dict):
+            raise ValueError("params.schema: extract needs a JSON schema object")
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            raise ValueError(f"params.schema is not a valid JSON schema: {exc.message}") from exc
+    if kind == "map_reduce" and "questions" in params:
+        questions = params["questions"]
+        if not (
+            isinstance(questions, list)
+            and 0 < len(questions) <= 64
+            and all(isinstance(q, str) and q.strip() for q in questions)
+        ):
+            raise ValueError("params.questions: a list of 1 to 64 non-empty strings")
 
 
 class TaskAccepted(BaseModel):
