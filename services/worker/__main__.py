@@ -21,6 +21,7 @@ from agentqueue.core.broker import make_broker
 from agentqueue.core.catalog import load_catalog
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.logs import configure_logging
+from agentqueue.core.pipeline import CallPipeline
 from agentqueue.core.providers.registry import build_providers, provider_configs
 from agentqueue.core.ratelimit.gate import BudgetGate
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
@@ -58,7 +59,7 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
     )
     return TaskRunner(
         TaskStore(redis, ttl=settings.task_ttl),
-        chain,
+        CallPipeline.from_settings(chain, redis, settings),  # the cache before the limiter
         backoff=settings.retry_backoff,
         backoff_max=settings.retry_backoff_max,
     )

@@ -33,8 +33,8 @@ from agentqueue.core.errors import (
     QuotaExceeded,
 )
 from agentqueue.core.events import EventType, TaskEvents, terminal_data
-from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.messages import Completion, CompletionRequest
+from agentqueue.core.pipeline import Completer
 from agentqueue.core.priority import Priority
 from agentqueue.core.queue_usage import record_usage
 from agentqueue.core.tasks import CallRecord, TaskError, TaskState
@@ -97,7 +97,7 @@ class TaskRunner:
     def __init__(
         self,
         store: TaskStore,
-        chain: FallbackChain,
+        chain: Completer,  # a CallPipeline (cache in front) or a bare FallbackChain
         *,
         backoff: float = 2.0,
         backoff_max: float = 120.0,

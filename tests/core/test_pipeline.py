@@ -219,3 +219,44 @@ async def test_savings_count_in_usd(pipeline) -> None:
     first = await pipeline.complete(REQUEST)
     hits = [await pipeline.complete(REQUEST) for _ in range(3)]
     assert sum((h.saved_usd for h in hits), Decimal(0)) == 3 * first.cost_usd
+
+
+async def test_the_worker_runs_tasks_through_the_cache(aredis, redis_url, simulator) -> None:
+    """build_runner puts the pipeline in front of the chain: the second identical task is
+    answered from the cache, recorded as a call that cost nothing."""
+    from agentqueue.core.tasks import TaskRecord, TaskSpec, TaskState
+    from agentqueue.core.taskstore import TaskStore
+    from agentqueue.worker.__main__ import build_runner
+    from agentqueue.worker.settings import WorkerSettings
+
+    runner = build_runner(WorkerSettings(redis_url=redis_url, simulator_url=simulator.url))
+    assert isinstance(runner.chain, CallPipeline)
+    store = TaskStore(aredis, ttl=600)
+    records = []
+    for _ in range(2):
+        record, _ = await store.create(TaskRecord(tenant="t", spec=TaskSpec(input=REQUEST)))
+        await runner.run(record.id, retries_done=0, retries_left=0)
+        records.append(await store.get(record.id))
+    first, second = records
+    assert first.state is second.state is TaskState.SUCCEEDED
+    assert second.result.text == first.result.text
+    assert first.cost_usd > 0 and second.cost_usd == 0
+    assert second.calls[0].usage.total_tokens == 0
+    assert calls(simulator) == 1
+    await runner.chain.aclose()
+
+
+def test_the_task_api_passes_cache_controls_to_the_spec() -> None:
+    from agentqueue.gateway.api.schemas import TaskCreate
+
+    body = TaskCreate.model_validate(
+        {
+            "messages": [{"role": "user", "content": "Hi"}],
+            "temperature": 0,
+            "cache": {"no_store": True, "ttl": 60, "semantic": True},
+        }
+    )
+    control = body.to_spec().input.cache
+    assert control == CacheControl(no_store=True, ttl=60, semantic=True)
+    plain = TaskCreate.model_validate({"messages": [{"role": "user", "content": "Hi"}]})
+    assert plain.cache is None and plain.to_spec().input.cache is None

@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
-from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier
+from agentqueue.core.messages import CacheControl, ChatMessage, CompletionRequest, Tier
 from agentqueue.core.priority import Priority
 from agentqueue.core.routing import TierChoice
 from agentqueue.core.tasks import TaskSpec, TaskState
@@ -45,6 +45,9 @@ class TaskCreate(BaseModel):
     )
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    cache: CacheControl | None = Field(
+        default=None, description="Response cache controls (docs/cache.md); not in the key."
+    )
     metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=32)
     max_cost_usd: Decimal | None = Field(
         default=None,
@@ -78,6 +81,7 @@ class TaskCreate(BaseModel):
                 tier=Tier.FRONTIER if self.tier is TierChoice.AUTO else Tier(self.tier.value),
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
+                cache=self.cache,
             ),
             metadata=self.metadata,
             webhook_url=str(self.webhook_url) if self.webhook_url else None,
