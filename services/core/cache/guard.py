@@ -19,7 +19,13 @@ difference refuses the hit:
 - **named entities**: capitalised words that are not common sentence openers
   ("What", "Explain", "The"…), all-caps acronyms and identifiers (``snake_case``,
   ``file.py``, ``camelCase``); each must occur in the other prompt, in any case;
-- **quoted text**: whatever is between quotes or backticks, compared exactly.
+- **quoted text**: whatever is between quotes or backticks, compared exactly;
+- **wording**: the content words (not function words or common openers), lower-cased,
+  singular, with US spelling (``summarise`` = ``summarize``, ``colour`` = ``color``,
+  ``kilometres`` = ``kilometer``), must be the same set: a paraphrase may reorder, add or
+  drop function words, contract, re-case, re-punctuate and re-spell, but not change,
+  add or drop a content word. In a long prompt, one changed word barely moves the
+  embedding ("sorts the list" / "sorts the list in place"), so no threshold catches it.
 
 The rules err towards refusing: a refused true paraphrase costs one provider call, a
 wrong hit serves another question's answer. Pure functions, no state.
@@ -43,6 +49,7 @@ _QUOTED = re.compile(
     "\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|`([^`]+)`|(?<![A-Za-z])'([^']+)'(?![A-Za-z])"
 )
 _NEGATION_SUFFIX = re.compile("n[\u2019']t\\b", re.IGNORECASE)
+_CLITIC = re.compile("[\u2019'](s|re|ve|ll|d|m)\\b", re.IGNORECASE)
 
 _NUMBER_WORDS = _words(
     """zero one two three four five six seven eight nine ten eleven twelve thirteen
@@ -81,6 +88,11 @@ _OPENERS = _words(
     so then there here yes okay ok hi hello hey dear thanks thank also just now
     briefly quickly simply again another some any all each every one"""
 )
+#: Words that carry no content of their own, beyond the openers.
+_FUNCTION_WORDS = _OPENERS | _words(
+    """into onto upon within via per versus vs etc s re ve ll d m im youre ive
+    whether way ways mean means meaning tell me us him her his hers theirs mine yours"""
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ class Facts:
     entities: frozenset[str]
     quoted: frozenset[str]
     words: frozenset[str]
+    content: frozenset[str]
 
 
 def _number(token: str) -> str:
@@ -106,7 +119,7 @@ def facts(text: str) -> Facts:
     quoted = frozenset(next(g for g in m.groups() if g) for m in _QUOTED.finditer(text))
     numbers = [_number(t) for t in _NUMBER.findall(text)]
     negations = len(_NEGATION_SUFFIX.findall(text))
-    tokens = _WORD.findall(_NEGATION_SUFFIX.sub(" ", text))
+    tokens = _WORD.findall(_CLITIC.sub(" ", _NEGATION_SUFFIX.sub(" ", text)))
     words = [t.lower().rstrip(".") for t in tokens]
     entities = set()
     for token, word in zip(tokens, words, strict=True):
@@ -129,7 +142,32 @@ def facts(text: str) -> Facts:
         entities=frozenset(entities),
         quoted=quoted,
         words=frozenset(words),
+        content=frozenset(
+            _stem(w)
+            for w in words
+            if w not in _FUNCTION_WORDS
+            and w not in _NUMBER_WORDS
+            and w not in _NEGATIONS
+            and w not in _DATE_WORDS
+            and w not in _COMPARISONS
+        ),
     )
+
+
+def _stem(word: str) -> str:
+    """Singular, US-spelt: enough to see two spellings of one word, not a real stemmer."""
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for uk, us in (("isation", "ization"), ("ise", "ize"), ("yse", "yze"), ("ised", "ized")):
+        if word.endswith(uk) and len(word) > len(uk) + 2:
+            word = word[: -len(uk)] + us
+    if len(word) > 4 and word.endswith("our"):
+        word = word[:-3] + "or"
+    if len(word) > 4 and word.endswith("tre"):
+        word = word[:-3] + "ter"
+    return word
 
 
 def _camel(token: str) -> bool:
@@ -153,6 +191,8 @@ def refusal(asked: str, cached: str) -> str | None:
         return "quoted"
     if not a.entities <= b.words or not b.entities <= a.words:
         return "entities"
+    if a.content != b.content:
+        return "wording"
     return None
 
 

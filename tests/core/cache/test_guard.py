@@ -25,6 +25,14 @@ REFUSED = [
     ("Translate 'blue cat' to French", "Translate 'red cat' to French", "quoted"),
     ("Buy three apples", "Buy four apples", "numbers"),
     ("Set the timeout to 1.5 s", "Set the timeout to 15 s", "numbers"),
+    ("Is coffee good for you?", "Is coffee bad for you?", "wording"),
+    ("Summarize the benefits of caching.", "Summarize the drawbacks of caching.", "wording"),
+    ("What color do red and blue make?", "What color do red and purple make?", "wording"),
+    (
+        "Write a function that sorts the list of orders by date and returns it",
+        "Write a function that sorts the list of orders by date and returns it in place",
+        "wording",
+    ),
 ]
 
 PASSED = [
@@ -35,6 +43,9 @@ PASSED = [
     ("Summarize the benefits of unit testing.", "Summarise the benefits of unit testing."),
     ("Explain how a hash map works.", "Explain how hash maps work."),
     ("Is 1,000 more than 999?", "Is 1000 more than 999?"),
+    ("What color do red and blue make?", "What colour do red and blue make?"),
+    ("Convert 5 miles to kilometers.", "Convert 5 miles to kilometres."),
+    ("Please list the prime numbers.", "List the prime numbers"),
 ]
 
 
