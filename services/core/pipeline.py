@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import redis.asyncio as aioredis
 
@@ -30,8 +30,7 @@ from agentqueue.core.messages import CompletionRequest, Usage
 from agentqueue.core.priority import Priority
 from agentqueue.core.settings import CoreSettings
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy: only with the semantic extra
     from agentqueue.core.cache.embedder import Vector
     from agentqueue.core.cache.semantic import SemanticCache
 
@@ -99,13 +98,16 @@ class CallPipeline:
         exact = self.exact
         candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
         semantic = self.semantic if decision.semantic else None
-        vector = await semantic.embed(request) if semantic is not None else None
+        vector: Vector | None = None
 
         if decision.read:
             entry = await exact.lookup(request, tenant, candidates)
             if entry is not None:
                 LOOKUPS.labels("exact_hit").inc()
                 return _hit(entry, "exact")
+        if semantic is not None:  # embedded only past an exact miss: it takes milliseconds
+            vector = await semantic.embed(request)
+        if decision.read:
             if semantic is not None and vector is not None:
                 found = await semantic.lookup(request, tenant, candidates, vector)
                 if found is not None:

@@ -7,10 +7,10 @@ prompts are reduced to the facts a paraphrase must keep, by simple rules, and an
 difference refuses the hit:
 
 - **numbers**: digit runs (``1,000`` = ``1000``; decimals, times and dates like
-  ``3.5``, ``10:30``, ``2024-05-01`` kept whole) and number words (``seventeen``,
-  ``third``, ``dozen``), compared as multisets;
+  ``3.5``, ``10:30``, ``2024-05-01`` kept whole), then number words (``seventeen``,
+  ``third``, ``dozen``), compared in order ("55 - 86" is not "86 - 55");
 - **operators**: ``+ - * / = < > % ^`` and their Unicode kin, where ``-`` is not a
-  hyphen inside a word; compared as multisets;
+  hyphen inside a word; compared in order;
 - **dates and times**: month and weekday names (``May`` only when capitalised), and
   relative words (``today``, ``tomorrow``, ``last``, ``next``, ``before``, ``after``…);
 - **negations**: ``not``, ``no``, ``never``, ``without``, ``n't``… counted (so "not not"
@@ -99,7 +99,7 @@ _FUNCTION_WORDS = _OPENERS | _words(
 class Facts:
     """What a prompt says that a paraphrase of it must say too."""
 
-    numbers: tuple[str, ...]
+    numbers: tuple[str, ...]  # in order: "55 - 86" is not "86 - 55"
     operators: tuple[str, ...]
     dates: frozenset[str]
     negations: int
@@ -134,8 +134,8 @@ def facts(text: str) -> Facts:
     dates = {w for w in words if w in _DATE_WORDS and w != "may"}
     dates |= {"may"} & {t.lower() for t in tokens if t == "May"}
     return Facts(
-        numbers=tuple(sorted(numbers)),
-        operators=tuple(sorted(_OPERATOR.findall(_NUMBER.sub(" 0 ", text)))),
+        numbers=tuple(numbers),
+        operators=tuple(_OPERATOR.findall(_NUMBER.sub(" 0 ", text))),
         dates=frozenset(dates),
         negations=negations,
         comparisons=frozenset(w for w in words if w in _COMPARISONS),
