@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from agentqueue import __version__
-from agentqueue.cli import keys
+from agentqueue.cli import keys, report
 from agentqueue.cli.demo import interactive_demo, run_demo, summary, totals
 from agentqueue.cli.processes import StackError
 from agentqueue.cli.stack import StackConfig, start_stack
@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         "--no-outage", action="store_true", help="do not simulate a primary-provider outage mid-run"
     )
     keys.add_parser(sub)
+    report.add_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"up": _up, "demo": _demo, "keys": keys.run}
+    handlers = {"up": _up, "demo": _demo, "keys": keys.run, "report": report.run}
     return handlers[args.command](args)
 
 
