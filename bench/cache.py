@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 
 from agentqueue.cli.processes import ProcessGroup, start_redis
 from agentqueue.core.cache.exact import ExactCache
@@ -248,6 +249,18 @@ class Outcome:
     saved: Decimal = Decimal(0)
     provider_calls: int = 0
     wall_s: float = 0.0
+    refusals: float = 0.0
+    joins: float = 0.0
+
+
+def _metric(name: str) -> float:
+    """A counter's total over all its labels, from this process's registry."""
+    return sum(
+        sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name == name
+    )
 
 
 async def run(label: str, pipeline: Completer, asks: list[Ask], sim: SimulatorHandle) -> Outcome:
@@ -286,9 +299,13 @@ async def run(label: str, pipeline: Completer, asks: list[Ask], sim: SimulatorHa
                     f"to {asked_for.get(text)!r}"
                 )
 
+    refusals = _metric("agentqueue_cache_guard_refusals_total")
+    joins = _metric("agentqueue_cache_single_flight_total")
     started = time.perf_counter()
     await asyncio.gather(*(loop() for _ in range(LOOPS)))
     out.wall_s = time.perf_counter() - started
+    out.refusals = _metric("agentqueue_cache_guard_refusals_total") - refusals
+    out.joins = _metric("agentqueue_cache_single_flight_total") - joins
     out.provider_calls = sum(p["requests"] for p in sim.stats()["providers"].values())
     return out
 
@@ -305,7 +322,7 @@ def report(outcomes: list[Outcome], n: int) -> None:
     print(
         f"\n{'run':<18}{'hits':>7}{'exact':>7}{'sem.':>6}{'wrong':>7}"
         f"{'hit p50':>9}{'hit p99':>9}{'miss p50':>10}{'miss p99':>10}"
-        f"{'calls':>7}{'USD spent':>11}{'USD saved':>11}{'wall s':>8}"
+        f"{'calls':>7}{'USD spent':>11}{'USD saved':>11}{'wall s':>8}{'refused':>9}{'joins':>7}"
     )
     for o in outcomes:
         hits = o.exact_hits + o.semantic_hits
@@ -314,8 +331,13 @@ def report(outcomes: list[Outcome], n: int) -> None:
             f"{_ms(o.hit_latency, 50):>9}{_ms(o.hit_latency, 99):>9}"
             f"{_ms(o.miss_latency, 50):>10}{_ms(o.miss_latency, 99):>10}"
             f"{o.provider_calls:>7}{float(o.spent):>11.4f}{float(o.saved):>11.4f}{o.wall_s:>8.1f}"
+            f"{o.refusals:>9.0f}{o.joins:>7.0f}"
         )
-    print("(latencies in ms; hits = exact + semantic; wrong = hits answering another meaning)")
+    print(
+        "(latencies in ms; hits = exact + semantic, joins of an identical call in flight\n"
+        " included; wrong = hits answering another meaning; refused = semantic matches\n"
+        " above the threshold refused by the lexical guard)"
+    )
 
 
 async def search_latency(redis: aioredis.Redis, sizes: list[int]) -> None:
