@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--requests-per-client", type=int, default=10)
     parser.add_argument("--speed", type=float, default=0.25)
     parser.add_argument("--levels", default="1,16,64")
+    parser.add_argument("--gateway-workers", type=int, default=1, help="gateway processes")
     args = parser.parse_args()
     stack = start_stack(
         StackConfig(
@@ -97,7 +98,10 @@ def main() -> None:
                 "AGENTQUEUE_SIM_RPM": "10000000",
                 "AGENTQUEUE_SIM_TPM": "10000000000",
             },
-            env={"AGENTQUEUE_LOG_LEVEL": "WARNING"},
+            env={
+                "AGENTQUEUE_LOG_LEVEL": "WARNING",
+                "AGENTQUEUE_WORKERS": str(args.gateway_workers),
+            },
         )
     )
     try:
@@ -111,7 +115,7 @@ def main() -> None:
         )
         print(
             f"streamed chat completions, {args.requests_per_client} per client, "
-            f"simulator speed {args.speed}\n"
+            f"simulator speed {args.speed}, {args.gateway_workers} gateway process(es)\n"
         )
         print(
             f"{'conc':>4} {'path':<9} {'ttft p50':>9} {'ttft p99':>9} "

@@ -18,6 +18,18 @@ def main() -> None:
         logging.getLogger("agentqueue.gateway").warning(
             "authentication is DISABLED (AGENTQUEUE_AUTH_DISABLED): every caller is tenant 'local'"
         )
+    if settings.workers > 1:
+        # each process builds its own app from the same environment
+        uvicorn.run(
+            "agentqueue.gateway.app:create_app",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.host,

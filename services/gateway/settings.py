@@ -14,6 +14,9 @@ class GatewaySettings(CoreSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    #: Server processes (uvicorn workers) sharing the port: streams are CPU-bound in the
+    #: SDKs' parsing, so one process per core (in Kubernetes, prefer more replicas).
+    workers: int = Field(default=1, ge=1, le=64)
     #: API keys as ``tenant:key`` pairs, comma-separated. Only their hashes are kept.
     api_keys: SecretStr = SecretStr("")
     #: Serve without authentication, every caller being tenant ``local``. Local demo only.
