@@ -220,7 +220,7 @@ async def fit(
     now = total(items)
     compactions: list[Compaction] = []
     if not policy.enabled or now <= policy.trigger * max_tokens:
-        _check(items, now, fixed_tokens, limit, scale)
+        _check(items, now, fixed_tokens, limit, scale, compacted=False)
         return Fitted(items, now, compactions)
 
     # Tier 1: old tool results become pointers to the transcript.
@@ -284,14 +284,23 @@ async def fit(
     return Fitted(items, now, compactions)
 
 
-def _check(items: Sequence[Item], now: int, fixed: int, limit: ContextLimit, scale: Scale) -> None:
+def _check(
+    items: Sequence[Item],
+    now: int,
+    fixed: int,
+    limit: ContextLimit,
+    scale: Scale,
+    *,
+    compacted: bool = True,
+) -> None:
     if now <= limit.tokens:
         return
     grouped = turns(items)
     last = scale(item_tokens(grouped[-1])) if grouped else 0
     pinned = scale(item_tokens([i for i in items if i.pinned]))
     raise ContextOverflow(
-        f"the session's context needs about {now} tokens after compaction, over the limit "
+        f"the session's context needs about {now} tokens"
+        f"{' after compaction' if compacted else ''}, over the limit "
         f"of {limit.tokens} (model window {limit.window} - max_tokens {limit.max_tokens} - "
         f"margin {limit.margin}); what cannot be compacted: system prompt {fixed}, pinned "
         f"items {pinned}, latest turn {last} tokens. Shorten the latest turn, unpin items "
