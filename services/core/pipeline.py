@@ -15,6 +15,7 @@ cost. A hit costs zero (``cost_usd`` 0, usage 0) and reports what it saved
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,8 +26,8 @@ from agentqueue.core.cache.keys import flight_key, semantic_prompt
 from agentqueue.core.cache.metrics import LOOKUPS, SAVED_TOKENS, SAVED_USD, STORES
 from agentqueue.core.cache.policy import CachePolicy, Decision
 from agentqueue.core.cache.singleflight import SingleFlight
-from agentqueue.core.fallback import CallResult, FallbackChain
-from agentqueue.core.messages import CompletionRequest, Usage
+from agentqueue.core.fallback import Attempt, CallResult, FallbackChain
+from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, TextDelta, Usage
 from agentqueue.core.priority import Priority
 from agentqueue.core.settings import CoreSettings
 
@@ -97,23 +98,9 @@ class CallPipeline:
             return await self.chain.complete(request, priority, tenant)
         exact = self.exact
         candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
-        semantic = self.semantic if decision.semantic else None
-        vector: Vector | None = None
-
-        if decision.read:
-            entry = await exact.lookup(request, tenant, candidates)
-            if entry is not None:
-                LOOKUPS.labels("exact_hit").inc()
-                return _hit(entry, "exact")
-        if semantic is not None:  # embedded only past an exact miss: it takes milliseconds
-            vector = await semantic.embed(request)
-        if decision.read:
-            if semantic is not None and vector is not None:
-                found = await semantic.lookup(request, tenant, candidates, vector)
-                if found is not None:
-                    LOOKUPS.labels("semantic_hit").inc()
-                    return _hit(found.entry, "semantic")
-            LOOKUPS.labels("miss").inc()
+        hit, vector = await self._lookup(request, tenant, decision, candidates)
+        if hit is not None:
+            return hit
 
         async def call() -> CallResult:
             result = await self.chain.complete(request, priority, tenant)
@@ -128,6 +115,73 @@ class CallPipeline:
             return await call()
         result, _role = await self.flights.run(flight_key(request, tenant), call, check)
         return result
+
+    async def stream(
+        self,
+        request: CompletionRequest,
+        attempts: list[Attempt] | None = None,
+        *,
+        priority: Priority = Priority.HIGH,
+        tenant: str | None = None,
+        costs: list[Decimal] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """:meth:`FallbackChain.stream` behind the cache (no single-flight: a stream's
+        first tokens matter more than a duplicate call). A hit is streamed as one
+        :class:`TextDelta` and its :class:`Completion` (zero usage); it records no
+        attempt and appends a cost of 0 to ``costs``."""
+        decision = self.policy.decide(request, tenant)
+        attempts = attempts if attempts is not None else []
+        costs = costs if costs is not None else []
+        hit: CallResult | None = None
+        vector: Vector | None = None
+        if self.exact is not None and (decision.read or decision.store):
+            candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
+            hit, vector = await self._lookup(request, tenant, decision, candidates)
+        else:
+            LOOKUPS.labels("bypass").inc()
+        if hit is not None:
+            costs.append(Decimal(0))
+            if hit.completion.text:
+                yield TextDelta(text=hit.completion.text)
+            yield hit.completion
+            return
+        final: Completion | None = None
+        async for event in self.chain.stream(
+            request, attempts, priority=priority, tenant=tenant, costs=costs
+        ):
+            if isinstance(event, Completion):
+                final = event
+            yield event
+        if final is not None and costs:
+            result = CallResult(completion=final, cost_usd=costs[-1], attempts=attempts)
+            await self._store(request, tenant, decision, result, vector)
+
+    async def _lookup(
+        self,
+        request: CompletionRequest,
+        tenant: str | None,
+        decision: Decision,
+        candidates: list[tuple[str, str]],
+    ) -> tuple[CallResult | None, Vector | None]:
+        """A cached answer (exact, then semantic), and the prompt's vector for the store."""
+        assert self.exact is not None
+        semantic = self.semantic if decision.semantic else None
+        vector: Vector | None = None
+        if decision.read:
+            entry = await self.exact.lookup(request, tenant, candidates)
+            if entry is not None:
+                LOOKUPS.labels("exact_hit").inc()
+                return _hit(entry, "exact"), None
+        if semantic is not None:  # embedded only past an exact miss: it takes milliseconds
+            vector = await semantic.embed(request)
+        if decision.read:
+            if semantic is not None and vector is not None:
+                found = await semantic.lookup(request, tenant, candidates, vector)
+                if found is not None:
+                    LOOKUPS.labels("semantic_hit").inc()
+                    return _hit(found.entry, "semantic"), vector
+            LOOKUPS.labels("miss").inc()
+        return None, vector
 
     async def _store(
         self,

@@ -260,3 +260,21 @@ def test_the_task_api_passes_cache_controls_to_the_spec() -> None:
     assert control == CacheControl(no_store=True, ttl=60, semantic=True)
     plain = TaskCreate.model_validate({"messages": [{"role": "user", "content": "Hi"}]})
     assert plain.cache is None and plain.to_spec().input.cache is None
+
+
+async def test_a_stream_is_stored_and_a_repeat_streams_from_the_cache(pipeline, simulator) -> None:
+    from agentqueue.core.messages import Completion, TextDelta
+
+    attempts, costs = [], []
+    first = [e async for e in pipeline.stream(REQUEST, attempts, tenant="acme", costs=costs)]
+    assert isinstance(first[-1], Completion) and len(first) > 2
+    assert len(attempts) == 1 and costs[0] > 0
+    attempts2, costs2 = [], []
+    again = [e async for e in pipeline.stream(REQUEST, attempts2, tenant="acme", costs=costs2)]
+    assert [type(e) for e in again] == [TextDelta, Completion]
+    assert again[0].text == again[1].text == first[-1].text
+    assert again[1].usage.total_tokens == 0 and attempts2 == [] and costs2 == [0]
+    assert (await pipeline.complete(REQUEST, tenant="acme")).cached == "exact"
+    assert calls(simulator) == 1
+    other = [e async for e in pipeline.stream(REQUEST, tenant="globex")]
+    assert len(other) > 2 and calls(simulator) == 2  # another tenant streams from a provider
