@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from agentqueue.core.events import EventType, TaskEvents
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.messages import ChatMessage, CompletionRequest
 from agentqueue.core.tasks import TaskResult, TaskSpec, TaskState
@@ -130,9 +131,11 @@ async def test_a_call_in_flight_finishes_and_is_recorded(
     simulator.configure({"all": {"speed": 1.0, "ttft_ms": 800}})
     task_id = await _submit(api)
     run = asyncio.create_task(runner.run(task_id, retries_done=0, retries_left=3))
-    while (await store.get(task_id)).state is not TaskState.RUNNING:
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.2)  # the call is in flight
+    events = TaskEvents(store.redis)
+    [queued] = await events.read(task_id)
+    [started] = await events.read(task_id, after=queued.id, block=10)
+    assert started.type is EventType.STARTED
+    await asyncio.sleep(0.2)  # the call is in flight (its answer takes 0.8 s)
     assert (await api.delete(f"/v1/tasks/{task_id}")).status_code == 202
     await asyncio.wait_for(run, 15)
     record = await store.get(task_id)
