@@ -278,3 +278,14 @@ async def test_a_stream_is_stored_and_a_repeat_streams_from_the_cache(pipeline, 
     assert calls(simulator) == 1
     other = [e async for e in pipeline.stream(REQUEST, tenant="globex")]
     assert len(other) > 2 and calls(simulator) == 2  # another tenant streams from a provider
+
+
+async def test_a_semantic_cache_that_cannot_run_refuses_to_start(chain, aredis) -> None:
+    settings = CoreSettings(cache_semantic=True, cache_embedder="openai")  # and no OpenAI key
+    with pytest.raises(RuntimeError, match="OpenAI key"):
+        CallPipeline.from_settings(chain, aredis, settings)
+    optional = CallPipeline.from_settings(chain, aredis, CoreSettings(cache_embedder="openai"))
+    assert optional.semantic is None  # per-request opt-in only: skipped, not fatal
+    keyed = CoreSettings(cache_semantic_tenants="acme", cache_embedder="openai", openai_api_key="k")
+    pipeline = CallPipeline.from_settings(chain, aredis, keyed)
+    assert pipeline.semantic is not None and pipeline.policy.semantic_tenants == ("acme",)
