@@ -74,6 +74,9 @@ class MiniLMEmbedder:
         self.threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        #: One encode at a time: a fast tokenizer shared between threads can fail
+        #: ("Already borrowed"), and more threads than cores only queue anyway.
+        self._encoding = threading.Lock()
 
     def _load(self) -> Any:
         with self._lock:
@@ -91,12 +94,13 @@ class MiniLMEmbedder:
     def embed_sync(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length embeddings of ``texts``, one row each (blocking)."""
         model = self._load()
-        rows = model.encode(
-            [normalise_text(t) for t in texts],
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._encoding:
+            rows = model.encode(
+                [normalise_text(t) for t in texts],
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(rows, dtype=np.float32)
 
     async def embed(self, text: str) -> Vector:
