@@ -33,7 +33,8 @@ class GatewaySettings(CoreSettings):
     #: of its own pool while it waits); one more gets 503.
     events_max_streams: int = Field(default=256, ge=1, le=10_000)
     #: Task kinds the workers run; others are refused with 422 at submission.
-    task_kinds: list[str] = Field(default_factory=lambda: ["completion"])
+    #: Add the kinds of agents you install as entry points (``agentqueue.agents``).
+    task_kinds: list[str] = Field(default_factory=lambda: ["completion", "map_reduce", "extract"])
 
     @model_validator(mode="after")
     def _keys_well_formed(self) -> GatewaySettings:

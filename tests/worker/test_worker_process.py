@@ -85,7 +85,7 @@ async def _submit(api: httpx.AsyncClient, priority: str = "standard", **extra: o
 
 
 async def _wait(
-    api: httpx.AsyncClient, task_id: str, states: set[str], timeout: float = 20.0
+    api: httpx.AsyncClient, task_id: str, states: set[str], timeout: float = 45.0
 ) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
