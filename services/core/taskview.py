@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from agentqueue.core.fallback import Attempt
 from agentqueue.core.messages import Usage
 from agentqueue.core.priority import Priority
+from agentqueue.core.routing import RouteDecision
 from agentqueue.core.tasks import (
     CallRecord,
     TaskError,
@@ -32,6 +33,12 @@ class CallView(BaseModel):
     cost_usd: float
     latency_s: float
     attempts: list[Attempt]
+    #: The agent step that made the call (``map:2``, ``reduce``, ``compact``…).
+    step: str | None = None
+    #: How the call's tier was chosen (``auto`` routing records its rule).
+    route: RouteDecision | None = None
+    #: The catalog's price date the cost was computed with.
+    prices_as_of: str | None = None
 
     @classmethod
     def of(cls, c: CallRecord) -> CallView:
@@ -42,6 +49,9 @@ class CallView(BaseModel):
             cost_usd=float(c.cost_usd),
             latency_s=c.latency_s,
             attempts=c.attempts,
+            step=c.step,
+            route=c.route,
+            prices_as_of=c.prices_as_of,
         )
 
 
