@@ -3,8 +3,10 @@
 import base64
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
+import standardwebhooks
 
 from agentqueue.core.urlguard import UnsafeURL, check_url, refusal
 from agentqueue.core.webhooks import (
@@ -78,14 +80,9 @@ def test_timestamps_outside_the_tolerance_are_refused(skew: int) -> None:
 
 
 def test_the_reference_library_verifies_ours_and_we_verify_its() -> None:
-    standardwebhooks = pytest.importorskip(
-        "standardwebhooks", reason="the Standard Webhooks reference library is not installed"
-    )
     wh = standardwebhooks.Webhook(SECRET)
     headers = webhook_headers(SECRET, "task_1_succeeded", BODY)
     assert wh.verify(BODY, headers) == json.loads(BODY)
-
-    from datetime import UTC, datetime
 
     ts = int(time.time())
     theirs = {
