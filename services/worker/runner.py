@@ -184,6 +184,8 @@ class TaskRunner:
                     "failed_attempts": [
                         a.model_dump(mode="json") for a in result.attempts if not a.ok
                     ],
+                    "step": info.step if info else None,
+                    "cached": result.cached,
                 },
             )
             return completion

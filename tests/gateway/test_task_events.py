@@ -85,6 +85,7 @@ async def test_a_successful_task_streams_its_events_in_order_then_ends(
     assert queued["priority"] == "standard" and started["attempt"] == 1
     assert call["provider"] == "anthropic" and call["usage"]["output_tokens"] > 0
     assert call["cost_usd"] > 0 and call["latency_s"] >= 0 and call["failed_attempts"] == []
+    assert call["cached"] is None and "step" in call
     assert done["result"]["text"] and done["cost_usd"] == pytest.approx(call["cost_usd"])
 
 
