@@ -5,6 +5,8 @@ import time
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from agentqueue.core.events import (
     EVENT_ID,
@@ -81,7 +83,9 @@ async def test_log_expires_with_the_record_ttl_and_is_capped(
 
 
 async def test_try_publish_swallows_a_dead_redis() -> None:
-    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    dead = aioredis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     try:
         await TaskEvents(dead).try_publish("t1", EventType.QUEUED, {})  # must not raise
     finally:
