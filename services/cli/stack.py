@@ -26,6 +26,7 @@ from agentqueue.cli.processes import (
     wait_workers,
 )
 from agentqueue.core.catalog import load_catalog
+from agentqueue.core.webhooks import generate_secret
 
 QUEUES = ("high", "standard", "batch")
 
@@ -116,6 +117,8 @@ def start_stack(config: StackConfig) -> RunningStack:
             "AGENTQUEUE_REDIS_URL": url,
             "AGENTQUEUE_SIMULATOR_URL": simulator_url,
             "AGENTQUEUE_BUDGETS": budgets,
+            # workers sign webhooks with it; a fresh one per local stack
+            "AGENTQUEUE_WEBHOOK_SECRET": generate_secret(),
             **config.env,
         }
         limiter_port = free_port()
