@@ -179,6 +179,17 @@ class CallPipeline:
                 found = await semantic.lookup(request, tenant, candidates, vector)
                 if found is not None:
                     LOOKUPS.labels("semantic_hit").inc()
+                    if decision.store:  # the paraphrase's next repeat is an exact hit
+                        await self.exact.store(
+                            request,
+                            tenant,
+                            found.entry.provider,
+                            found.entry.model,
+                            found.entry.completion,
+                            found.entry.cost_usd,
+                            min(decision.ttl, found.ttl),
+                            prompt=semantic_prompt(request),
+                        )
                     return _hit(found.entry, "semantic"), vector
             LOOKUPS.labels("miss").inc()
         return None, vector

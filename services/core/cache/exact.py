@@ -70,12 +70,18 @@ class ExactCache:
             return entry
         return None
 
-    async def get(self, key: str) -> CacheEntry | None:
+    async def get(self, key: str) -> tuple[CacheEntry | None, int]:
+        """The entry under ``key`` and its remaining seconds (None, 0 when there is none)."""
         try:
-            return _parse(await self.redis.get(key))
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.ttl(key)
+                raw, ttl = await pipe.execute()
         except RedisError as exc:
             log.warning("cache read failed (treated as a miss): %s", exc)
-            return None
+            return None, 0
+        entry = _parse(raw)
+        return (entry, int(ttl)) if entry is not None and ttl > 0 else (None, 0)
 
     async def store(
         self,

@@ -39,6 +39,8 @@ TOP_K = 4
 class SemanticHit:
     entry: CacheEntry
     similarity: float
+    #: Seconds the matched answer has left: a copy for the paraphrase lives no longer.
+    ttl: int
 
 
 class SemanticCache:
@@ -87,7 +89,7 @@ class SemanticCache:
                 return None
             SEMANTIC_SEARCH.observe(time.perf_counter() - started)
             for match in matches:
-                entry = await self.exact.get(f"{PREFIX}:x:{match.digest}")
+                entry, ttl = await self.exact.get(f"{PREFIX}:x:{match.digest}")
                 if entry is None or entry.prompt is None:
                     continue  # expired with its exact entry
                 if (entry.tenant, entry.provider, entry.model) != (
@@ -102,7 +104,7 @@ class SemanticCache:
                     GUARD_REFUSALS.labels(reason).inc()
                     log.info("semantic match %.3f refused: %s differ", match.similarity, reason)
                     continue
-                return SemanticHit(entry, match.similarity)
+                return SemanticHit(entry, match.similarity, ttl)
         return None
 
     async def add(

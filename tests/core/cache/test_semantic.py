@@ -159,3 +159,16 @@ async def test_a_semantic_entry_expires_with_its_answer(chain, aredis, embedder)
     async for key in aredis.scan_iter("aq:cache:x:*"):
         await aredis.delete(key)  # as if its TTL had run out
     assert (await pipeline.complete(_ask(asked))).cached is None
+
+
+async def test_a_served_paraphrase_becomes_an_exact_entry_no_longer_lived(
+    chain, aredis, simulator, embedder
+) -> None:
+    pipeline = _pipeline(chain, aredis, embedder)
+    stored, asked = PARAPHRASES[3]
+    await pipeline.complete(_ask(stored, ttl=300))
+    assert (await pipeline.complete(_ask(asked, ttl=3600))).cached == "semantic"
+    again = await pipeline.complete(_ask(asked, ttl=3600))
+    assert again.cached == "exact" and calls(simulator) == 1
+    ttls = sorted([await aredis.ttl(k) async for k in aredis.scan_iter("aq:cache:x:*")])
+    assert len(ttls) == 2 and all(0 < t <= 300 for t in ttls)
