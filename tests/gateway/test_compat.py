@@ -189,3 +189,13 @@ async def test_a_repeated_deterministic_call_is_served_from_the_cache(oai, simul
     assert simulator.stats()["providers"]["openai"]["requests"] == 1
     warmer = await oai.chat.completions.with_raw_response.create(**{**ask, "temperature": 0.7})
     assert "x-agentqueue-cache" not in warmer.headers  # not deterministic: never cached
+
+
+async def test_a_repeated_deterministic_stream_is_served_from_the_cache(oai, simulator) -> None:
+    ask = {"model": "claude-sonnet-4-6", "max_tokens": 50, "messages": HI, "temperature": 0}
+    texts = []
+    for _ in range(2):
+        stream = await oai.chat.completions.create(**ask, stream=True)
+        texts.append("".join([c.choices[0].delta.content or "" async for c in stream if c.choices]))
+    assert texts[0] and texts[0] == texts[1]
+    assert simulator.stats()["providers"]["anthropic"]["requests"] == 1

@@ -114,7 +114,9 @@ async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> R
             "usage": _usage(completion.usage),
         }
         return JSONResponse(payload, headers=headers)
-    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
+    started = await start_stream(
+        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+    )
 
     async def sse() -> AsyncIterator[bytes]:
         yield _event(

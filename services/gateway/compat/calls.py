@@ -16,9 +16,9 @@ from decimal import Decimal
 from fastapi import HTTPException
 
 from agentqueue.core.catalog import Catalog, UnknownModel
-from agentqueue.core.fallback import Attempt, CallResult, FallbackChain
+from agentqueue.core.fallback import Attempt, CallResult
 from agentqueue.core.messages import CompletionRequest, StreamEvent, Tier
-from agentqueue.core.pipeline import Completer
+from agentqueue.core.pipeline import CallPipeline, Completer
 from agentqueue.core.priority import Priority
 
 #: Model names that ask for a tier rather than a model.
@@ -89,15 +89,16 @@ class StartedStream:
 
 
 async def start_stream(
-    chain: FallbackChain, request: CompletionRequest, tenant: str, priority: Priority
+    pipeline: CallPipeline, request: CompletionRequest, tenant: str, priority: Priority
 ) -> StartedStream:
     """Run the call up to its first event; errors before it raise as they are.
 
-    ``priority`` is the caller's highest allowed: interactive calls are ``high`` unless
-    the caller's key is limited to lower priorities.
+    Through the cache: a hit streams the stored answer at once. ``priority`` is the
+    caller's highest allowed: interactive calls are ``high`` unless the caller's key is
+    limited to lower priorities.
     """
     attempts: list[Attempt] = []
     costs: list[Decimal] = []
-    events = chain.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
+    events = pipeline.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
     first = await events.__anext__()
     return StartedStream(first, events, attempts, costs)

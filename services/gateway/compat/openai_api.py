@@ -135,7 +135,9 @@ async def chat_completions(
             "usage": _usage(completion.usage),
         }
         return JSONResponse(payload, headers=headers)
-    started = await start_stream(chain, call, caller.tenant, caller.highest_allowed())
+    started = await start_stream(
+        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+    )
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def sse() -> AsyncIterator[bytes]:
