@@ -74,6 +74,10 @@ class CallRecord(BaseModel):
     route: RouteDecision | None = None
     #: The catalog's price date the cost was computed with.
     prices_as_of: str | None = None
+    #: "exact" or "semantic" when our cache answered (then the call cost nothing) …
+    cached: str | None = None
+    #: … and what that answer cost when it was first bought.
+    saved_usd: Decimal = Decimal(0)
 
 
 class TaskResult(BaseModel):

@@ -39,6 +39,9 @@ class CallView(BaseModel):
     route: RouteDecision | None = None
     #: The catalog's price date the cost was computed with.
     prices_as_of: str | None = None
+    #: "exact" or "semantic" when our cache answered; ``saved_usd`` is what it saved.
+    cached: str | None = None
+    saved_usd: float = 0.0
 
     @classmethod
     def of(cls, c: CallRecord) -> CallView:
@@ -52,6 +55,8 @@ class CallView(BaseModel):
             step=c.step,
             route=c.route,
             prices_as_of=c.prices_as_of,
+            cached=c.cached,
+            saved_usd=float(c.saved_usd),
         )
 
 

@@ -153,7 +153,8 @@ class TaskRunner:
             result = await self.chain.complete(request, record.spec.priority, record.tenant)
             cost += result.cost_usd
             completion = result.completion
-            LLM_CALLS.labels(completion.provider, completion.model).inc()
+            if result.cached is None:  # a cache hit is not a provider call
+                LLM_CALLS.labels(completion.provider, completion.model).inc()
             await record_usage(queue_redis, queue, tokens=completion.usage.total_tokens)
             await self.store.add_call(
                 task_id,
@@ -167,6 +168,8 @@ class TaskRunner:
                     step=info.step if info else None,
                     route=info.route if info else None,
                     prices_as_of=self.runtime.catalog.prices_as_of,
+                    cached=result.cached,
+                    saved_usd=result.saved_usd,
                 ),
             )
             tries = [(a.provider, a.model, a.error_type) for a in result.attempts]

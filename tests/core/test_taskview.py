@@ -26,3 +26,18 @@ def test_call_view_shows_step_route_and_price_date() -> None:
     view = CallView.of(record).model_dump(mode="json")
     assert view["step"] == "map:2" and view["prices_as_of"] == "2025-06-01"
     assert view["route"]["tier"] == "efficient" and view["route"]["rule"] == "short"
+
+
+def test_call_view_says_when_our_cache_answered() -> None:
+    record = CallRecord(
+        provider="openai",
+        model="gpt-4.1",
+        usage=Usage(),
+        cost_usd=Decimal(0),
+        latency_s=0.001,
+        attempts=[],
+        cached="exact",
+        saved_usd=Decimal("0.0042"),
+    )
+    view = CallView.of(record)
+    assert view.cached == "exact" and view.saved_usd == 0.0042 and view.cost_usd == 0
