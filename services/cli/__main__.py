@@ -36,6 +36,8 @@ def _up(args: argparse.Namespace) -> int:
         f"  gateway    {stack.gateway_url}  (docs: {stack.gateway_url}/docs)\n"
         f"  API key    {stack.api_key}\n"
         f"  simulator  {stack.simulator_url}\n"
+        f"  OpenAI SDK    OpenAI(base_url='{stack.gateway_url}/v1', api_key=<API key>)\n"
+        f"  Anthropic SDK Anthropic(base_url='{stack.gateway_url}', api_key=<API key>)\n"
         f"  redis      {stack.redis_url}\n"
         f"try: curl -s -H 'Authorization: Bearer {stack.api_key}' "
         f"-H 'content-type: application/json' "
