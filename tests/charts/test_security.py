@@ -89,11 +89,18 @@ def _rules(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for o in objs if o["kind"] in ("Role", "ClusterRole") for r in o["rules"]]
 
 
-def _grants(objs: list[dict[str, Any]], kind: str) -> set[tuple[str, str, str]]:
+def _is_hook(o: dict[str, Any]) -> bool:
+    return "helm.sh/hook" in (o["metadata"].get("annotations") or {})
+
+
+def _grants(
+    objs: list[dict[str, Any]], kind: str, *, hooks: bool = False
+) -> set[tuple[str, str, str]]:
+    """What the long-running Roles of ``kind`` grant (or, with ``hooks``, the hooks')."""
     return {
         (group, resource, verb)
         for o in objs
-        if o["kind"] == kind
+        if o["kind"] == kind and _is_hook(o) == hooks
         for r in o["rules"]
         for group in r["apiGroups"]
         for resource in r["resources"]
@@ -132,19 +139,35 @@ def test_rbac_is_exactly_the_contract_and_has_no_wildcards(scope: str) -> None:
     if scope == "namespace":
         assert roles == CONTRACT | {("kopf.dev", "kopfpeerings", v) for v in PEERING}
         assert clusterroles == DISCOVERY
-        binding = find(objs, "RoleBinding")
+        binding = find(objs, "RoleBinding", "-operator")
     else:
         assert not roles
         assert clusterroles == CONTRACT | DISCOVERY | {
             ("kopf.dev", "clusterkopfpeerings", v) for v in PEERING
         }
         binding = find(objs, "ClusterRoleBinding", "-operator")
-    sa = find(objs, "ServiceAccount")["metadata"]["name"]
+    sa = find(objs, "ServiceAccount", "-operator")["metadata"]["name"]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": sa, "namespace": "agentqueue"}
     ]
     without = render({"operator": {"enabled": False}})
     assert not any(o["kind"] in ("Role", "ClusterRole") for o in without)
+
+
+def test_the_uninstall_hook_may_only_list_delete_and_unfinalize_agentqueues() -> None:
+    objs = render({})
+    assert _grants(objs, "Role", hooks=True) == {
+        ("agentqueue.io", "agentqueues", v) for v in ("list", "delete", "patch")
+    }
+    assert not _grants(objs, "ClusterRole", hooks=True)
+    job = find(objs, "Job", "-cleanup")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-delete"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == find(objs, "ServiceAccount", "-cleanup")["metadata"]["name"]
+    command = pod["containers"][0]["command"]
+    assert command[:3] == ["python", "-m", "agentqueue.operator.cleanup"]
+    assert "--selector=app.kubernetes.io/instance=aq" in command
+    assert not any(o["kind"] == "Job" for o in render({"operator": {"enabled": False}}))
 
 
 def _admits(policy: dict[str, Any], labels: dict[str, str], port: int) -> bool:

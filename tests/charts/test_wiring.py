@@ -312,7 +312,8 @@ def test_operator_follows_the_contract(scope: str) -> None:
     peering = next(o for o in objs if o["apiVersion"] == "kopf.dev/v1")
     assert peering["kind"] == ("KopfPeering" if scope == "namespace" else "ClusterKopfPeering")
     assert peering["metadata"]["name"] == "agentqueue"
-    assert pod["serviceAccountName"] == find(objs, "ServiceAccount")["metadata"]["name"]
+    operator_sa = find(objs, "ServiceAccount", "-operator")["metadata"]["name"]
+    assert pod["serviceAccountName"] == operator_sa
 
 
 def test_services_select_their_pods_and_name_real_ports() -> None:
