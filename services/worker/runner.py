@@ -37,7 +37,7 @@ from agentqueue.core.messages import Completion, CompletionRequest
 from agentqueue.core.pipeline import Completer
 from agentqueue.core.priority import Priority
 from agentqueue.core.queue_usage import record_usage
-from agentqueue.core.tasks import CallRecord, TaskError, TaskState
+from agentqueue.core.tasks import CallRecord, TaskError, TaskState, WebhookState
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.worker.agents import AgentContext, CallInfo, TaskCancelled, get_agent
 from agentqueue.worker.agents.runtime import AgentRuntime
@@ -125,6 +125,20 @@ class TaskRunner:
             except Exception:
                 log.exception("task %s: its webhook could not be queued", task_id)
 
+    async def _webhook_not_queued(self, task_id: str) -> None:
+        """A finished task delivered again may be one whose worker died between finishing
+        it and queueing its webhook: queue it now if no attempt was ever made (a delivery
+        already queued but not yet tried is queued twice — webhooks are at least once,
+        receivers deduplicate on ``webhook-id``)."""
+        if self.notify is None:
+            return
+        record = await self.store.get(task_id)
+        hook = record.webhook
+        never_tried = hook is not None and hook.state is WebhookState.PENDING and not hook.attempts
+        if record.state.terminal and never_tried:
+            log.warning("task %s: finished without its webhook queued; queueing it", task_id)
+            await self.notify(task_id, record.spec.priority)
+
     def _delay(self, exc: BaseException, retries_done: int) -> float:
         asked = _retry_after(exc)
         if asked is not None:
@@ -137,6 +151,7 @@ class TaskRunner:
         record = await self.store.start(task_id)
         if record is None:
             log.info("task %s already finished; duplicate delivery ignored", task_id)
+            await self._webhook_not_queued(task_id)
             return
         log.info(
             "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind

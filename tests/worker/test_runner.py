@@ -101,3 +101,26 @@ async def test_unknown_agent_fails_at_once_with_a_readable_error(
     record = await store.get(task_id)
     assert record.state is TaskState.FAILED and record.error is not None
     assert record.error.type == "UnknownAgent" and "research" in record.error.message
+
+
+async def test_a_finished_task_whose_webhook_was_never_queued_gets_it_queued(
+    store: TaskStore, chain: FallbackChain
+) -> None:
+    """The worker died between finishing the task and queueing its webhook; the task's
+    message comes back: the webhook is queued then, once."""
+    queued: list[str] = []
+
+    async def notify(task_id: str, _priority: object) -> None:
+        queued.append(task_id)
+
+    spec = TaskSpec(
+        input=CompletionRequest(messages=[ChatMessage(role="user", content="Say hi")]),
+        webhook_url="https://hooks.example.com/done",
+    )
+    record, _ = await store.create(TaskRecord(tenant="t", spec=spec))
+    dying = TaskRunner(store, chain)  # no notify: as if killed before queueing
+    await dying.run(record.id, retries_done=0, retries_left=3)
+    assert (await store.get(record.id)).state is TaskState.SUCCEEDED and not queued
+    again = TaskRunner(store, chain, notify=notify)
+    await again.run(record.id, retries_done=0, retries_left=3)  # the redelivered message
+    assert queued == [record.id]
