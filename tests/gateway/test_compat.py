@@ -199,3 +199,12 @@ async def test_a_repeated_deterministic_stream_is_served_from_the_cache(oai, sim
         texts.append("".join([c.choices[0].delta.content or "" async for c in stream if c.choices]))
     assert texts[0] and texts[0] == texts[1]
     assert simulator.stats()["providers"]["anthropic"]["requests"] == 1
+
+
+async def test_a_prompt_too_long_for_the_model_is_400_not_503(oai) -> None:
+    huge = [{"role": "user", "content": "word " * 200_000}]
+    with pytest.raises(openai.BadRequestError) as info:
+        await oai.chat.completions.create(model="gpt-4.1", messages=huge, max_tokens=10)
+    assert info.value.response.json()["error"]["type"] == "context_too_long"
+    with pytest.raises(openai.BadRequestError):
+        await oai.chat.completions.create(model="gpt-4.1", messages=huge, stream=True)

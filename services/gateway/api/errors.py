@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentqueue.core.errors import (
     BadRequest,
+    ContextTooLong,
     IdempotencyConflict,
     LimiterUnavailable,
     NoProviderAvailable,
@@ -91,6 +92,9 @@ async def _quota(_: Request, exc: Exception) -> JSONResponse:
 async def _no_provider(_: Request, exc: Exception) -> JSONResponse:
     """Every provider failed: 429 if all were rate limits (with the soonest retry), else 503."""
     assert isinstance(exc, NoProviderAvailable)
+    if exc.attempts and isinstance(exc.attempts[-1], BadRequest):
+        # the request itself is wrong (too long for the model, …): no provider would take it
+        return await _provider(_, exc.attempts[-1])
     limited = bool(exc.attempts) and all(isinstance(a, RateLimited) for a in exc.attempts)
     retry = max(1, math.ceil(exc.retry_after or 1))
     return JSONResponse(
@@ -103,6 +107,8 @@ async def _no_provider(_: Request, exc: Exception) -> JSONResponse:
 async def _provider(_: Request, exc: Exception) -> JSONResponse:
     """A provider error that ended the call: the request's fault (400) or upstream (502)."""
     assert isinstance(exc, ProviderError)
+    if isinstance(exc, ContextTooLong):
+        return JSONResponse(error_body("context_too_long", str(exc)), status_code=400)
     if isinstance(exc, BadRequest):
         return JSONResponse(error_body("invalid_request_error", str(exc)), status_code=400)
     return JSONResponse(error_body("upstream_error", str(exc)), status_code=502)
