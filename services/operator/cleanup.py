@@ -53,9 +53,7 @@ class AgentQueues:
         return [
             item["metadata"]["name"]
             for item in items
-            if all(
-                (item["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items()
-            )
+            if all((item["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
         ]
 
     async def delete(self, name: str) -> None:

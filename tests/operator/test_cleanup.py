@@ -19,9 +19,7 @@ async def test_deletes_the_releases_queues_and_no_others(kube: kmock.KubernetesE
     for name, release in (("high", "aq"), ("batch", "aq"), ("theirs", "other")):
         await apply(kube, _labelled(name, release))
     async with httpx.AsyncClient(base_url=str(kube.url)) as client:
-        stripped = await clean(
-            client, NS, "app.kubernetes.io/instance=aq", timeout=5, poll=0.05
-        )
+        stripped = await clean(client, NS, "app.kubernetes.io/instance=aq", timeout=5, poll=0.05)
     assert stripped == []  # nothing held them: they went without force
     assert obj(kube, AQ, "high") is None and obj(kube, AQ, "batch") is None
     assert obj(kube, AQ, "theirs") is not None
@@ -34,9 +32,7 @@ async def test_a_queue_no_operator_releases_has_its_finalizer_stripped(
     body["metadata"]["finalizers"] = ["agentqueue.io/operator"]  # and no operator running
     await apply(kube, body)
     async with httpx.AsyncClient(base_url=str(kube.url)) as client:
-        stripped = await clean(
-            client, NS, "app.kubernetes.io/instance=aq", timeout=0.3, poll=0.05
-        )
+        stripped = await clean(client, NS, "app.kubernetes.io/instance=aq", timeout=0.3, poll=0.05)
     assert stripped == ["stuck"]
     remaining = obj(kube, AQ, "stuck")
     assert remaining is None or not remaining["metadata"].get("finalizers")
