@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
+from agentqueue.core.cas import update_record
 from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
 from agentqueue.core.tasks import (
     CallRecord,
@@ -92,24 +92,14 @@ class TaskStore:
 
         Returns the record as written, or None when ``change`` declined.
         """
-        key = _task_key(task_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise TaskNotFound(f"task {task_id!r} not found")
-                    record = TaskRecord.model_validate_json(raw)
-                    if not change(record):
-                        await pipe.unwatch()
-                        return None
-                    pipe.multi()
-                    pipe.set(key, record.model_dump_json(), ex=self.ttl)
-                    await pipe.execute()
-                    return record
-                except WatchError:
-                    continue
+        return await update_record(
+            self.redis,
+            _task_key(task_id),
+            TaskRecord,
+            change,
+            ttl=self.ttl,
+            missing=lambda: TaskNotFound(f"task {task_id!r} not found"),
+        )
 
     async def start(self, task_id: str) -> TaskRecord | None:
         """Mark running and count the attempt; None if the task already finished."""

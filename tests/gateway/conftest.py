@@ -4,8 +4,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
+from tests.gateway_app import gateway_client
 
 KEY_T1 = "key-tenant-one-0123456789"
 KEY_T2 = "key-tenant-two-0123456789"
@@ -23,12 +23,5 @@ def gateway_settings(redis_url: str) -> GatewaySettings:
 @pytest.fixture
 async def client(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway app in-process, with its lifespan run, authenticated as tenant t1."""
-    app = create_app(gateway_settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://gateway",
-            headers={"Authorization": f"Bearer {KEY_T1}"},
-        ) as c:
-            yield c
+    async with gateway_client(gateway_settings, KEY_T1) as c:
+        yield c

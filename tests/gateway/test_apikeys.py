@@ -4,28 +4,22 @@ and stop working when revoked."""
 import subprocess
 import sys
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
 from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.priority import Priority
 from agentqueue.gateway import api
-from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
+from tests.gateway_app import gateway_client
 
 HI = {"messages": [{"role": "user", "content": "Say hi"}]}
 
 
 @pytest.fixture
 async def gateway(redis_url: str):
-    app = create_app(GatewaySettings(redis_url=SecretStr(redis_url)))  # no keys in env
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-        ) as client,
-    ):
+    settings = GatewaySettings(redis_url=SecretStr(redis_url))  # no keys in env
+    async with gateway_client(settings) as client:
         yield client
 
 

@@ -163,19 +163,11 @@ async def test_tenant_over_its_daily_spend_gets_429_with_retry_after(
 
     from agentqueue.core.messages import Usage
     from agentqueue.core.ratelimit.quotas import TenantQuotas
-    from agentqueue.gateway.app import create_app
     from tests.gateway.conftest import KEY_T1
+    from tests.gateway_app import gateway_client
 
     settings = gateway_settings.model_copy(update={"tenant_quotas": {"t1": {"usd_per_day": 1}}})
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://gateway",
-            headers={"Authorization": f"Bearer {KEY_T1}"},
-        ) as client,
-    ):
+    async with gateway_client(settings, KEY_T1) as client:
         assert (await client.post("/v1/tasks", json=HI)).status_code == 202
         await TenantQuotas(aredis, settings.quotas()).record(
             "t1", "claude-sonnet-4-6", Usage(input_tokens=1), Decimal("1.5")

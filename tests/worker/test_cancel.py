@@ -18,10 +18,10 @@ from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.messages import ChatMessage, CompletionRequest
 from agentqueue.core.tasks import TaskResult, TaskSpec, TaskState
 from agentqueue.core.taskstore import TaskStore
-from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
 from agentqueue.worker.agents import BUILTIN_AGENTS, AgentContext
 from agentqueue.worker.runner import TaskRunner
+from tests.gateway_app import gateway_client
 
 KEY = "cancel-test-key-0123456789"
 OTHER = "cancel-other-key-0123456789"
@@ -54,19 +54,12 @@ def two_steps(monkeypatch: pytest.MonkeyPatch) -> TwoSteps:
 
 @pytest.fixture
 async def api(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        GatewaySettings(
-            redis_url=SecretStr(redis_url),
-            api_keys=SecretStr(f"t:{KEY},u:{OTHER}"),
-            task_kinds=["completion", "two_steps"],
-        )
+    settings = GatewaySettings(
+        redis_url=SecretStr(redis_url),
+        api_keys=SecretStr(f"t:{KEY},u:{OTHER}"),
+        task_kinds=["completion", "two_steps"],
     )
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://gw",
-        headers={"Authorization": f"Bearer {KEY}"},
-    )
-    async with app.router.lifespan_context(app), client:
+    async with gateway_client(settings, KEY) as client:
         yield client
 
 

@@ -11,21 +11,15 @@ import redis
 from pydantic import SecretStr
 
 from agentqueue.core.broker import WEBHOOK_ACTOR
-from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
+from tests.gateway_app import gateway_client
 
 KEY = "webhook-test-key-0123456789"
 HI = {"messages": [{"role": "user", "content": "Say hi"}]}
 
 
 async def _client(settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://gw",
-        headers={"Authorization": f"Bearer {KEY}"},
-    )
-    async with app.router.lifespan_context(app), client:
+    async with gateway_client(settings, KEY) as client:
         yield client
 
 

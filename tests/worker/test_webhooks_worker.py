@@ -20,9 +20,9 @@ import pytest
 from pydantic import SecretStr
 
 from agentqueue.core.webhooks import generate_secret, verify_webhook
-from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
 from tests.core.webhook_receiver import Receiver, running_receiver
+from tests.gateway_app import gateway_client
 
 pytestmark = pytest.mark.slow
 
@@ -73,20 +73,13 @@ def start_worker(redis_url: str, simulator, tmp_path: Path) -> Iterator[Callable
 
 @pytest.fixture
 async def api(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        GatewaySettings(
-            redis_url=SecretStr(redis_url),
-            api_keys=SecretStr(f"t:{KEY}"),
-            webhook_allow_private=True,
-            webhook_allow_http=True,
-        )
+    settings = GatewaySettings(
+        redis_url=SecretStr(redis_url),
+        api_keys=SecretStr(f"t:{KEY}"),
+        webhook_allow_private=True,
+        webhook_allow_http=True,
     )
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://gw",
-        headers={"Authorization": f"Bearer {KEY}"},
-    )
-    async with app.router.lifespan_context(app), client:
+    async with gateway_client(settings, KEY) as client:
         yield client
 
 

@@ -19,8 +19,8 @@ import pytest
 import redis
 from pydantic import SecretStr
 
-from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
+from tests.gateway_app import gateway_client
 
 pytestmark = pytest.mark.slow
 
@@ -62,15 +62,8 @@ def start_worker(redis_url: str, simulator, tmp_path: Path) -> Iterator[StartWor
 
 @pytest.fixture
 async def api(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        GatewaySettings(redis_url=SecretStr(redis_url), api_keys=SecretStr(f"t:{KEY}"))
-    )
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://gw",
-        headers={"Authorization": f"Bearer {KEY}"},
-    )
-    async with app.router.lifespan_context(app), client:
+    settings = GatewaySettings(redis_url=SecretStr(redis_url), api_keys=SecretStr(f"t:{KEY}"))
+    async with gateway_client(settings, KEY) as client:
         yield client
 
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
+from agentqueue.core.cas import update_record
 from agentqueue.core.errors import SessionBusy, SessionClosed, SessionNotFound
 from agentqueue.core.messages import Usage
 from agentqueue.core.sessions.models import (
@@ -93,27 +93,24 @@ class SessionStore:
     ) -> SessionRecord | None:
         """Apply ``change`` to the record atomically (and ``then``'s writes in the same
         transaction); None when ``change`` declined."""
-        key = _key(session_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise SessionNotFound(f"session {session_id!r} not found")
-                    record = SessionRecord.model_validate_json(raw)
-                    if not change(record):
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return None
-                    record.updated_at = time.time()
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, record.model_dump_json(), ex=self.ttl)
-                    if then is not None:
-                        then(pipe, record)
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
+
+        def stamped(record: SessionRecord) -> bool:
+            if not change(record):
+                return False
+            record.updated_at = time.time()
+            return True
+
+        record = await update_record(
+            self.redis,
+            _key(session_id),
+            SessionRecord,
+            stamped,
+            ttl=self.ttl,
+            missing=lambda: SessionNotFound(f"session {session_id!r} not found"),
+            then=then,
+        )
+        if record is None:
+            return None
         await self._touch(session_id)
         return record
 
