@@ -3,8 +3,8 @@
 For a call needing tier T, the chain tries each configured provider in order with that
 provider's catalog model for T. A provider error that another provider might not have
 (rate limit, overload, 5xx, timeout, bad credentials, open breaker) moves on to the next;
-a bad request stops at once, since the same request fails everywhere. When every
-candidate fails, :class:`NoProviderAvailable` carries all attempts and the shortest
+a bad request stops at once and is raised as it is, since the same request fails
+everywhere. When every candidate fails, :class:`NoProviderAvailable` carries all attempts and the shortest
 retry-after any of them asked for, so the caller can wait exactly that long.
 
 A stream falls back only before its first piece of text: after that, switching models
@@ -155,9 +155,9 @@ class FallbackChain:
                 if self.gate is not None:
                     await self.gate.release(lease, None, exc)
                 attempts.append(self._failed(provider, model, exc, started))
-                errors.append(exc)
                 if isinstance(exc, BadRequest):
-                    break
+                    raise  # the same request fails everywhere: say what is wrong with it
+                errors.append(exc)
                 continue
             cost = self.catalog.cost_usd(model, completion.usage)
             if self.gate is not None:

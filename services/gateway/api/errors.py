@@ -92,9 +92,6 @@ async def _quota(_: Request, exc: Exception) -> JSONResponse:
 async def _no_provider(_: Request, exc: Exception) -> JSONResponse:
     """Every provider failed: 429 if all were rate limits (with the soonest retry), else 503."""
     assert isinstance(exc, NoProviderAvailable)
-    if exc.attempts and isinstance(exc.attempts[-1], BadRequest):
-        # the request itself is wrong (too long for the model, …): no provider would take it
-        return await _provider(_, exc.attempts[-1])
     limited = bool(exc.attempts) and all(isinstance(a, RateLimited) for a in exc.attempts)
     retry = max(1, math.ceil(exc.retry_after or 1))
     return JSONResponse(
