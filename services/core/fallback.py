@@ -4,8 +4,9 @@ For a call needing tier T, the chain tries each configured provider in order wit
 provider's catalog model for T. A provider error that another provider might not have
 (rate limit, overload, 5xx, timeout, bad credentials, open breaker) moves on to the next;
 a bad request stops at once and is raised as it is, since the same request fails
-everywhere. When every candidate fails, :class:`NoProviderAvailable` carries all attempts and the shortest
-retry-after any of them asked for, so the caller can wait exactly that long.
+everywhere. When every candidate fails, :class:`NoProviderAvailable` carries all attempts
+and the shortest retry-after any of them asked for, so the caller can wait exactly that
+long.
 
 A stream falls back only before its first piece of text: after that, switching models
 would splice two different answers, so a mid-stream error is raised as it is.
