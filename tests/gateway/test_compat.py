@@ -1,19 +1,17 @@
 """The official OpenAI and Anthropic SDKs, pointed at the gateway, work unmodified."""
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator, Iterator
 
 import anthropic
 import openai
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
-from tests.conftest import _free_port
 from tests.gateway.conftest import KEY_T1, KEY_T2
+from tests.servers import serving
 
 
 @pytest.fixture
@@ -25,19 +23,8 @@ def gateway_url(redis_url: str, simulator) -> Iterator[str]:
         simulator_url=simulator.url,
         tenant_quotas={"t2": {"tpm": 300}},
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(1000):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings), name="gateway") as url:
+        yield url
 
 
 @pytest.fixture

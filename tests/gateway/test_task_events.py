@@ -8,25 +8,22 @@ Streams that end are read through the ASGI transport; streams read while they ar
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
 from fastapi import FastAPI
 
-from agentqueue.cli.processes import free_port
 from agentqueue.core.fallback import FallbackChain
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
 from agentqueue.worker.runner import RetryLater, TaskRunner
 from tests.gateway.conftest import KEY_T1, KEY_T2
+from tests.servers import serving
 
 HI = {"messages": [{"role": "user", "content": "Say hi"}]}
 AUTH = {"Authorization": f"Bearer {KEY_T1}"}
@@ -168,31 +165,6 @@ async def test_cancelling_ends_the_stream_with_cancelled(client: httpx.AsyncClie
 
 
 # -- live streams through a real server ------------------------------------------------
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "gateway did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture

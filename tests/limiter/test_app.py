@@ -1,12 +1,10 @@
 """The limiter service in-process (real Redis), through its own HTTP client."""
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from agentqueue.core.errors import BudgetExhausted, LimiterUnavailable, UnknownBudget
@@ -16,6 +14,7 @@ from agentqueue.core.ratelimit.leases import Charge
 from agentqueue.limiter.app import create_app
 from agentqueue.limiter.settings import LimiterSettings
 from tests.conftest import _free_port
+from tests.servers import serving
 
 B = "anthropic:claude-sonnet-4-6:default"
 
@@ -31,26 +30,14 @@ async def service(redis_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Http
             "anthropic:claude-sonnet-4-6": {"rpm": 100, "tpm": 10_000, "minute_seconds": 3600}
         },
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{port}"
-    raw = httpx.AsyncClient(base_url=url)
-    client = HttpBudgets(url)
-    try:
-        yield raw, client
-    finally:
-        await client.aclose()
-        await raw.aclose()
-        server.should_exit = True
-        thread.join(10)
+    with serving(create_app(settings), name="limiter") as url:
+        raw = httpx.AsyncClient(base_url=url)
+        client = HttpBudgets(url)
+        try:
+            yield raw, client
+        finally:
+            await client.aclose()
+            await raw.aclose()
 
 
 async def test_budgets_from_settings_are_configured_with_headroom(service) -> None:
@@ -137,7 +124,6 @@ async def test_bad_limits_are_422_naming_the_field(service) -> None:
 
 
 async def test_metrics_expose_headroom_per_budget(service) -> None:
-    import asyncio
 
     raw, client = service
     await client.acquire([Charge(B, 3000)], priority=Priority.HIGH)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,6 @@ import httpx
 import kmock
 import kopf
 import pytest
-import uvicorn
 import yaml
 from pydantic import SecretStr
 
@@ -29,7 +27,7 @@ from agentqueue.limiter.app import create_app
 from agentqueue.limiter.settings import LimiterSettings
 from agentqueue.operator.runner import run_operator
 from agentqueue.operator.settings import OperatorSettings
-from tests.conftest import _free_port
+from tests.servers import serving
 
 AQ = "agentqueue.io/v1alpha1/agentqueues"
 DEPLOYMENTS = "apps/v1/deployments"
@@ -95,30 +93,9 @@ def kmock_options(kmock_options: dict[str, Any]) -> dict[str, Any]:
 @contextlib.contextmanager
 def serve_limiter(redis_url: str, budgets: dict[str, dict[str, float]]) -> Iterator[str]:
     """The real limiter app over HTTP on 127.0.0.1, in a thread."""
-    settings = LimiterSettings(
-        redis_url=SecretStr(redis_url), host="127.0.0.1", port=_free_port(), budgets=budgets
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="limiter", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the limiter did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://{settings.host}:{settings.port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    settings = LimiterSettings(redis_url=SecretStr(redis_url), budgets=budgets)
+    with serving(create_app(settings), name="limiter") as url:
+        yield url
 
 
 def operator_settings(redis_url: str, limiter_url: str | None, **changes: Any) -> OperatorSettings:
