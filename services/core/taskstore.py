@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from agentqueue.core.cas import update_record
+from agentqueue.core.cas import Then, update_record
 from agentqueue.core.errors import IdempotencyConflict, TaskNotFound
 from agentqueue.core.tasks import (
     CallRecord,
@@ -35,6 +35,10 @@ _PREFIX = "aq:"
 
 def _task_key(task_id: str) -> str:
     return f"{_PREFIX}task:{task_id}"
+
+
+def _cancel_key(task_id: str) -> str:
+    return f"{_PREFIX}task:{task_id}:cancelled"
 
 
 def _idem_key(tenant: str, key: str) -> str:
@@ -86,7 +90,11 @@ class TaskStore:
         return record
 
     async def _update(
-        self, task_id: str, change: Callable[[TaskRecord], bool]
+        self,
+        task_id: str,
+        change: Callable[[TaskRecord], bool],
+        *,
+        then: Then[TaskRecord] | None = None,
     ) -> TaskRecord | None:
         """Apply ``change`` atomically; it returns False to leave the record as it is.
 
@@ -99,6 +107,7 @@ class TaskStore:
             change,
             ttl=self.ttl,
             missing=lambda: TaskNotFound(f"task {task_id!r} not found"),
+            then=then,
         )
 
     async def start(self, task_id: str) -> TaskRecord | None:
@@ -176,8 +185,16 @@ class TaskStore:
             r.finished_at = time.time()
             return True
 
-        written = await self._update(task_id, change)
+        def flag(pipe: aioredis.client.Pipeline, _: TaskRecord) -> None:
+            pipe.set(_cancel_key(task_id), 1, ex=self.ttl)
+
+        written = await self._update(task_id, change, then=flag)
         return (written, True) if written is not None else (seen[-1], False)
+
+    async def is_cancelled(self, task_id: str) -> bool:
+        """Whether the task was cancelled: one key, written with the cancellation, so that
+        a running task can ask before every step without reading its whole record."""
+        return bool(await self.redis.exists(_cancel_key(task_id)))
 
     async def add_webhook_attempt(
         self, task_id: str, attempt: WebhookAttempt | None, state: WebhookState

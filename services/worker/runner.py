@@ -37,7 +37,7 @@ from agentqueue.core.messages import Completion, CompletionRequest
 from agentqueue.core.pipeline import Completer
 from agentqueue.core.priority import Priority
 from agentqueue.core.queue_usage import record_usage
-from agentqueue.core.tasks import CallRecord, TaskError, TaskState, WebhookState
+from agentqueue.core.tasks import CallRecord, TaskError, WebhookState
 from agentqueue.core.taskstore import TaskStore
 from agentqueue.worker.agents import AgentContext, CallInfo, TaskCancelled, get_agent
 from agentqueue.worker.agents.runtime import AgentRuntime
@@ -163,7 +163,7 @@ class TaskRunner:
 
         async def call(request: CompletionRequest, info: CallInfo | None = None) -> Completion:
             nonlocal cost
-            if (await self.store.get(task_id)).state is TaskState.CANCELLED:
+            if await self.store.is_cancelled(task_id):
                 raise TaskCancelled(f"task {task_id} was cancelled")
             result = await self.chain.complete(request, record.spec.priority, record.tenant)
             cost += result.cost_usd
