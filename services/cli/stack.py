@@ -18,14 +18,13 @@ import httpx
 
 from agentqueue.cli.processes import (
     ProcessGroup,
-    free_port,
-    port_is_free,
     redis_answers,
     start_redis,
     wait_http,
     wait_workers,
 )
 from agentqueue.core.catalog import load_catalog
+from agentqueue.core.ports import free_port, port_is_free
 from agentqueue.core.webhooks import generate_secret
 
 QUEUES = ("high", "standard", "batch")

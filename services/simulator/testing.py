@@ -8,7 +8,6 @@ with running_simulator(SimulatorSettings(speed=0)) as sim:
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from agentqueue.core.ports import free_port
 from agentqueue.simulator.app import create_app
 from agentqueue.simulator.settings import SimulatorSettings
 
@@ -50,17 +50,10 @@ class SimulatorHandle:
         self._admin.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_simulator(settings: SimulatorSettings | None = None) -> Iterator[SimulatorHandle]:
     settings = (settings or SimulatorSettings()).model_copy(
-        update={"host": "127.0.0.1", "port": _free_port()}
+        update={"host": "127.0.0.1", "port": free_port()}
     )
     config = uvicorn.Config(
         create_app(settings),
