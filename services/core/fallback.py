@@ -28,6 +28,7 @@ from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent,
 from agentqueue.core.priority import Priority
 from agentqueue.core.providers.base import Provider
 from agentqueue.core.ratelimit.gate import BudgetGate
+from agentqueue.core.ratelimit.leases import Lease
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,17 @@ class FallbackChain:
             ]
         return out
 
-    def _failed(
-        self, provider: Provider, model: str, exc: ProviderError, started: float
+    async def _failed(
+        self,
+        provider: Provider,
+        model: str,
+        exc: ProviderError,
+        started: float,
+        lease: Lease | None,
     ) -> Attempt:
+        """A failed attempt: its reservation settled, its breaker told, the attempt noted."""
+        if self.gate is not None:
+            await self.gate.release(lease, None, exc)
         breaker = self.breakers[provider.name]
         if exc.trips_breaker:
             breaker.record_failure()
@@ -153,9 +162,7 @@ class FallbackChain:
                     lease = await self.gate.admit(provider.name, model, request, priority, tenant)
                 completion = await provider.complete(request, model)
             except ProviderError as exc:
-                if self.gate is not None:
-                    await self.gate.release(lease, None, exc)
-                attempts.append(self._failed(provider, model, exc, started))
+                attempts.append(await self._failed(provider, model, exc, started, lease))
                 if isinstance(exc, BadRequest):
                     raise  # the same request fails everywhere: say what is wrong with it
                 errors.append(exc)
@@ -235,10 +242,8 @@ class FallbackChain:
                     yield event
                 return
             except ProviderError as exc:
-                if self.gate is not None:
-                    await self.gate.release(lease, None, exc)
-                    lease = None
-                attempts.append(self._failed(provider, model, exc, started))
+                attempts.append(await self._failed(provider, model, exc, started, lease))
+                lease = None
                 if sent_any or isinstance(exc, BadRequest):
                     raise
                 errors.append(exc)
