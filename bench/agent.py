@@ -37,18 +37,18 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from agentqueue.cli.processes import ProcessGroup, start_redis
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier
-from agentqueue.core.pipeline import CallPipeline
-from agentqueue.core.providers.registry import build_providers
-from agentqueue.core.routing import TierChoice
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.calls.pipeline import CallPipeline
+from agentqueue.core.calls.registry import build_providers
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier
+from agentqueue.core.llm.routing import TierChoice
+from agentqueue.core.llm.tokens import estimate_text
 from agentqueue.core.sessions import Item, ItemKind, SessionRecord, SessionStore
 from agentqueue.core.sessions.context import ContextPolicy
 from agentqueue.core.settings import CoreSettings
-from agentqueue.core.tasks import TaskRecord, TaskSpec, TaskState
-from agentqueue.core.taskstore import TaskStore
-from agentqueue.core.tokens import estimate_text
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.simulator.settings import SimulatorSettings
 from agentqueue.simulator.testing import SimulatorHandle, running_simulator
 from agentqueue.worker.agents.runtime import AgentRuntime

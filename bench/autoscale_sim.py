@@ -34,8 +34,8 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
-from agentqueue.core.priority import Priority
-from agentqueue.core.queue_usage import BucketUsage
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.queues.usage import BucketUsage
 from agentqueue.operator.budget_share import queue_share_tpm
 from agentqueue.operator.learning import ReplicaRateLearner
 from agentqueue.operator.scaling import ScalingInput, desired_replicas

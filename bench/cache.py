@@ -48,11 +48,11 @@ from agentqueue.core.cache.exact import ExactCache
 from agentqueue.core.cache.index import VectorStore, pack
 from agentqueue.core.cache.policy import CachePolicy
 from agentqueue.core.cache.singleflight import SingleFlight
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.fallback import CallResult, FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.pipeline import CallPipeline, Completer
-from agentqueue.core.providers.registry import build_providers
+from agentqueue.core.calls.fallback import CallResult, FallbackChain
+from agentqueue.core.calls.pipeline import CallPipeline, Completer
+from agentqueue.core.calls.registry import build_providers
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.settings import CoreSettings
 from agentqueue.simulator.settings import SimulatorSettings
 from agentqueue.simulator.testing import SimulatorHandle, running_simulator

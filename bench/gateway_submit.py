@@ -26,11 +26,11 @@ import redis
 import redis.asyncio as aioredis
 
 from agentqueue.cli.stack import RunningStack, StackConfig, start_stack
-from agentqueue.core.broker import make_broker, task_message
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.priority import Priority
-from agentqueue.core.tasks import TaskRecord, TaskSpec
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.queues.broker import make_broker, task_message
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec
+from agentqueue.core.tasks.store import TaskStore
 
 BODY = {"messages": [{"role": "user", "content": "Say hi"}], "priority": "batch"}
 

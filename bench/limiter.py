@@ -40,13 +40,13 @@ import redis
 import redis.asyncio as aioredis
 
 from agentqueue.cli.processes import ProcessGroup, free_port, start_redis, wait_http
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.errors import NoProviderAvailable, ProviderError, RateLimited
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.priority import Priority
-from agentqueue.core.providers.base import ProviderConfig
-from agentqueue.core.providers.registry import build_provider
+from agentqueue.core.base.errors import NoProviderAvailable, ProviderError, RateLimited
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.calls.registry import build_provider
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.llm.providers.base import ProviderConfig
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.gate import BudgetGate, estimate_input_tokens
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets

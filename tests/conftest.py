@@ -19,9 +19,9 @@ import redis
 import redis.asyncio as aioredis
 
 from agentqueue.cli.processes import ProcessGroup, free_port, start_redis
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.providers.registry import build_providers
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.calls.registry import build_providers
+from agentqueue.core.llm.catalog import load_catalog
 from agentqueue.core.settings import CoreSettings
 
 if TYPE_CHECKING:

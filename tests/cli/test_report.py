@@ -12,10 +12,10 @@ import redis.asyncio as aioredis
 
 from agentqueue.cli.__main__ import main
 from agentqueue.cli.report import load, observe, percentile, report
-from agentqueue.core.messages import ChatMessage, CompletionRequest, Usage
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Usage
 from agentqueue.core.sessions import SessionRecord, SessionStore
-from agentqueue.core.tasks import CallRecord, TaskRecord, TaskSpec, TaskState
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.tasks.model import CallRecord, TaskRecord, TaskSpec, TaskState
+from agentqueue.core.tasks.store import TaskStore
 
 
 def _task(

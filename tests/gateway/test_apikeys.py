@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from agentqueue.core.apikeys import ApiKeys
-from agentqueue.core.priority import Priority
+from agentqueue.core.base.priority import Priority
 from agentqueue.gateway import api
 from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway_app import gateway_client

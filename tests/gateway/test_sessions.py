@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import redis.asyncio as aioredis
 
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.tasks.store import TaskStore
 from tests.gateway.conftest import KEY_T2
 
 PAIR = [

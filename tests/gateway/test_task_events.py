@@ -17,8 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
 from agentqueue.worker.runner import RetryLater, TaskRunner
@@ -149,7 +149,7 @@ async def test_a_finished_task_without_a_terminal_event_ends_with_the_records(
     task_id = await _submit(client)
     store = TaskStore(aredis)
     await store.start(task_id)
-    from agentqueue.core.tasks import TaskError
+    from agentqueue.core.tasks.model import TaskError
 
     await store.fail(task_id, TaskError(type="Boom", message="lost in transit"))
     events = await _events(client, task_id)  # the worker's events never made it

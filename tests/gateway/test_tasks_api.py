@@ -161,7 +161,7 @@ async def test_tenant_over_its_daily_spend_gets_429_with_retry_after(
 ) -> None:
     from decimal import Decimal
 
-    from agentqueue.core.messages import Usage
+    from agentqueue.core.llm.messages import Usage
     from agentqueue.core.ratelimit.quotas import TenantQuotas
     from tests.gateway.conftest import KEY_T1
     from tests.gateway_app import gateway_client

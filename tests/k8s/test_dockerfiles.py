@@ -91,9 +91,9 @@ def test_dockerignore_keeps_the_sources_and_drops_the_rest() -> None:
     for path in (
         "pyproject.toml",
         "README.md",
-        "services/core/settings.py",
-        "services/core/catalog.json",
-        "services/core/ratelimit/limiter.lua",
+        "services/agentqueue/core/settings.py",
+        "services/agentqueue/core/llm/catalog.json",
+        "services/agentqueue/core/ratelimit/limiter.lua",
     ):
         assert not _ignored(path, patterns), path
     for path in (
@@ -101,7 +101,7 @@ def test_dockerignore_keeps_the_sources_and_drops_the_rest() -> None:
         ".git/HEAD",
         "tests/conftest.py",
         "charts/agentqueue",
-        "services/core/__pycache__/x.pyc",
+        "services/agentqueue/core/__pycache__/x.pyc",
         "build/mypy",
     ):
         assert _ignored(path, patterns), path

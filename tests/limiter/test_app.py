@@ -7,8 +7,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from agentqueue.core.errors import BudgetExhausted, LimiterUnavailable, UnknownBudget
-from agentqueue.core.priority import Priority
+from agentqueue.core.base.errors import BudgetExhausted, LimiterUnavailable, UnknownBudget
+from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
 from agentqueue.core.ratelimit.leases import Charge
 from agentqueue.limiter.app import create_app
@@ -102,7 +102,7 @@ async def test_unreachable_service_is_limiter_unavailable() -> None:
 
 
 async def test_tenant_quota_over_http_is_429_quota_exceeded(service) -> None:
-    from agentqueue.core.errors import QuotaExceeded
+    from agentqueue.core.base.errors import QuotaExceeded
     from agentqueue.core.ratelimit.budget import BudgetLimits
 
     _, client = service

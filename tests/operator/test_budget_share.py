@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentqueue.core.priority import Priority
+from agentqueue.core.base.priority import Priority
 from agentqueue.operator.budget_share import queue_share_tpm
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentqueue.core.queue_usage import BucketUsage
+from agentqueue.core.queues.usage import BucketUsage
 from agentqueue.operator.learning import ReplicaRateLearner
 
 

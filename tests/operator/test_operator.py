@@ -17,9 +17,9 @@ import pytest
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 
-from agentqueue.core.broker import make_broker, task_message
-from agentqueue.core.priority import Priority
-from agentqueue.core.queue_usage import record_usage
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.queues.broker import make_broker, task_message
+from agentqueue.core.queues.usage import record_usage
 from tests.conftest import _free_port
 from tests.operator.conftest import (
     AQ,

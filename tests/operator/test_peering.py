@@ -14,8 +14,8 @@ import kopf
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 
-from agentqueue.core.broker import make_broker, task_message
-from agentqueue.core.priority import Priority
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.queues.broker import make_broker, task_message
 from agentqueue.operator.runner import run_operator
 from tests.operator.conftest import (
     DEPLOYMENTS,

@@ -8,9 +8,9 @@ import pytest
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 
-from agentqueue.core.broker import make_broker, task_message
-from agentqueue.core.priority import Priority
-from agentqueue.core.queue_depth import QueueDepth, read_depth
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.queues.broker import make_broker, task_message
+from agentqueue.core.queues.depth import QueueDepth, read_depth
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from agentqueue.core.queue_usage import BucketUsage, bucket_of, read_usage, record_usage
+from agentqueue.core.queues.usage import BucketUsage, bucket_of, read_usage, record_usage
 
 
 async def test_counts_add_up_per_queue_and_bucket(aredis: aioredis.Redis) -> None:

@@ -7,12 +7,12 @@ import time
 
 import redis.asyncio as aioredis
 
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.priority import Priority
-from agentqueue.core.queue_usage import bucket_of, read_usage
-from agentqueue.core.tasks import TaskRecord, TaskSpec
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.queues.usage import bucket_of, read_usage
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import TaskRunner
 
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.tasks import TaskState
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.tasks.model import TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import TaskFailed, TaskRunner
 from tests.worker import test_agents_helpers as helpers
 from tests.worker.test_agents_helpers import submit

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import Completion, CompletionRequest, StreamEvent, Usage
-from agentqueue.core.providers.base import Provider, ProviderConfig
-from agentqueue.core.tasks import TaskState
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import Completion, CompletionRequest, StreamEvent, Usage
+from agentqueue.core.llm.providers.base import Provider, ProviderConfig
+from agentqueue.core.tasks.model import TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker import agents
 from agentqueue.worker.agents.runtime import AgentRuntime
 from agentqueue.worker.runner import TaskFailed, TaskRunner
@@ -133,7 +133,7 @@ async def test_against_the_simulator_the_failure_takes_exactly_two_calls(
 
 
 async def test_auto_routes_a_short_extraction_to_the_efficient_tier(store: TaskStore) -> None:
-    from agentqueue.core.routing import TierChoice
+    from agentqueue.core.llm.routing import TierChoice
 
     runner, _ = scripted_runner(store, ['{"company": "Acme Corp", "employees": 250}'])
     task_id = await submit(store, "extract", DOC, params={"schema": SCHEMA}, tier=TierChoice.AUTO)
@@ -150,7 +150,7 @@ def installed_agent_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     (tmp_path / "shouting_agent.py").write_text(
         textwrap.dedent(
             """
-            from agentqueue.core.tasks import TaskResult
+            from agentqueue.core.tasks.model import TaskResult
 
 
             class ShoutingAgent:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest, Tier
-from agentqueue.core.routing import TierChoice
-from agentqueue.core.tasks import TaskRecord, TaskSpec
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier
+from agentqueue.core.llm.routing import TierChoice
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import TaskRunner
 
 

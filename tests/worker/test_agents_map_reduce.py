@@ -8,8 +8,8 @@ import itertools
 
 import pytest
 
-from agentqueue.core.tasks import TaskState
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.tasks.model import TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import TaskRunner
 from tests.worker import test_agents_helpers as helpers
 from tests.worker.test_agents_helpers import ok_calls, submit

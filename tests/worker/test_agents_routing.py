@@ -3,9 +3,9 @@ every call record, and fallback keeps the tier that was picked."""
 
 from __future__ import annotations
 
-from agentqueue.core.routing import TierChoice
-from agentqueue.core.tasks import TaskState
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.llm.routing import TierChoice
+from agentqueue.core.tasks.model import TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import TaskRunner
 from tests.worker import test_agents_helpers as helpers
 from tests.worker.test_agents_helpers import submit

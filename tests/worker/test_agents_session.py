@@ -14,13 +14,13 @@ from decimal import Decimal
 import pytest
 import redis.asyncio as aioredis
 
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.llm.tokens import estimate_text
 from agentqueue.core.sessions import Item, ItemKind, SessionRecord, SessionStore
 from agentqueue.core.sessions.context import ContextPolicy, pairs_intact
-from agentqueue.core.tasks import TaskRecord, TaskSpec, TaskState
-from agentqueue.core.taskstore import TaskStore
-from agentqueue.core.tokens import estimate_text
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.agents.runtime import AgentRuntime
 from agentqueue.worker.runner import TaskFailed, TaskRunner
 from tests.worker import test_agents_helpers as helpers

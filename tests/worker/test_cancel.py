@@ -13,11 +13,11 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from agentqueue.core.events import EventType, TaskEvents
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.tasks import TaskResult, TaskSpec, TaskState
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.tasks.events import EventType, TaskEvents
+from agentqueue.core.tasks.model import TaskResult, TaskSpec, TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.settings import GatewaySettings
 from agentqueue.worker.agents import BUILTIN_AGENTS, AgentContext
 from agentqueue.worker.runner import TaskRunner

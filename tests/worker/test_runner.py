@@ -3,10 +3,10 @@
 import pytest
 import redis.asyncio as aioredis
 
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.tasks import TaskRecord, TaskSpec, TaskState
-from agentqueue.core.taskstore import TaskStore
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
+from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import RetryLater, TaskFailed, TaskRunner
 
 

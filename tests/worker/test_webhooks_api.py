@@ -10,7 +10,7 @@ import pytest
 import redis
 from pydantic import SecretStr
 
-from agentqueue.core.broker import WEBHOOK_ACTOR
+from agentqueue.core.queues.broker import WEBHOOK_ACTOR
 from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway_app import gateway_client
 

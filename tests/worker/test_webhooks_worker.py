@@ -19,9 +19,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from agentqueue.core.webhooks import generate_secret, verify_webhook
+from agentqueue.core.tasks.webhooks import generate_secret, verify_webhook
 from agentqueue.gateway.settings import GatewaySettings
-from tests.core.webhook_receiver import Receiver, running_receiver
+from tests.core.tasks.webhook_receiver import Receiver, running_receiver
 from tests.gateway_app import gateway_client
 
 pytestmark = pytest.mark.slow

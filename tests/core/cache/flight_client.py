@@ -15,11 +15,11 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.cache.exact import ExactCache
 from agentqueue.core.cache.singleflight import SingleFlight
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.pipeline import CallPipeline
-from agentqueue.core.providers.registry import build_providers
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.calls.pipeline import CallPipeline
+from agentqueue.core.calls.registry import build_providers
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.settings import CoreSettings
 
 REQUEST = CompletionRequest(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentqueue.core.cache.keys import NOT_IN_KEY, exact_key, flight_key, semantic_scope
-from agentqueue.core.messages import (
+from agentqueue.core.llm.messages import (
     CacheControl,
     ChatMessage,
     CompletionRequest,

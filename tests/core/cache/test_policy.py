@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentqueue.core.cache.policy import CachePolicy
-from agentqueue.core.messages import CacheControl, ChatMessage, CompletionRequest
+from agentqueue.core.llm.messages import CacheControl, ChatMessage, CompletionRequest
 
 REQUEST = CompletionRequest(messages=[ChatMessage(role="user", content="Hi")], temperature=0)
 

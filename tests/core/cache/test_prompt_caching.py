@@ -11,11 +11,11 @@ import pytest
 from openai.types import CompletionUsage
 from openai.types.completion_usage import PromptTokensDetails
 
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.messages import ChatMessage, CompletionRequest, ToolSpec
-from agentqueue.core.providers.anthropic import AnthropicProvider, min_cacheable_tokens
-from agentqueue.core.providers.base import ProviderConfig
-from agentqueue.core.providers.openai import _usage as openai_usage
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, ToolSpec
+from agentqueue.core.llm.providers.anthropic import AnthropicProvider, min_cacheable_tokens
+from agentqueue.core.llm.providers.base import ProviderConfig
+from agentqueue.core.llm.providers.openai import _usage as openai_usage
 
 SONNET = "claude-sonnet-4-6"
 EPHEMERAL = {"type": "ephemeral"}

@@ -14,8 +14,8 @@ from agentqueue.core.cache.embedder import MiniLMEmbedder, minilm_available
 from agentqueue.core.cache.exact import ExactCache
 from agentqueue.core.cache.policy import CachePolicy
 from agentqueue.core.cache.semantic import SemanticCache
-from agentqueue.core.messages import CacheControl, ChatMessage, CompletionRequest
-from agentqueue.core.pipeline import CallPipeline
+from agentqueue.core.calls.pipeline import CallPipeline
+from agentqueue.core.llm.messages import CacheControl, ChatMessage, CompletionRequest
 
 _missing = minilm_available()
 pytestmark = pytest.mark.skipif(

@@ -14,8 +14,8 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.cache.exact import ExactCache
 from agentqueue.core.cache.singleflight import Role, SingleFlight
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.pipeline import CallPipeline
+from agentqueue.core.calls.pipeline import CallPipeline
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 
 REQUEST = CompletionRequest(
     messages=[ChatMessage(role="user", content="Summarise the single-flight pattern.")],

@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.priority import Priority
-from agentqueue.core.providers.registry import build_providers
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.calls.registry import build_providers
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.gate import BudgetGate, estimate_input_tokens
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
@@ -61,7 +61,7 @@ async def test_redis_down_keeps_to_the_local_share_and_never_fails_open() -> Non
 
     import redis.asyncio as aioredis
 
-    from agentqueue.core.errors import RateLimited
+    from agentqueue.core.base.errors import RateLimited
     from tests.conftest import _free_port
 
     dead = aioredis.Redis.from_url(

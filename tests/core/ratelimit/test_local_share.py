@@ -1,6 +1,6 @@
 import pytest
 
-from agentqueue.core.errors import BudgetExhausted
+from agentqueue.core.base.errors import BudgetExhausted
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.local_share import LocalShare
 

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from agentqueue.core.catalog import load_catalog
-from agentqueue.core.errors import QuotaExceeded
-from agentqueue.core.fallback import FallbackChain
-from agentqueue.core.messages import ChatMessage, CompletionRequest
-from agentqueue.core.priority import Priority
-from agentqueue.core.providers.registry import build_providers
+from agentqueue.core.base.errors import QuotaExceeded
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.calls.registry import build_providers
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.gate import BudgetGate
 from agentqueue.core.ratelimit.quotas import TenantQuota, TenantQuotas, seconds_to_midnight

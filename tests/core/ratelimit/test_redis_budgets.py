@@ -6,8 +6,8 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from agentqueue.core.errors import BudgetExhausted, UnknownBudget
-from agentqueue.core.priority import Priority
+from agentqueue.core.base.errors import BudgetExhausted, UnknownBudget
+from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.leases import Charge
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
@@ -160,7 +160,7 @@ async def test_output_tokens_are_counted_apart_where_the_provider_does(aredis) -
 
 
 async def test_a_quota_charge_is_refused_at_once_and_takes_nothing(aredis) -> None:
-    from agentqueue.core.errors import QuotaExceeded
+    from agentqueue.core.base.errors import QuotaExceeded
 
     budgets = await _budgets(aredis, minute=3600)
     await budgets.configure(

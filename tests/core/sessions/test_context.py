@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentqueue.core.errors import ContextOverflow
+from agentqueue.core.base.errors import ContextOverflow
 from agentqueue.core.sessions.context import (
     ContextLimit,
     ContextPolicy,

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 import redis.asyncio as aioredis
 
-from agentqueue.core.errors import SessionBusy, SessionClosed, SessionNotFound
-from agentqueue.core.messages import Usage
+from agentqueue.core.base.errors import SessionBusy, SessionClosed, SessionNotFound
+from agentqueue.core.llm.messages import Usage
 from agentqueue.core.sessions import Compaction, Item, ItemKind, SessionRecord, SessionStore
 
 

@@ -1,0 +1,256 @@
+"""``agentqueue report``: what sessions cost, how that varies, and what N a day would need.
+
+Cost per session varies tenfold between agent kinds and within one, which makes capacity
+planning guesswork; this report reads what actually ran — finished task records and
+session records in Redis — and prints, per agent kind, p50/p90/p99 of cost and of LLM
+calls per session, then projects daily cost and the provider tokens-per-minute needed for
+``--sessions-per-day N`` with the observed mix of kinds.
+
+A *session* here is a session record (kind ``session``: every step and summary it took),
+or a standalone task (a one-task session of its agent kind). Tasks that were steps of a
+session are counted in their session, not again on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from rich.console import Console
+from rich.table import Table
+
+from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.sessions.models import SessionRecord
+from agentqueue.core.settings import CoreSettings
+from agentqueue.core.tasks.model import TaskRecord, TaskState
+
+MINUTES_PER_DAY = 24 * 60
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One session's totals."""
+
+    kind: str
+    cost_usd: float
+    calls: int
+    tokens: int
+
+
+@dataclass
+class Observed:
+    samples: list[Sample] = field(default_factory=list)
+    #: Tokens (all kinds: input, output, cached) and cost by model, over every call.
+    model_tokens: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    model_cost: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    prices_as_of: set[str] = field(default_factory=set)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of ``values``; 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def observe(tasks: Iterable[TaskRecord], sessions: Iterable[SessionRecord]) -> Observed:
+    out = Observed()
+    for task in tasks:
+        for call in task.calls:
+            out.model_tokens[call.model] += call.usage.total_tokens
+            out.model_cost[call.model] += float(call.cost_usd)
+            if call.prices_as_of:
+                out.prices_as_of.add(call.prices_as_of)
+        if task.spec.kind == "session_step" or not task.state.terminal:
+            continue
+        if task.state is TaskState.CANCELLED and not task.calls:
+            continue
+        out.samples.append(
+            Sample(task.spec.kind, float(task.cost_usd), len(task.calls), task.usage.total_tokens)
+        )
+    for s in sessions:
+        if s.calls:
+            out.samples.append(Sample("session", float(s.cost_usd), s.calls, s.usage.total_tokens))
+    return out
+
+
+@dataclass(frozen=True)
+class KindStats:
+    kind: str
+    sessions: int
+    cost_p50: float
+    cost_p90: float
+    cost_p99: float
+    cost_mean: float
+    calls_p50: float
+    calls_p90: float
+    calls_p99: float
+    tokens_mean: float
+
+
+def by_kind(samples: Sequence[Sample]) -> list[KindStats]:
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        groups[s.kind].append(s)
+    if len(groups) > 1:
+        groups["(all)"] = list(samples)
+    out = []
+    for kind, group in sorted(groups.items()):
+        costs = [s.cost_usd for s in group]
+        calls = [float(s.calls) for s in group]
+        out.append(
+            KindStats(
+                kind=kind,
+                sessions=len(group),
+                cost_p50=percentile(costs, 50),
+                cost_p90=percentile(costs, 90),
+                cost_p99=percentile(costs, 99),
+                cost_mean=sum(costs) / len(group),
+                calls_p50=percentile(calls, 50),
+                calls_p90=percentile(calls, 90),
+                calls_p99=percentile(calls, 99),
+                tokens_mean=sum(s.tokens for s in group) / len(group),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Projection:
+    sessions_per_day: int
+    peak_factor: float
+    daily_cost_usd: float
+    #: The p90 day: every session costing the p90 (an upper planning bound).
+    daily_cost_p90_usd: float
+    tokens_per_day: int
+    average_tpm: float
+    #: Tokens per minute each model's budget must allow at the peak.
+    peak_tpm_by_model: dict[str, int]
+
+
+def project(observed: Observed, sessions_per_day: int, peak_factor: float) -> Projection:
+    samples = observed.samples
+    n = len(samples)
+    mean_cost = sum(s.cost_usd for s in samples) / n if n else 0.0
+    mean_tokens = sum(s.tokens for s in samples) / n if n else 0.0
+    per_day = mean_tokens * sessions_per_day
+    total_model_tokens = sum(observed.model_tokens.values()) or 1
+    peak = {
+        model: math.ceil(per_day * tokens / total_model_tokens / MINUTES_PER_DAY * peak_factor)
+        for model, tokens in sorted(observed.model_tokens.items())
+    }
+    return Projection(
+        sessions_per_day=sessions_per_day,
+        peak_factor=peak_factor,
+        daily_cost_usd=round(mean_cost * sessions_per_day, 4),
+        daily_cost_p90_usd=round(
+            percentile([s.cost_usd for s in samples], 90) * sessions_per_day, 4
+        ),
+        tokens_per_day=round(per_day),
+        average_tpm=round(per_day / MINUTES_PER_DAY, 1),
+        peak_tpm_by_model=peak,
+    )
+
+
+async def load(redis: aioredis.Redis) -> tuple[list[TaskRecord], list[SessionRecord]]:
+    """Every task record and session record in Redis."""
+    tasks: list[TaskRecord] = []
+    sessions: list[SessionRecord] = []
+    async for key in redis.scan_iter(match="aq:task:*", count=1000):
+        raw = await redis.get(key)
+        if raw is not None:
+            tasks.append(TaskRecord.model_validate_json(raw))
+    async for key in redis.scan_iter(match="aq:session:*", count=1000):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        if name.count(":") != 2:  # the session's lists, not its record
+            continue
+        raw = await redis.get(name)
+        if raw is not None:
+            sessions.append(SessionRecord.model_validate_json(raw))
+    return tasks, sessions
+
+
+def report(observed: Observed, sessions_per_day: int, peak_factor: float) -> dict[str, Any]:
+    return {
+        "sessions_observed": len(observed.samples),
+        "prices_as_of": sorted(observed.prices_as_of),
+        "by_kind": [asdict(k) for k in by_kind(observed.samples)],
+        "cost_by_model_usd": {m: round(c, 6) for m, c in sorted(observed.model_cost.items())},
+        "projection": asdict(project(observed, sessions_per_day, peak_factor)),
+    }
+
+
+def render(data: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"Cost and calls per session ({data['sessions_observed']} observed)")
+    for column in ("kind", "sessions", "cost p50", "p90", "p99", "mean", "calls p50", "p90", "p99"):
+        table.add_column(column, justify="left" if column == "kind" else "right", no_wrap=True)
+    for k in data["by_kind"]:
+        table.add_row(
+            k["kind"],
+            str(k["sessions"]),
+            *(f"${k[f'cost_{p}']:.5f}" for p in ("p50", "p90", "p99", "mean")),
+            *(f"{k[f'calls_{p}']:.0f}" for p in ("p50", "p90", "p99")),
+        )
+    console.print(table)
+    p = data["projection"]
+    console.print(
+        f"At {p['sessions_per_day']:,} sessions a day with this mix: "
+        f"[bold]${p['daily_cost_usd']:,.2f}[/bold] a day "
+        f"(p90 day ${p['daily_cost_p90_usd']:,.2f}), "
+        f"{p['tokens_per_day']:,} tokens a day, {p['average_tpm']:,.0f} tokens/min on average."
+    )
+    if p["peak_tpm_by_model"]:
+        peak = Table(title=f"Provider TPM needed at peak ({p['peak_factor']}x the average)")
+        peak.add_column("model")
+        peak.add_column("tokens/min", justify="right")
+        for model, tpm in p["peak_tpm_by_model"].items():
+            peak.add_row(model, f"{tpm:,}")
+        console.print(peak)
+    if data["prices_as_of"]:
+        console.print(f"prices as of {', '.join(data['prices_as_of'])}")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "report", help="cost and calls per session by agent kind; daily cost and TPM for N/day"
+    )
+    parser.add_argument(
+        "--sessions-per-day", type=int, default=10_000, help="sessions a day to project for"
+    )
+    parser.add_argument(
+        "--peak-factor",
+        type=float,
+        default=3.0,
+        help="peak minute over the day's average minute (default 3)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    redis = async_redis(CoreSettings().redis_url.get_secret_value(), max_connections=2)
+    try:
+        tasks, sessions = await load(redis)
+    finally:
+        await redis.aclose()
+    return report(observe(tasks, sessions), args.sessions_per_day, args.peak_factor)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = asyncio.run(_run(args))
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        render(data, Console())
+    return 0 if data["sessions_observed"] else 1
+
+
+__all__ = ["add_parser", "observe", "percentile", "project", "report", "run"]

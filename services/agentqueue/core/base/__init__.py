@@ -1,0 +1,1 @@
+"""Shared ground every part of core stands on: errors, priorities, Redis, logs."""

@@ -1,0 +1,83 @@
+"""A circuit breaker per provider, so that a dead provider costs one fast failure.
+
+Closed: calls pass; ``failure_threshold`` consecutive failures that say the provider is
+unhealthy (``ProviderError.trips_breaker``) open it. Open: calls are refused at once with
+:class:`~agentqueue.core.base.errors.CircuitOpen` for ``cooldown`` seconds. Half-open: one
+probe call is let through; its success closes the breaker, its failure reopens it for
+another cool-down. Rate limits and bad requests do not count: the provider answered.
+
+The state is per process. Every replica learns of an outage by its own first failures,
+which costs at most ``failure_threshold`` fast failures per replica.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from agentqueue.core.base.errors import CircuitOpen
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Consecutive-failure breaker with a single half-open probe."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        failure_threshold: int = 3,
+        cooldown: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError("failure_threshold must be at least 1")
+        self.provider = provider
+        self.failure_threshold = failure_threshold
+        self.cooldown = cooldown
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._probe_in_flight = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self._opened_at is None:
+            return BreakerState.CLOSED
+        if self._clock() - self._opened_at < self.cooldown:
+            return BreakerState.OPEN
+        return BreakerState.HALF_OPEN
+
+    def before_call(self) -> None:
+        """Raise :class:`CircuitOpen` unless a call may go out now."""
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return
+        if state is BreakerState.HALF_OPEN and not self._probe_in_flight:
+            self._probe_in_flight = True
+            return
+        assert self._opened_at is not None
+        remaining = max(0.0, self.cooldown - (self._clock() - self._opened_at))
+        raise CircuitOpen(self.provider, reopens_in=remaining)
+
+    def record_success(self) -> None:
+        self._failures = 0
+        self._opened_at = None
+        self._probe_in_flight = False
+
+    def record_failure(self) -> None:
+        """Count a failure that says the provider is unhealthy."""
+        self._failures += 1
+        if self._probe_in_flight or self._failures >= self.failure_threshold:
+            self._opened_at = self._clock()
+        self._probe_in_flight = False
+
+    def record_neutral(self) -> None:
+        """The provider answered, but not with success (429, 400): release a probe slot."""
+        self._probe_in_flight = False

@@ -1,0 +1,196 @@
+"""Token counts before every call: a calibrated local estimate, or the provider's count.
+
+Context management and budgets decide *before* a call is made, but an exact tokenizer is
+not available offline for every provider (Anthropic publishes none; tiktoken downloads
+its files at run time). So the base is the estimate the simulator and our limiter use,
+``ceil(chars / 4) + 4`` per message, corrected per model by an exponentially weighted
+average of ``prompt tokens the provider reported / tokens we estimated``, learned from
+every response. Where a provider has a count endpoint (Anthropic
+``messages.count_tokens``, Gemini ``count_tokens``) the counter can ask it instead; it
+falls back to the estimate when the endpoint fails, since a count is advice, not a call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any, Protocol
+
+from agentqueue.core.llm.messages import CompletionRequest, Usage
+
+log = logging.getLogger(__name__)
+
+#: Tokens a message costs beyond its text (role markers, separators), as the simulator counts.
+PER_MESSAGE = 4
+
+
+def estimate_text(text: str) -> int:
+    """One message's tokens by the local estimate."""
+    return math.ceil(len(text) / 4) + PER_MESSAGE
+
+
+def estimate_request(request: CompletionRequest) -> int:
+    """The prompt tokens of ``request`` by the local estimate (uncalibrated)."""
+    total = sum(estimate_text(m.content) for m in request.messages)
+    if request.system:
+        total += estimate_text(request.system)
+    if request.tools:
+        total += estimate_text(json.dumps([t.model_dump() for t in request.tools]))
+    return total
+
+
+def prompt_tokens(usage: Usage) -> int:
+    """Every prompt token a provider reported, cached or not."""
+    return usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+
+
+class Calibration:
+    """Per-model correction of the local estimate, learned from responses (EWMA).
+
+    A model never seen borrows its provider's ratio, if any, else 1.0. Ratios are
+    clamped so that one odd response (a cached answer reporting 0 tokens) cannot make
+    the estimate absurd.
+    """
+
+    def __init__(self, alpha: float = 0.2, floor: float = 0.5, ceiling: float = 4.0) -> None:
+        self.alpha = alpha
+        self.floor = floor
+        self.ceiling = ceiling
+        self._ratios: dict[str, float] = {}
+        self.observations: dict[str, int] = {}
+
+    def ratio(self, model: str, provider: str | None = None) -> float:
+        if model in self._ratios:
+            return self._ratios[model]
+        if provider is not None and f"{provider}:*" in self._ratios:
+            return self._ratios[f"{provider}:*"]
+        return 1.0
+
+    def observe(self, model: str, provider: str | None, estimated: int, actual: int) -> None:
+        """Learn from one response: ``actual`` prompt tokens for ``estimated`` ones."""
+        if estimated <= 0 or actual <= 0:
+            return  # a cache hit or an empty count says nothing about the tokenizer
+        seen = min(self.ceiling, max(self.floor, actual / estimated))
+        keys = [model] + ([f"{provider}:*"] if provider else [])
+        for key in keys:
+            old = self._ratios.get(key)
+            self._ratios[key] = seen if old is None else old + self.alpha * (seen - old)
+            self.observations[key] = self.observations.get(key, 0) + 1
+
+
+class CountEndpoint(Protocol):
+    """A provider's own token count for a request (one HTTP call, no generation)."""
+
+    async def count(self, request: CompletionRequest, model: str) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AnthropicCount:
+    """``messages.count_tokens`` through the Anthropic SDK."""
+
+    def __init__(self, api_key: str, base_url: str | None, timeout: float = 30.0) -> None:
+        import anthropic
+
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+        )
+
+    async def count(self, request: CompletionRequest, model: str) -> int:
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            params["system"] = request.system
+        answer = await self._client.messages.count_tokens(**params)
+        return int(answer.input_tokens)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+class GeminiCount:
+    """``models.count_tokens`` through the google-genai SDK.
+
+    The Gemini API counts no system instruction separately, so it is counted as a first
+    user turn (the same text, hence the same tokens).
+    """
+
+    def __init__(self, api_key: str, base_url: str | None, timeout: float = 30.0) -> None:
+        from google import genai
+        from google.genai import types
+
+        self._types = types
+        self._client = genai.Client(
+            api_key=api_key,
+            http_options=types.HttpOptions(
+                base_url=base_url,
+                timeout=int(timeout * 1000),
+                retry_options=types.HttpRetryOptions(attempts=1),
+            ),
+        )
+
+    async def count(self, request: CompletionRequest, model: str) -> int:
+        t = self._types
+        texts = [("user", request.system)] if request.system else []
+        texts += [
+            ("model" if m.role == "assistant" else "user", m.content) for m in request.messages
+        ]
+        contents = [t.Content(role=role, parts=[t.Part(text=text)]) for role, text in texts]
+        answer = await self._client.aio.models.count_tokens(model=model, contents=contents)  # type: ignore[arg-type]
+        return int(answer.total_tokens or 0)
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+
+
+class TokenCounter:
+    """Counts a request's prompt tokens for a model: endpoint if configured, else estimate."""
+
+    def __init__(
+        self,
+        calibration: Calibration | None = None,
+        endpoints: dict[str, CountEndpoint] | None = None,
+    ) -> None:
+        self.calibration = calibration or Calibration()
+        #: Count endpoints by provider name; providers without one are estimated.
+        self.endpoints = endpoints or {}
+
+    def estimate(self, request: CompletionRequest, model: str, provider: str | None = None) -> int:
+        """The calibrated local estimate (no I/O)."""
+        return math.ceil(estimate_request(request) * self.calibration.ratio(model, provider))
+
+    def scale(self, estimated: int, model: str, provider: str | None = None) -> int:
+        """Calibrate a raw estimate (a sum of :func:`estimate_text` values)."""
+        return math.ceil(estimated * self.calibration.ratio(model, provider))
+
+    async def count(self, request: CompletionRequest, model: str, provider: str | None) -> int:
+        """The provider's count where it has an endpoint, else the calibrated estimate."""
+        endpoint = self.endpoints.get(provider or "")
+        if endpoint is not None:
+            try:
+                return await endpoint.count(request, model)
+            except Exception as exc:  # advice only: never fail a call for its count
+                log.warning("token count from %s failed (%s); estimating", provider, exc)
+        return self.estimate(request, model, provider)
+
+    def observe(self, request: CompletionRequest, model: str, provider: str, usage: Usage) -> None:
+        """Calibrate from a response's usage."""
+        self.calibration.observe(model, provider, estimate_request(request), prompt_tokens(usage))
+
+    async def aclose(self) -> None:
+        for endpoint in self.endpoints.values():
+            await endpoint.aclose()
+
+
+def count_endpoints(configs: list[Any]) -> dict[str, CountEndpoint]:
+    """Count endpoints for the providers in ``configs`` (``ProviderConfig``) that have one."""
+    out: dict[str, CountEndpoint] = {}
+    for config in configs:
+        if config.name == "anthropic":
+            out["anthropic"] = AnthropicCount(config.api_key, config.base_url)
+        elif config.name == "google":
+            out["google"] = GeminiCount(config.api_key, config.base_url)
+    return out

@@ -1,0 +1,1 @@
+"""The Dramatiq broker and what the operator reads of its queues (depth, usage)."""

@@ -1,0 +1,284 @@
+"""The limiter in front of every provider call: reserve, call, settle, learn.
+
+The fallback chain asks the gate before each provider attempt. A budget that cannot
+serve the call within ``max_wait`` becomes a :class:`RateLimited` *before* anything is
+sent — so the chain falls back, or the task retries later, without the provider's 429.
+The same acquire charges the tenant's own per-minute quota, if it has one, and the
+tenant's daily spend is checked first: both refuse with :class:`QuotaExceeded`.
+After the call the reservation is replaced by the real usage (input and output apart),
+the provider's rate-limit headers pull the budget toward the provider's view, and a
+provider 429 (which the budget should have prevented) pulls it down for its retry-after.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from decimal import Decimal
+
+from agentqueue.core.base.errors import (
+    BudgetExhausted,
+    LimiterUnavailable,
+    Overloaded,
+    ProviderError,
+    QuotaExceeded,
+    RateLimited,
+    UnknownBudget,
+)
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.llm.messages import CompletionRequest, Usage
+from agentqueue.core.llm.rate_headers import RateLimitSnapshot
+from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
+from agentqueue.core.ratelimit.leases import Budgets, Charge, Lease
+from agentqueue.core.ratelimit.local_share import LocalShare
+from agentqueue.core.ratelimit.metrics import (
+    ACQUIRES,
+    DENIALS,
+    ESTIMATE_ERROR,
+    FEEDBACK_LOWERED,
+    LOCAL_FALLBACKS,
+    PROVIDER_429S,
+    QUOTA_DENIALS,
+    REFUNDED_TOKENS,
+    SETTLES,
+    WAITS,
+)
+from agentqueue.core.ratelimit.quotas import TENANT_BUDGET_PREFIX, TenantQuotas
+
+log = logging.getLogger(__name__)
+
+#: Lease ids of reservations taken on a local share.
+LOCAL_LEASE = "local:"
+#: Seconds before a budget found unconfigured is looked up again.
+UNLIMITED_RECHECK_S = 30.0
+
+
+def estimate_input_tokens(request: CompletionRequest) -> int:
+    """About 4 characters a token, 4 tokens of overhead a message: an over-estimate for
+    English on current tokenizers, corrected at settle time by the real usage."""
+    texts = [m.content for m in request.messages]
+    if request.system:
+        texts.append(request.system)
+    return sum(math.ceil(len(t) / 4) + 4 for t in texts)
+
+
+class BudgetGate:
+    def __init__(
+        self,
+        budgets: Budgets,
+        *,
+        account: str = "default",
+        max_wait: float = 30.0,
+        margin: float = 0.02,
+        local_limits: dict[str, BudgetLimits] | None = None,
+        replicas: int = 1,
+        quotas: TenantQuotas | None = None,
+        learn_interval: float = 0.25,
+    ) -> None:
+        self.budgets = budgets
+        self.account = account
+        self.max_wait = max_wait
+        self.margin = margin
+        #: Limits known locally, for the share used while Redis is unreachable.
+        self.local_limits = local_limits or {}
+        #: Processes sharing each budget: the local share is limit ÷ replicas.
+        self.replicas = replicas
+        #: Tenants' own quotas (None: no tenant is limited).
+        self.quotas = quotas
+        self._local: dict[str, LocalShare] = {}
+        self._unlimited: dict[str, float] = {}
+        self._outage_logged_at = -math.inf
+        #: Seconds between two header feedbacks on one budget from this process.
+        self.learn_interval = learn_interval
+        self._learned_at: dict[str, float] = {}
+
+    async def admit(
+        self,
+        provider: str,
+        model: str,
+        request: CompletionRequest,
+        priority: Priority,
+        tenant: str | None = None,
+    ) -> Lease | None:
+        """Wait for the call's turn; None when nothing limits it.
+
+        Raises :class:`RateLimited` when the provider budget cannot serve the call within
+        ``max_wait``, :class:`QuotaExceeded` when the tenant is over a quota.
+        """
+        name = budget_name(provider, model, self.account)
+        tokens = estimate_input_tokens(request) + request.max_tokens
+        charges = []
+        if not self._is_unlimited(name):
+            charges.append(Charge(name, tokens, output=request.max_tokens))
+        if tenant is not None and self.quotas is not None:
+            try:
+                await self.quotas.check_spend(tenant)
+            except QuotaExceeded:
+                QUOTA_DENIALS.labels("usd_per_day").inc()
+                raise
+            quota_charge = self.quotas.charge(tenant, tokens, request.max_tokens)
+            if quota_charge is not None:
+                charges.append(quota_charge)
+        if not charges:
+            return None
+        try:
+            lease = await self._acquire(charges, priority)
+        except BudgetExhausted as exc:
+            DENIALS.labels(name).inc()
+            raise RateLimited(
+                f"held back by our limiter: {exc}",
+                retry_after=exc.retry_after,
+                provider=provider,
+                model=model,
+            ) from exc
+        except QuotaExceeded:
+            QUOTA_DENIALS.labels("tpm").inc()
+            raise
+        if lease is None:
+            return None
+        ACQUIRES.labels(lease.charges[0].budget, priority.value).inc()
+        WAITS.labels(lease.charges[0].budget).observe(lease.waited)
+        return lease
+
+    async def _acquire(self, charges: list[Charge], priority: Priority) -> Lease | None:
+        """Acquire, configuring quota budgets on first use and dropping unlimited ones."""
+        while charges:
+            try:
+                try:
+                    return await self.budgets.acquire(
+                        charges, priority=priority, max_wait=self.max_wait
+                    )
+                except LimiterUnavailable as exc:
+                    if charges[0].quota:  # the provider budget is unlimited
+                        return None
+                    return await self._admit_locally(charges[0], exc)
+            except UnknownBudget as exc:
+                quota = self._quota_limits(exc.budget)
+                if quota is not None:
+                    await self.budgets.configure(exc.budget, quota)
+                    continue
+                if exc.budget not in self._unlimited:
+                    log.warning(
+                        "no budget configured for %s: calls to it are not limited", exc.budget
+                    )
+                self._unlimited[exc.budget] = time.monotonic()
+                remaining = [c for c in charges if c.budget != exc.budget]
+                if len(remaining) == len(charges):
+                    raise
+                charges = remaining
+        return None
+
+    def _quota_limits(self, budget: str) -> BudgetLimits | None:
+        """The limits of a tenant quota budget, from this process's settings."""
+        if self.quotas is None or not budget.startswith(TENANT_BUDGET_PREFIX):
+            return None
+        quota = self.quotas.quota(budget.removeprefix(TENANT_BUDGET_PREFIX))
+        return quota.limits() if quota is not None else None
+
+    def _is_unlimited(self, budget: str) -> bool:
+        """A budget found unconfigured is not asked for again for a while."""
+        seen = self._unlimited.get(budget)
+        return seen is not None and time.monotonic() - seen < UNLIMITED_RECHECK_S
+
+    async def _admit_locally(self, charge: Charge, exc: LimiterUnavailable) -> Lease:
+        """Redis is down: keep to this process's share, or refuse (never fail open).
+
+        Tenants' per-minute quotas are not enforced on the local share (they are a
+        policy, and the provider budget's share already bounds the process).
+        """
+        now = time.monotonic()
+        if now - self._outage_logged_at > 10:
+            self._outage_logged_at = now
+            log.error(
+                "shared budget unreachable (%s): using local shares of 1/%d", exc, self.replicas
+            )
+        LOCAL_FALLBACKS.labels(charge.budget).inc()
+        limits = self.local_limits.get(charge.budget)
+        if limits is None:
+            raise BudgetExhausted(charge.budget, retry_after=1.0) from exc
+        share = self._local.get(charge.budget)
+        if share is None:
+            share = LocalShare(charge.budget, limits, self.replicas)
+            self._local[charge.budget] = share
+        await share.acquire(charge.tokens, self.max_wait)
+        return Lease(f"{LOCAL_LEASE}{uuid.uuid4().hex}", (charge,), 0.0)
+
+    async def release(
+        self,
+        lease: Lease | None,
+        usage: Usage | None,
+        error: ProviderError | None = None,
+        *,
+        tenant: str | None = None,
+        cost_usd: Decimal | None = None,
+        rate_limit: RateLimitSnapshot | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Settle the lease with the real usage, record the tenant's usage and spend, and
+        learn from the provider's rate-limit headers."""
+        if tenant is not None and usage is not None and self.quotas is not None:
+            try:
+                await self.quotas.record(tenant, model or "unknown", usage, cost_usd or Decimal(0))
+            except LimiterUnavailable as exc:
+                log.error("could not record tenant %s's usage ($%s): %s", tenant, cost_usd, exc)
+        if lease is None:
+            return
+        first = lease.charges[0]
+        output: int | None = None
+        if usage is not None:
+            actual, output = usage.total_tokens, usage.output_tokens
+            if first.tokens:
+                ESTIMATE_ERROR.labels(first.budget).observe(actual / first.tokens)
+        elif isinstance(error, RateLimited | Overloaded):
+            actual, output = 0, 0  # refused before any token was processed
+        else:
+            actual = first.tokens - first.output  # the input was probably read
+        if lease.id.startswith(LOCAL_LEASE):
+            self._local[first.budget].settle(first.tokens, actual)
+            return
+        try:
+            await self.budgets.settle(
+                lease,
+                {c.budget: actual for c in lease.charges},
+                {c.budget: output for c in lease.charges} if output is not None else None,
+            )
+            for c in lease.charges:
+                SETTLES.labels(c.budget).inc()
+                REFUNDED_TOKENS.labels(c.budget).inc(max(0, c.tokens - actual))
+            if isinstance(error, RateLimited) and error.status == 429:
+                PROVIDER_429S.labels(first.budget).inc()
+                log.warning("provider 429 on %s despite the budget: pulling it down", first.budget)
+                await self.budgets.feedback(
+                    first.budget, retry_after=error.retry_after or 1.0, margin=self.margin
+                )
+            elif rate_limit is not None and not first.quota and self._learn_due(first.budget):
+                await self._learn(first.budget, rate_limit)
+        except LimiterUnavailable as exc:  # the lease expires and returns its output part
+            log.error("could not settle on the shared budget: %s", exc)
+        except UnknownBudget:
+            pass  # reconfigured away meanwhile
+
+    def _learn_due(self, budget: str) -> bool:
+        """Header feedback at most every ``learn_interval`` per budget and process: one
+        extra round trip per call buys nothing when calls come many a second."""
+        now = time.monotonic()
+        if now - self._learned_at.get(budget, -math.inf) < self.learn_interval:
+            return False
+        self._learned_at[budget] = now
+        return True
+
+    async def _learn(self, budget: str, rate_limit: RateLimitSnapshot) -> None:
+        """Lower our level to the provider's remaining count (aged to now) when lower."""
+        lowered = await self.budgets.feedback(
+            budget,
+            remaining_requests=rate_limit.remaining_requests,
+            remaining_tokens=rate_limit.remaining_tokens,
+            remaining_input_tokens=rate_limit.remaining_input_tokens,
+            remaining_output_tokens=rate_limit.remaining_output_tokens,
+            margin=0.0,
+            age=rate_limit.age(),
+        )
+        if lowered:
+            FEEDBACK_LOWERED.labels(budget).inc()

@@ -1,0 +1,120 @@
+"""Tenants' own quotas: tokens and requests per minute, and US dollars per day.
+
+A provider budget is capacity we share out; a quota is a policy on one tenant, so it is
+never waited for — a call over it is refused at once with :class:`QuotaExceeded` and the
+time it would fit. The per-minute part is a budget named ``tenant:<id>`` in the same
+store as the provider budgets, charged in the same atomic acquire (a quota charge), so a
+call takes both or neither. The daily spend is the tenant's total in the usage ledger
+(:mod:`agentqueue.core.llm.usage`), checked before a call and increased by each call's cost
+once it is known: a tenant can overshoot by at most the calls it has in flight when it
+reaches its quota.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+import redis.asyncio as aioredis
+
+from agentqueue.core.base.errors import QuotaExceeded
+from agentqueue.core.llm.messages import Usage
+from agentqueue.core.llm.usage import UsageLedger
+from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.leases import Charge
+
+#: Quota budgets are named ``tenant:<id>``.
+TENANT_BUDGET_PREFIX = "tenant:"
+#: The ``tenant_quotas`` entry that applies to every tenant not listed.
+DEFAULT_TENANT = "*"
+#: A per-minute quota with no request limit gets this many requests per minute.
+_NO_RPM = 10**9
+
+
+@dataclass(frozen=True)
+class TenantQuota:
+    tpm: int | None = None
+    rpm: int | None = None
+    usd_per_day: Decimal | None = None
+    #: Seconds in the quota's minute (shortened only by tests).
+    minute_seconds: float = 60.0
+
+    @classmethod
+    def of(cls, spec: Mapping[str, float]) -> TenantQuota:
+        unknown = set(spec) - {"tpm", "rpm", "usd_per_day", "minute_seconds"}
+        if unknown:
+            raise ValueError(f"unknown quota key(s) {sorted(unknown)}: use tpm, rpm, usd_per_day")
+        usd = spec.get("usd_per_day")
+        return cls(
+            tpm=int(spec["tpm"]) if spec.get("tpm") else None,
+            rpm=int(spec["rpm"]) if spec.get("rpm") else None,
+            usd_per_day=Decimal(str(usd)) if usd is not None else None,
+            minute_seconds=float(spec.get("minute_seconds", 60.0)),
+        )
+
+    def limits(self) -> BudgetLimits | None:
+        """The per-minute part as a budget (no margin, no priority shares), if any."""
+        if self.tpm is None and self.rpm is None:
+            return None
+        return BudgetLimits(
+            rpm=self.rpm or _NO_RPM,
+            tpm=self.tpm or 10**12,
+            margin=0.0,
+            minute_seconds=self.minute_seconds,
+            reserves={},
+        )
+
+
+def tenant_budget(tenant: str) -> str:
+    return f"{TENANT_BUDGET_PREFIX}{tenant}"
+
+
+def seconds_to_midnight(now: dt.datetime | None = None) -> float:
+    now = now or dt.datetime.now(dt.UTC)
+    tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+class TenantQuotas:
+    """Looks up a tenant's quota; checks and records its usage and daily spend."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        quotas: Mapping[str, TenantQuota],
+    ) -> None:
+        self.ledger = UsageLedger(redis)
+        self.quotas = dict(quotas)
+
+    def quota(self, tenant: str) -> TenantQuota | None:
+        return self.quotas.get(tenant, self.quotas.get(DEFAULT_TENANT))
+
+    def charge(self, tenant: str, tokens: int, output: int) -> Charge | None:
+        """The quota charge a call of ``tokens`` adds to its acquire, if the tenant has one."""
+        quota = self.quota(tenant)
+        if quota is None or quota.limits() is None:
+            return None
+        return Charge(tenant_budget(tenant), tokens, output=output, quota=True)
+
+    async def spent_today(self, tenant: str) -> Decimal:
+        return await self.ledger.spent(tenant)
+
+    async def check_spend(self, tenant: str) -> None:
+        """Raise :class:`QuotaExceeded` when the tenant has spent its day's quota."""
+        quota = self.quota(tenant)
+        if quota is None or quota.usd_per_day is None:
+            return
+        spent = await self.spent_today(tenant)
+        if spent >= quota.usd_per_day:
+            raise QuotaExceeded(
+                tenant,
+                "usd_per_day",
+                retry_after=seconds_to_midnight(),
+                detail=f"spent ${spent:.4f} of ${quota.usd_per_day} today (UTC)",
+            )
+
+    async def record(self, tenant: str, model: str, usage: Usage, cost_usd: Decimal) -> None:
+        """Add a finished call to the tenant's usage (and so to its spend today)."""
+        await self.ledger.record(tenant, model, usage, cost_usd)

@@ -1,0 +1,1 @@
+"""Tasks: the record, its store and public view, its event stream and its webhooks."""

@@ -1,0 +1,214 @@
+"""Task records in Redis, with transitions that are safe under redelivery.
+
+Dramatiq acks late, so a message can be delivered twice: after a worker is SIGKILLed, or
+when a retry races a slow worker. Every transition is therefore a compare-and-set
+(``WATCH``/``MULTI``) on the record, and a terminal record is never changed again: a task
+completes exactly once in its record whatever the broker does.
+
+Keys (prefix ``aq:``): ``task:{id}`` the record as JSON, expiring ``ttl`` seconds after
+its last write; ``idem:{tenant}:{key}`` the task an Idempotency-Key created, with the
+hash of the body it was created with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+
+from agentqueue.core.base.cas import Then, update_record
+from agentqueue.core.base.errors import IdempotencyConflict, TaskNotFound
+from agentqueue.core.tasks.model import (
+    CallRecord,
+    TaskError,
+    TaskRecord,
+    TaskResult,
+    TaskState,
+    WebhookAttempt,
+    WebhookState,
+)
+
+_PREFIX = "aq:"
+
+
+def _task_key(task_id: str) -> str:
+    return f"{_PREFIX}task:{task_id}"
+
+
+def _cancel_key(task_id: str) -> str:
+    return f"{_PREFIX}task:{task_id}:cancelled"
+
+
+def _idem_key(tenant: str, key: str) -> str:
+    return f"{_PREFIX}idem:{tenant}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+class TaskStore:
+    """CRUD and state transitions for :class:`TaskRecord`."""
+
+    def __init__(self, redis: aioredis.Redis, *, ttl: int = 7 * 24 * 3600) -> None:
+        self.redis = redis
+        self.ttl = ttl
+
+    async def create(
+        self, record: TaskRecord, *, idempotency_key: str | None = None, body_hash: str = ""
+    ) -> tuple[TaskRecord, bool]:
+        """Store a new record; return ``(record, created)``.
+
+        With an idempotency key already used by this tenant, return the task it created
+        (``created`` False) — or raise :class:`IdempotencyConflict` if the body differs.
+        """
+        # The record is written before the key is claimed, so whoever loses the claim
+        # always finds the winner's record.
+        await self.redis.set(_task_key(record.id), record.model_dump_json(), ex=self.ttl)
+        if idempotency_key is not None:
+            key = _idem_key(record.tenant, idempotency_key)
+            claimed = await self.redis.set(key, f"{record.id} {body_hash}", nx=True, ex=self.ttl)
+            if not claimed:
+                await self.redis.delete(_task_key(record.id))
+                existing = await self.redis.get(key) or b""
+                if isinstance(existing, bytes):
+                    existing = existing.decode()
+                task_id, _, stored_hash = existing.partition(" ")
+                if stored_hash != body_hash:
+                    raise IdempotencyConflict(
+                        "Idempotency-Key was already used with a different request body"
+                    )
+                return await self.get(task_id, tenant=record.tenant), False
+        return record, True
+
+    async def get(self, task_id: str, *, tenant: str | None = None) -> TaskRecord:
+        """The record, if it exists and (when ``tenant`` is given) belongs to that tenant."""
+        raw = await self.redis.get(_task_key(task_id))
+        if raw is None:
+            raise TaskNotFound(f"task {task_id!r} not found")
+        record = TaskRecord.model_validate_json(raw)
+        if tenant is not None and record.tenant != tenant:
+            raise TaskNotFound(f"task {task_id!r} not found")
+        return record
+
+    async def _update(
+        self,
+        task_id: str,
+        change: Callable[[TaskRecord], bool],
+        *,
+        then: Then[TaskRecord] | None = None,
+    ) -> TaskRecord | None:
+        """Apply ``change`` atomically; it returns False to leave the record as it is.
+
+        Returns the record as written, or None when ``change`` declined.
+        """
+        return await update_record(
+            self.redis,
+            _task_key(task_id),
+            TaskRecord,
+            change,
+            ttl=self.ttl,
+            missing=lambda: TaskNotFound(f"task {task_id!r} not found"),
+            then=then,
+        )
+
+    async def start(self, task_id: str) -> TaskRecord | None:
+        """Mark running and count the attempt; None if the task already finished."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.state.terminal:
+                return False
+            r.state = TaskState.RUNNING
+            r.attempts += 1
+            r.started_at = r.started_at or time.time()
+            return True
+
+        return await self._update(task_id, change)
+
+    async def add_call(self, task_id: str, call: CallRecord) -> None:
+        """Record a finished LLM call (it was paid for, whatever happens to the task)."""
+
+        def change(r: TaskRecord) -> bool:
+            r.calls.append(call)
+            return True
+
+        await self._update(task_id, change)
+
+    async def succeed(self, task_id: str, result: TaskResult) -> bool:
+        """Record success; False if the task had already finished (a duplicate run)."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.state.terminal:
+                return False
+            r.state, r.result, r.error = TaskState.SUCCEEDED, result, None
+            r.finished_at = time.time()
+            return True
+
+        return await self._update(task_id, change) is not None
+
+    async def fail(self, task_id: str, error: TaskError) -> bool:
+        """Record a terminal failure; False if the task had already finished."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.state.terminal:
+                return False
+            r.state, r.error = TaskState.FAILED, error
+            r.finished_at = time.time()
+            return True
+
+        return await self._update(task_id, change) is not None
+
+    async def requeued(self, task_id: str, error: TaskError) -> bool:
+        """Back to queued after a transient error, keeping the error for the client."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.state.terminal:
+                return False
+            r.state, r.last_error = TaskState.QUEUED, error
+            return True
+
+        return await self._update(task_id, change) is not None
+
+    async def cancel(self, task_id: str, *, tenant: str | None = None) -> tuple[TaskRecord, bool]:
+        """Cancel a queued or running task; return ``(record, cancelled)``.
+
+        ``cancelled`` is False when the task had already finished (the record is returned
+        as it is). Another tenant's task is :class:`TaskNotFound`, as for :meth:`get`.
+        """
+        seen: list[TaskRecord] = []
+
+        def change(r: TaskRecord) -> bool:
+            if tenant is not None and r.tenant != tenant:
+                raise TaskNotFound(f"task {task_id!r} not found")
+            seen.append(r)
+            if r.state.terminal:
+                return False
+            r.state = TaskState.CANCELLED
+            r.finished_at = time.time()
+            return True
+
+        def flag(pipe: aioredis.client.Pipeline, _: TaskRecord) -> None:
+            pipe.set(_cancel_key(task_id), 1, ex=self.ttl)
+
+        written = await self._update(task_id, change, then=flag)
+        return (written, True) if written is not None else (seen[-1], False)
+
+    async def is_cancelled(self, task_id: str) -> bool:
+        """Whether the task was cancelled: one key, written with the cancellation, so that
+        a running task can ask before every step without reading its whole record."""
+        return bool(await self.redis.exists(_cancel_key(task_id)))
+
+    async def add_webhook_attempt(
+        self, task_id: str, attempt: WebhookAttempt | None, state: WebhookState
+    ) -> TaskRecord:
+        """Append a delivery attempt (if any) and set the delivery's state."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.webhook is None:
+                raise ValueError(f"task {task_id!r} has no webhook")
+            if attempt is not None:
+                r.webhook.attempts.append(attempt)
+            r.webhook.state = state
+            return True
+
+        written = await self._update(task_id, change)
+        assert written is not None
+        return written

@@ -1,0 +1,140 @@
+"""Our errors → HTTP, in one place. Every error body has the same shape:
+
+    {"error": {"type": "...", "message": "...", "fields": [{"field": ..., "message": ...}]}}
+
+``fields`` appears on validation errors and names each offending field by its path
+(``body.messages.0.role``). No handler ever returns a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentqueue.core.base.errors import (
+    BadRequest,
+    ContextTooLong,
+    IdempotencyConflict,
+    LimiterUnavailable,
+    NoProviderAvailable,
+    ProviderError,
+    QuotaExceeded,
+    RateLimited,
+    TaskNotFound,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_body(type_: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"type": type_, "message": message, **extra}}
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    return JSONResponse(
+        error_body("validation_error", f"invalid request: {summary}", fields=fields),
+        status_code=422,
+    )
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        error_body(_STATUS_TYPES.get(exc.status_code, "error"), str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body("not_found", str(exc)), status_code=404)
+
+
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body("idempotency_conflict", str(exc)), status_code=409)
+
+
+async def _quota(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QuotaExceeded)
+    return JSONResponse(
+        error_body("quota_exceeded", str(exc), quota=exc.quota),
+        status_code=429,
+        headers={"retry-after": str(max(1, math.ceil(exc.retry_after)))},
+    )
+
+
+async def _no_provider(_: Request, exc: Exception) -> JSONResponse:
+    """Every provider failed: 429 if all were rate limits (with the soonest retry), else 503."""
+    assert isinstance(exc, NoProviderAvailable)
+    limited = bool(exc.attempts) and all(isinstance(a, RateLimited) for a in exc.attempts)
+    retry = max(1, math.ceil(exc.retry_after or 1))
+    return JSONResponse(
+        error_body("rate_limited" if limited else "unavailable", str(exc)),
+        status_code=429 if limited else 503,
+        headers={"retry-after": str(retry)},
+    )
+
+
+async def _provider(_: Request, exc: Exception) -> JSONResponse:
+    """A provider error that ended the call: the request's fault (400) or upstream (502)."""
+    assert isinstance(exc, ProviderError)
+    if isinstance(exc, ContextTooLong):
+        return JSONResponse(error_body("context_too_long", str(exc)), status_code=400)
+    if isinstance(exc, BadRequest):
+        return JSONResponse(error_body("invalid_request_error", str(exc)), status_code=400)
+    return JSONResponse(error_body("upstream_error", str(exc)), status_code=502)
+
+
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("redis unavailable: %s", exc)
+    return JSONResponse(
+        error_body("unavailable", "the task store is unavailable; retry later"),
+        status_code=503,
+        headers={"retry-after": "1"},
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        error_body("internal_error", "internal error; see the gateway log"), status_code=500
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(TaskNotFound, _not_found)
+    app.add_exception_handler(IdempotencyConflict, _conflict)
+    app.add_exception_handler(QuotaExceeded, _quota)
+    app.add_exception_handler(NoProviderAvailable, _no_provider)
+    app.add_exception_handler(ProviderError, _provider)
+    app.add_exception_handler(RedisError, _store_unavailable)
+    app.add_exception_handler(LimiterUnavailable, _store_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

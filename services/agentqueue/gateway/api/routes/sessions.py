@@ -1,0 +1,339 @@
+"""``/v1/sessions``: conversations that outlive one call, run step by step in the workers.
+
+A client creates a session, adds turns (user messages, and tool calls with their results
+— always together), and asks for a step: the gateway claims the session for a new task
+of kind ``session_step`` and queues it; the worker fits the context under the model's
+window (compacting when needed), calls the model and appends the reply. One step at a
+time: turns and steps are refused with 409 while a step is queued or running. Sessions
+are tenant-scoped: another tenant's session is 404.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from anyio import to_thread
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentqueue.core.base.errors import SessionBusy, SessionClosed, SessionNotFound, TaskNotFound
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier, Usage
+from agentqueue.core.llm.routing import TierChoice
+from agentqueue.core.queues.broker import task_message
+from agentqueue.core.sessions.metrics import SESSION_CALLS, SESSION_COST
+from agentqueue.core.sessions.models import (
+    Compaction,
+    Item,
+    ItemKind,
+    SessionRecord,
+    SessionState,
+)
+from agentqueue.core.sessions.store import SessionStore, check_pairs
+from agentqueue.core.tasks.events import EventType, TaskEvents
+from agentqueue.core.tasks.model import TaskError, TaskRecord, TaskSpec
+from agentqueue.core.tasks.store import TaskStore
+from agentqueue.gateway.api.deps import (
+    BrokerDep,
+    CallerDep,
+    QuotasDep,
+    SettingsDep,
+    StoreDep,
+    TenantDep,
+)
+from agentqueue.gateway.settings import GatewaySettings
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+class TurnIn(BaseModel):
+    """One turn: a message, or a tool call or result (a call's result follows it at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant", "tool_call", "tool_result"]
+    content: str = Field(min_length=1, max_length=2_000_000)
+    #: Pairs a tool call with its result.
+    call_id: str | None = Field(default=None, max_length=200)
+    tool: str | None = Field(default=None, max_length=200)
+    #: Never summarised away.
+    pinned: bool = False
+
+    def item(self) -> Item:
+        return Item(
+            kind=ItemKind(self.role),
+            content=self.content,
+            call_id=self.call_id,
+            tool=self.tool,
+            pinned=self.pinned,
+        )
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system: str | None = Field(default=None, max_length=2_000_000)
+    tier: TierChoice = Field(
+        default=TierChoice.FRONTIER, description="Tier of each step: frontier, efficient or auto."
+    )
+    max_tokens: int = Field(default=1024, ge=1, le=64_000, description="Output tokens per step.")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_cost_usd: Decimal | None = Field(
+        default=None, gt=0, le=100_000, description="Stop before the session could cost more."
+    )
+    context_ceiling: int | None = Field(
+        default=None, ge=1_000, description="A context ceiling below the model's window, tokens."
+    )
+    keep_tool_results: int | None = Field(default=None, ge=0, le=1000)
+    keep_turns: int | None = Field(default=None, ge=1, le=1000)
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=32)
+    turns: list[TurnIn] = Field(default_factory=list, max_length=10_000)
+
+
+class TurnsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    turns: list[TurnIn] = Field(min_length=1, max_length=10_000)
+
+
+class StepCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    priority: Priority = Priority.STANDARD
+
+
+class SessionView(BaseModel):
+    id: str
+    state: SessionState
+    created_at: float
+    updated_at: float
+    tier: TierChoice
+    max_tokens: int
+    max_cost_usd: float | None
+    items: int
+    steps: int
+    calls: int
+    cost_usd: float
+    usage: Usage
+    context_tokens: int
+    compactions: list[Compaction]
+    pending_step: str | None
+    step_tasks: list[str]
+    metadata: dict[str, str]
+
+    @classmethod
+    def of(cls, r: SessionRecord, compactions: list[Compaction]) -> SessionView:
+        return cls(
+            id=r.id,
+            state=r.state,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            tier=r.tier,
+            max_tokens=r.max_tokens,
+            max_cost_usd=float(r.max_cost_usd) if r.max_cost_usd is not None else None,
+            items=r.items,
+            steps=r.steps,
+            calls=r.calls,
+            cost_usd=float(r.cost_usd),
+            usage=r.usage,
+            context_tokens=r.context_tokens,
+            compactions=compactions,
+            pending_step=r.pending_step,
+            step_tasks=r.step_tasks,
+            metadata=r.metadata,
+        )
+
+
+class StepAccepted(BaseModel):
+    session_id: str
+    task_id: str
+    status_url: str
+
+
+def _sessions(store: TaskStore, settings: GatewaySettings) -> SessionStore:
+    return SessionStore(store.redis, ttl=settings.task_ttl)
+
+
+async def _view(sessions: SessionStore, record: SessionRecord) -> SessionView:
+    return SessionView.of(record, await sessions.compactions(record.id))
+
+
+async def _load(sessions: SessionStore, session_id: str, tenant: str) -> SessionRecord:
+    try:
+        return await sessions.get(session_id, tenant=tenant)
+    except SessionNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+async def _release_stale(sessions: SessionStore, store: TaskStore, record: SessionRecord) -> None:
+    """A claim whose task has ended (cancelled while queued, failed for good) is let go."""
+    pending = record.pending_step
+    if pending is None:
+        return
+    try:
+        finished = (await store.get(pending)).state.terminal
+    except TaskNotFound:
+        finished = True
+    if finished:
+        await sessions.release_step(record.id, pending)
+
+
+def _conflict(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionView)
+async def create_session(
+    body: SessionCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+) -> SessionView:
+    """Start a session, optionally with its first turns."""
+    sessions = _sessions(store, settings)
+    turns = [t.item() for t in body.turns]
+    try:
+        check_pairs(turns)
+    except ValueError as exc:
+        raise HTTPException(422, f"body.turns: {exc}") from exc
+    record = await sessions.create(
+        SessionRecord(
+            tenant=tenant,
+            system=body.system,
+            tier=body.tier,
+            max_tokens=body.max_tokens,
+            temperature=body.temperature,
+            max_cost_usd=body.max_cost_usd,
+            context_ceiling=body.context_ceiling,
+            keep_tool_results=body.keep_tool_results,
+            keep_turns=body.keep_turns,
+            metadata=body.metadata,
+        )
+    )
+    if turns:
+        await sessions.append(record.id, turns, tenant=tenant)
+        record = await sessions.get(record.id)
+    return await _view(sessions, record)
+
+
+@router.get("/{session_id}", response_model=SessionView)
+async def get_session(
+    session_id: str, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+) -> SessionView:
+    """The session's totals (calls, cost, tokens), its compactions and its step tasks."""
+    sessions = _sessions(store, settings)
+    return await _view(sessions, await _load(sessions, session_id, tenant))
+
+
+@router.get("/{session_id}/transcript", response_model=list[Item])
+async def get_transcript(
+    session_id: str,
+    tenant: TenantDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    start: int = Query(default=0, ge=0),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[Item]:
+    """Every item ever added, verbatim (elided tool results point here by ``seq``)."""
+    sessions = _sessions(store, settings)
+    await _load(sessions, session_id, tenant)
+    return await sessions.transcript(session_id, start, start + limit - 1)
+
+
+@router.get("/{session_id}/context", response_model=list[Item])
+async def get_context(
+    session_id: str, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+) -> list[Item]:
+    """What the next step sends: the context after its compactions."""
+    sessions = _sessions(store, settings)
+    await _load(sessions, session_id, tenant)
+    return await sessions.context(session_id)
+
+
+@router.post("/{session_id}/turns", response_model=list[Item])
+async def add_turns(
+    session_id: str, body: TurnsIn, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+) -> list[Item]:
+    """Append turns (numbered in the transcript). A tool call's result must follow it."""
+    sessions = _sessions(store, settings)
+    await _release_stale(sessions, store, await _load(sessions, session_id, tenant))
+    try:
+        return await sessions.append(session_id, [t.item() for t in body.turns], tenant=tenant)
+    except ValueError as exc:
+        raise HTTPException(422, f"body.turns: {exc}") from exc
+    except (SessionBusy, SessionClosed) as exc:
+        raise _conflict(exc) from exc
+
+
+@router.post(
+    "/{session_id}/steps", status_code=status.HTTP_202_ACCEPTED, response_model=StepAccepted
+)
+async def run_step(
+    session_id: str,
+    response: Response,
+    tenant: TenantDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    broker: BrokerDep,
+    quotas: QuotasDep,
+    caller: CallerDep,
+    body: StepCreate | None = None,
+) -> StepAccepted:
+    """Queue the next step: the model answers the session's context (compacted if needed)."""
+    body = body or StepCreate()
+    if not caller.allows(body.priority):
+        raise HTTPException(403, f"body.priority: this API key may not submit at {body.priority}")
+    await quotas.check_spend(tenant)
+    sessions = _sessions(store, settings)
+    record = await _load(sessions, session_id, tenant)
+    await _release_stale(sessions, store, record)
+    spec = TaskSpec(
+        kind="session_step",
+        priority=body.priority,
+        input=CompletionRequest(
+            messages=[ChatMessage(role="user", content=f"(step of session {session_id})")],
+            tier=Tier.FRONTIER if record.tier is TierChoice.AUTO else Tier(record.tier.value),
+            max_tokens=record.max_tokens,
+            temperature=record.temperature,
+        ),
+        params={"session_id": session_id, "session_ttl": settings.task_ttl},
+        tier_choice=record.tier if record.tier is TierChoice.AUTO else None,
+        metadata={"session_id": session_id},
+    )
+    task = TaskRecord(tenant=tenant, spec=spec)
+    try:
+        await sessions.begin_step(session_id, task.id, tenant=tenant)
+    except (SessionBusy, SessionClosed) as exc:
+        raise _conflict(exc) from exc
+    await store.create(task)
+    await TaskEvents(store.redis, ttl=store.ttl).try_publish(
+        task.id, EventType.QUEUED, {"priority": spec.priority.value, "kind": spec.kind}
+    )
+    try:
+        await to_thread.run_sync(broker.enqueue, task_message(task.id, spec.priority))
+    except Exception as exc:
+        await store.fail(
+            task.id, TaskError(type="EnqueueFailed", message=f"the step could not be queued: {exc}")
+        )
+        await sessions.release_step(session_id, task.id)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the queue is unavailable; no step was queued"
+        ) from exc
+    status_url = f"/v1/tasks/{task.id}"
+    response.headers["Location"] = status_url
+    return StepAccepted(session_id=session_id, task_id=task.id, status_url=status_url)
+
+
+@router.delete("/{session_id}", response_model=SessionView)
+async def close_session(
+    session_id: str, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+) -> SessionView:
+    """Close the session: no more turns or steps. Its records stay until they expire."""
+    sessions = _sessions(store, settings)
+    await _release_stale(sessions, store, await _load(sessions, session_id, tenant))
+    try:
+        record, closed = await sessions.close(session_id, tenant=tenant)
+    except SessionBusy as exc:
+        raise _conflict(exc) from exc
+    if closed:
+        SESSION_COST.observe(float(record.cost_usd))
+        SESSION_CALLS.observe(record.calls)
+    return await _view(sessions, record)

@@ -1,0 +1,149 @@
+"""``/v1/tasks``: submit background agent tasks, read their outcome, cancel them.
+
+Cancelling is a compare-and-set on the record: a queued task then never runs (the worker
+finds it terminal), a running one stops before its next LLM call. A call already in
+flight is not interrupted — it was asked for and will be paid for, so it is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from agentqueue.core.queues.broker import task_message, webhook_message
+from agentqueue.core.tasks.events import EventType, TaskEvents
+from agentqueue.core.tasks.model import TaskError, TaskRecord
+from agentqueue.core.tasks.urlguard import UnsafeURL, check_url
+from agentqueue.gateway.api.deps import (
+    BrokerDep,
+    CallerDep,
+    QuotasDep,
+    SettingsDep,
+    StoreDep,
+    TenantDep,
+)
+from agentqueue.gateway.api.schemas import TaskAccepted, TaskCreate, TaskView
+from agentqueue.gateway.metrics import IDEMPOTENT_REPLAYS, TASKS_SUBMITTED
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Resubmitting with the same key returns the same task.",
+    ),
+]
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted)
+async def submit_task(
+    body: TaskCreate,
+    response: Response,
+    tenant: TenantDep,
+    store: StoreDep,
+    broker: BrokerDep,
+    settings: SettingsDep,
+    quotas: QuotasDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> TaskAccepted:
+    """Queue a task; answer at once with its id and where to poll.
+
+    A tenant that has spent its daily quota gets 429 with the seconds until the quota
+    resets, rather than a task that is bound to fail.
+    """
+    if body.kind not in settings.task_kinds:
+        raise HTTPException(
+            422,
+            f"body.kind: unknown task kind {body.kind!r}; known: {settings.task_kinds}",
+        )
+    if body.webhook_url is not None:
+        try:
+            await check_url(
+                str(body.webhook_url),
+                allow_private=settings.webhook_allow_private,
+                allow_http=settings.webhook_allow_http,
+            )
+        except UnsafeURL as exc:
+            raise RequestValidationError(
+                [{"loc": ("body", "webhook_url"), "msg": str(exc), "type": "value_error"}]
+            ) from exc
+    if not caller.allows(body.priority):
+        allowed = ", ".join(p.value for p in caller.priorities)
+        raise HTTPException(
+            403, f"body.priority: this API key may submit at {allowed} only, not {body.priority}"
+        )
+    await quotas.check_spend(tenant)
+    record, created = await store.create(
+        TaskRecord(tenant=tenant, spec=body.to_spec()),
+        idempotency_key=idempotency_key,
+        body_hash=body.body_hash(),
+    )
+    status_url = f"/v1/tasks/{record.id}"
+    response.headers["Location"] = status_url
+    if not created:
+        IDEMPOTENT_REPLAYS.inc()
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        # The event log starts before the message is sent: a fast worker's "started"
+        # must not come first.
+        await TaskEvents(store.redis, ttl=store.ttl).try_publish(
+            record.id,
+            EventType.QUEUED,
+            {"priority": record.spec.priority.value, "kind": record.spec.kind},
+        )
+        try:
+            # Dramatiq's broker is synchronous: a thread keeps the event loop (and the
+            # probes) responsive if Redis stalls. Measured cost: ~0.5 ms per submission.
+            await to_thread.run_sync(broker.enqueue, task_message(record.id, record.spec.priority))
+        except Exception as exc:
+            await store.fail(
+                record.id,
+                TaskError(type="EnqueueFailed", message=f"the task could not be queued: {exc}"),
+            )
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the queue is unavailable; the task was not accepted",
+            ) from exc
+        TASKS_SUBMITTED.labels(record.spec.priority.value).inc()
+    return TaskAccepted(
+        id=record.id, status=record.state, priority=record.spec.priority, status_url=status_url
+    )
+
+
+@router.get("/{task_id}", response_model=TaskView)
+async def get_task(task_id: str, tenant: TenantDep, store: StoreDep) -> TaskView:
+    """The task's status, and once finished its result or error, usage and cost."""
+    return TaskView.of(await store.get(task_id, tenant=tenant))
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TaskView,
+    responses={409: {"description": "The task had already finished."}},
+)
+async def cancel_task(
+    task_id: str, tenant: TenantDep, store: StoreDep, broker: BrokerDep
+) -> TaskView:
+    """Cancel a queued or running task (a running one stops before its next LLM call)."""
+    record, cancelled = await store.cancel(task_id, tenant=tenant)
+    if not cancelled:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"task {task_id!r} already finished: {record.state.value}"
+        )
+    await TaskEvents(store.redis, ttl=store.ttl).try_publish(
+        task_id, EventType.CANCELLED, {"state": record.state.value}
+    )
+    if record.spec.webhook_url:
+        await to_thread.run_sync(broker.enqueue, webhook_message(record.id, record.spec.priority))
+    return TaskView.of(record)

@@ -1,0 +1,124 @@
+"""The task API's request and response bodies (what ``/docs`` shows)."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Annotated, Any
+
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.llm.messages import CacheControl, ChatMessage, CompletionRequest, Tier
+from agentqueue.core.llm.routing import TierChoice
+from agentqueue.core.tasks.model import TaskSpec, TaskState
+from agentqueue.core.tasks.view import CallView, TaskView
+
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MetadataValue = Annotated[str, StringConstraints(max_length=512)]
+
+
+class TaskCreate(BaseModel):
+    """A task to run in the background. Only ``messages`` is required."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"messages": [{"role": "user", "content": "Say hi"}]}]},
+    )
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=10_000)
+    system: str | None = Field(default=None, max_length=2_000_000)
+    kind: str = Field(
+        default="completion",
+        pattern=r"^[a-z][a-z0-9_]{0,63}$",
+        description="The agent that runs the task.",
+    )
+    priority: Priority = Field(
+        default=Priority.STANDARD, description="The queue: high, standard or batch."
+    )
+    tier: TierChoice = Field(
+        default=TierChoice.FRONTIER,
+        description="Model capability the task needs: frontier, efficient, or auto (each "
+        "call routed by the routing rules; the decision is recorded on the call).",
+    )
+    max_tokens: int = Field(default=1024, ge=1, le=200_000)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    cache: CacheControl | None = Field(
+        default=None, description="Response cache controls (docs/cache.md); not in the key."
+    )
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=32)
+    max_cost_usd: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description="Stop the task before a call that could take its cost past this (USD).",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The agent's parameters: `questions` (list of strings) for map_reduce, "
+        "`schema` (a JSON schema) for extract.",
+    )
+    webhook_url: HttpUrl | None = Field(
+        default=None,
+        description="POSTed the finished task, signed (Standard Webhooks). https only, "
+        "and never a private, loopback or link-local address unless the operator allows it.",
+    )
+
+    @model_validator(mode="after")
+    def _agent_params(self) -> TaskCreate:
+        check_agent_params(self.kind, self.params)
+        return self
+
+    def to_spec(self) -> TaskSpec:
+        return TaskSpec(
+            kind=self.kind,
+            priority=self.priority,
+            input=CompletionRequest(
+                messages=self.messages,
+                system=self.system,
+                tier=Tier.FRONTIER if self.tier is TierChoice.AUTO else Tier(self.tier.value),
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
+                cache=self.cache,
+            ),
+            metadata=self.metadata,
+            webhook_url=str(self.webhook_url) if self.webhook_url else None,
+            max_cost_usd=self.max_cost_usd,
+            params=self.params,
+            tier_choice=TierChoice.AUTO if self.tier is TierChoice.AUTO else None,
+        )
+
+    def body_hash(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+def check_agent_params(kind: str, params: dict[str, Any]) -> None:
+    """Refuse at submission what an agent would fail on: a bad schema, bad questions."""
+    if kind == "extract":
+        schema = params.get("schema")
+        if not isinstance(schema, dict):
+            raise ValueError("params.schema: extract needs a JSON schema object")
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            raise ValueError(f"params.schema is not a valid JSON schema: {exc.message}") from exc
+    if kind == "map_reduce" and "questions" in params:
+        questions = params["questions"]
+        if not (
+            isinstance(questions, list)
+            and 0 < len(questions) <= 64
+            and all(isinstance(q, str) and q.strip() for q in questions)
+        ):
+            raise ValueError("params.questions: a list of 1 to 64 non-empty strings")
+
+
+class TaskAccepted(BaseModel):
+    id: str
+    status: TaskState
+    priority: Priority
+    status_url: str
+
+
+__all__ = ["CallView", "TaskAccepted", "TaskCreate", "TaskView"]

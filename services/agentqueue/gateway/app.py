@@ -1,0 +1,63 @@
+"""The gateway's FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agentqueue import __version__
+from agentqueue.core.apikeys import ApiKeys
+from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.calls.pipeline import CallPipeline
+from agentqueue.core.queues.broker import make_broker
+from agentqueue.core.ratelimit.quotas import TenantQuotas
+from agentqueue.core.tasks.store import TaskStore
+from agentqueue.gateway.api.errors import install_error_handlers
+from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
+from agentqueue.gateway.bodylimit import BodySizeLimit
+from agentqueue.gateway.compat import anthropic_api, openai_api
+from agentqueue.gateway.pipeline import build_chain
+from agentqueue.gateway.settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.redis_url.get_secret_value()
+        app.state.redis = async_redis(url)
+        app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
+        app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
+        app.state.api_keys = ApiKeys(app.state.redis)
+        app.state.chain = build_chain(settings, app.state.redis, app.state.quotas)
+        app.state.pipeline = CallPipeline.from_settings(app.state.chain, app.state.redis, settings)
+        app.state.broker = make_broker(url)
+        try:
+            yield
+        finally:
+            await app.state.chain.aclose()
+            app.state.broker.close()
+            await app.state.redis.aclose()
+
+    app = FastAPI(
+        title="agentqueue",
+        version=__version__,
+        summary="Queue, rate-limit and run LLM agent tasks across providers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.key_hashes = settings.key_hashes()
+    app.state.key_cache = {}
+    install_error_handlers(app)
+    app.include_router(tasks.router)
+    app.include_router(sessions.router)
+    app.include_router(task_events.router)
+    app.include_router(usage.router)
+    app.include_router(openai_api.router)
+    app.include_router(anthropic_api.router)
+    app.include_router(health.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,104 @@
+"""What both compatible APIs share: model names, the streamed call, the finish reason.
+
+A stream is started before the HTTP response is: the first event (the first piece of
+text, or the whole answer) is awaited in the route, so a limiter refusal, a quota or a
+provider that fails before its first token becomes a proper HTTP error — and the chain's
+fallback to the next provider happens there, invisibly. After the first byte a failure
+can only end the stream with the protocol's own error event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from fastapi import HTTPException
+
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls.pipeline import CallPipeline, Completer
+from agentqueue.core.llm.call_result import Attempt, CallResult
+from agentqueue.core.llm.catalog import Catalog, UnknownModel
+from agentqueue.core.llm.messages import CompletionRequest, StreamEvent, Tier
+
+#: Model names that ask for a tier rather than a model.
+TIER_ALIASES = {
+    "frontier": Tier.FRONTIER,
+    "efficient": Tier.EFFICIENT,
+    "agentqueue/frontier": Tier.FRONTIER,
+    "agentqueue/efficient": Tier.EFFICIENT,
+}
+
+
+def resolve_model(catalog: Catalog, name: str) -> tuple[Tier, str | None]:
+    """``name`` as (tier, model to try first); 422 naming ``body.model`` if unknown."""
+    if name in TIER_ALIASES:
+        return TIER_ALIASES[name], None
+    try:
+        info = catalog.get(name)
+    except UnknownModel:
+        known = sorted([*TIER_ALIASES, *(m.model for m in catalog.models)])
+        raise HTTPException(
+            422, f"body.model: unknown model {name!r}; known: {', '.join(known)}"
+        ) from None
+    return Tier(info.tier), info.model
+
+
+def finish_reason(stop_reason: str | None) -> str:
+    """Providers' stop reasons in OpenAI's words."""
+    if stop_reason in ("max_tokens", "length", "MAX_TOKENS"):
+        return "length"
+    return "stop"
+
+
+def anthropic_stop_reason(stop_reason: str | None) -> str:
+    return "max_tokens" if finish_reason(stop_reason) == "length" else "end_turn"
+
+
+async def whole_answer(
+    pipeline: Completer, request: CompletionRequest, tenant: str, priority: Priority
+) -> tuple[CallResult, dict[str, str]]:
+    """A non-streamed call: through the cache (exact, semantic when enabled) and the chain;
+    with the headers that say who answered, what it cost and whether it was a cache hit."""
+    result = await pipeline.complete(request, priority, tenant)
+    headers = {
+        "x-agentqueue-provider": result.completion.provider,
+        "x-agentqueue-cost-usd": f"{result.cost_usd:.8f}",
+    }
+    if result.cached:
+        headers["x-agentqueue-cache"] = result.cached
+    return result, headers
+
+
+@dataclass
+class StartedStream:
+    """A stream whose first event has arrived; iterate it for the rest."""
+
+    first: StreamEvent
+    rest: AsyncIterator[StreamEvent]
+    attempts: list[Attempt] = field(default_factory=list)
+    costs: list[Decimal] = field(default_factory=list)
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        yield self.first
+        async for event in self.rest:
+            yield event
+
+    async def aclose(self) -> None:
+        await self.rest.aclose()  # type: ignore[attr-defined]
+
+
+async def start_stream(
+    pipeline: CallPipeline, request: CompletionRequest, tenant: str, priority: Priority
+) -> StartedStream:
+    """Run the call up to its first event; errors before it raise as they are.
+
+    Through the cache: a hit streams the stored answer at once. ``priority`` is the
+    caller's highest allowed: interactive calls are ``high`` unless the caller's key is
+    limited to lower priorities.
+    """
+    attempts: list[Attempt] = []
+    costs: list[Decimal] = []
+    events = pipeline.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
+    first = await events.__anext__()
+    return StartedStream(first, events, attempts, costs)

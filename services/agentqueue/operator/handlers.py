@@ -1,0 +1,182 @@
+"""The kopf wiring: which handlers run, on what, with which settings.
+
+Handlers are registered on a registry built per run (:func:`build_registry`) rather than
+at import time, so the reconcile interval comes from settings and tests can run an
+operator with short intervals beside the real one. The handlers are thin: parse the
+spec, call :class:`~.reconcile.Reconciler`, hand its status patch and Events to kopf.
+
+- ``login``: in-cluster service account, else kubeconfig (kopf's own minimal logins);
+  the same credentials feed the Deployments client.
+- ``peers`` (an index): every AgentQueue by namespace, for the budget share.
+- ``reconcile`` (a timer, every ``AGENTQUEUE_OPERATOR_INTERVAL`` seconds): the loop.
+- ``forget`` (on delete, optional): drop the queue's window and learned rates.
+
+kopf's timers put a finalizer on each AgentQueue (``agentqueue.io/operator``) so that the
+timer stops before the object goes; see docs/operator.md for deleting one while the
+operator is down. The worker Deployment carries an owner reference and is garbage
+collected by Kubernetes with its AgentQueue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.ratelimit.http_budgets import HttpBudgets
+from agentqueue.core.ratelimit.leases import Budgets
+from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
+from agentqueue.operator.conditions import Condition, merge_conditions
+from agentqueue.operator.kube import Deployments, KubeApiError
+from agentqueue.operator.reconcile import Peer, Reconciler
+from agentqueue.operator.settings import OperatorSettings
+from agentqueue.operator.spec import AgentQueueSpec
+from agentqueue.operator.status import now_iso
+
+GROUP, VERSION, PLURAL = "agentqueue.io", "v1alpha1", "agentqueues"
+FINALIZER = "agentqueue.io/operator"
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """The clients one operator process shares across all AgentQueues (kopf's ``memo``)."""
+
+    def __init__(self, settings: OperatorSettings) -> None:
+        self.settings = settings
+        self.redis = async_redis(settings.redis_url.get_secret_value(), max_connections=16)
+        self.budgets: Budgets = (
+            HttpBudgets(settings.limiter_url, timeout=settings.operator_limiter_timeout)
+            if settings.limiter_url
+            else RedisBudgets(self.redis)
+        )
+        self.kube: Deployments | None = None
+        self.reconciler = Reconciler(
+            self.redis,
+            self.budgets,
+            self.deployments,
+            usage_bucket_seconds=settings.operator_usage_bucket_seconds,
+            learning_alpha=settings.operator_learning_alpha,
+        )
+
+    def deployments(self) -> Deployments:
+        if self.kube is None:
+            raise kopf.TemporaryError("not logged in to the Kubernetes API yet", delay=1)
+        return self.kube
+
+    async def use(self, info: kopf.ConnectionInfo) -> None:
+        old, self.kube = self.kube, Deployments.connect(info)
+        if old is not None:
+            await old.aclose()
+
+    async def aclose(self) -> None:
+        if self.kube is not None:
+            await self.kube.aclose()
+        if isinstance(self.budgets, HttpBudgets):
+            await self.budgets.aclose()
+        await self.redis.aclose()
+
+
+def configure_kopf(kopf_settings: kopf.OperatorSettings) -> None:
+    """Our storage names, and Events only for what we post ourselves."""
+    kopf_settings.persistence.finalizer = FINALIZER
+    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix="agentqueue.io"
+    )
+    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="agentqueue.io", key="last-handled-configuration"
+    )
+    kopf_settings.posting.level = logging.WARNING  # per-tick handler logs stay in the log
+
+
+def _invalid_spec(patch: kopf.Patch, status: Mapping[str, Any], error: str) -> None:
+    condition = Condition("Ready", False, "InvalidSpec", error[:1000])
+    patch.status["conditions"] = merge_conditions(status.get("conditions"), [condition], now_iso())
+
+
+def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    interval = settings.operator_interval
+
+    @kopf.on.login(registry=registry)
+    async def login(memo: Any, **kwargs: Any) -> kopf.ConnectionInfo | None:
+        info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+        if info is not None:
+            await memo.runtime.use(info)
+        return info
+
+    @kopf.on.cleanup(registry=registry)
+    async def close(memo: Any, **_: Any) -> None:
+        await memo.runtime.aclose()
+
+    @kopf.index(GROUP, VERSION, PLURAL, id="peers", registry=registry)
+    def peers(
+        namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+    ) -> dict[str | None, Peer]:
+        try:
+            parsed = AgentQueueSpec.of(spec)
+        except ValidationError:
+            return {}
+        peer = Peer(name, parsed.queue, parsed.limiter_priority, frozenset(parsed.budgets))
+        return {namespace: peer}
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        id="reconcile",
+        interval=interval,
+        backoff=interval,
+        registry=registry,
+    )
+    async def reconcile(
+        body: kopf.Body,
+        spec: kopf.Spec,
+        status: kopf.Status,
+        meta: kopf.Meta,
+        name: str,
+        namespace: str | None,
+        uid: str,
+        memo: Any,
+        patch: kopf.Patch,
+        logger: logging.Logger | logging.LoggerAdapter[Any],
+        **kwargs: Any,
+    ) -> None:
+        try:
+            parsed = AgentQueueSpec.of(spec)
+        except ValidationError as exc:
+            logger.warning("invalid spec: %s", exc)
+            _invalid_spec(patch, status, str(exc))
+            return
+        runtime: Runtime = memo.runtime
+        index: kopf.Index[str | None, Peer] = kwargs["peers"]  # the "peers" index, by its name
+        if namespace is None:  # the CRD is namespaced; kopf types allow cluster objects
+            return
+        try:
+            outcome = await runtime.reconciler.reconcile(
+                uid=uid,
+                name=name,
+                namespace=namespace,
+                spec=parsed,
+                status=status,
+                generation=meta.get("generation"),
+                adopt=lambda manifest: kopf.adopt(manifest, owner=body),
+                peers=list(index.get(namespace, [])),
+            )
+        except KubeApiError as exc:
+            raise kopf.TemporaryError(str(exc), delay=interval) from exc
+        for key, value in outcome.status.items():
+            patch.status[key] = value
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1000])
+            logger.info("%s: %s", event.reason, event.message)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, id="forget", optional=True, registry=registry)
+    def forget(uid: str, memo: Any, **_: Any) -> None:
+        memo.runtime.reconciler.forget(uid)
+
+    return registry

@@ -1,0 +1,159 @@
+"""``python -m agentqueue.worker``: consume one priority queue until SIGTERM.
+
+Shutdown drains: on SIGTERM or SIGINT the consumers stop fetching, prefetched messages
+go back to the queue, and running tasks get ``shutdown_timeout`` seconds to finish.
+A task still running after that is not lost: its message is unacked and is redelivered
+once this worker's heartbeat expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from types import FrameType
+
+import dramatiq
+from prometheus_client import start_http_server
+
+from agentqueue.core.base.logs import configure_logging
+from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.calls.pipeline import CallPipeline
+from agentqueue.core.calls.registry import build_providers, provider_configs
+from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.queues.broker import make_broker
+from agentqueue.core.ratelimit.gate import BudgetGate
+from agentqueue.core.ratelimit.http_budgets import HttpBudgets
+from agentqueue.core.ratelimit.quotas import TenantQuotas
+from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
+from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.tasks.webhook_delivery import DeliveryPolicy, WebhookSender
+from agentqueue.worker.actors import (
+    register_deliver_webhook,
+    register_run_task,
+    webhook_enqueuer,
+)
+from agentqueue.worker.runner import TaskRunner
+from agentqueue.worker.settings import WorkerSettings
+
+log = logging.getLogger("agentqueue.worker")
+
+
+def build_runner(settings: WorkerSettings) -> TaskRunner:
+    redis = async_redis(settings.redis_url.get_secret_value(), max_connections=settings.threads * 2)
+    chain = FallbackChain(
+        build_providers(settings),
+        load_catalog(settings.catalog_path),
+        failure_threshold=settings.breaker_failure_threshold,
+        cooldown=settings.breaker_cooldown,
+        gate=BudgetGate(
+            HttpBudgets(settings.limiter_url) if settings.limiter_url else RedisBudgets(redis),
+            max_wait=settings.limiter_max_wait,
+            margin=settings.limiter_margin,
+            local_limits=settings.budget_limits(),
+            replicas=settings.limiter_replicas,
+            quotas=TenantQuotas(redis, settings.quotas()),  # usage is recorded either way
+        ),
+    )
+    return TaskRunner(
+        TaskStore(redis, ttl=settings.task_ttl),
+        CallPipeline.from_settings(chain, redis, settings),  # the cache before the limiter
+        backoff=settings.retry_backoff,
+        backoff_max=settings.retry_backoff_max,
+    )
+
+
+def build_webhook_sender(settings: WorkerSettings, store: TaskStore) -> WebhookSender:
+    if settings.webhook_secret is None:
+        log.warning(
+            "AGENTQUEUE_WEBHOOK_SECRET is not set: tasks with a webhook_url will record "
+            "their delivery as failed (webhooks are never sent unsigned)"
+        )
+    policy = DeliveryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        timeout=settings.webhook_timeout,
+        backoff=settings.webhook_backoff,
+        backoff_max=settings.webhook_backoff_max,
+        allow_private=settings.webhook_allow_private,
+        allow_http=settings.webhook_allow_http,
+    )
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return WebhookSender(store, secret, policy)
+
+
+def configure_budgets(settings: WorkerSettings) -> None:
+    """Write the configured limits into Redis (idempotent; a lower limit applies at once).
+
+    Only without a limiter service, which otherwise owns the configuration: then every
+    worker writes the same values from its settings.
+    """
+    limits = settings.budget_limits() | settings.quota_budget_limits()
+    if not limits:
+        return
+
+    async def write() -> None:
+        redis = async_redis(settings.redis_url.get_secret_value(), max_connections=2)
+        budgets = RedisBudgets(redis)
+        for name, budget in limits.items():
+            await budgets.configure(name, budget)
+        await redis.aclose()
+
+    asyncio.run(write())
+    log.info("budgets configured: %s", ", ".join(sorted(limits)))
+
+
+def main() -> None:
+    settings = WorkerSettings()
+    configure_logging(
+        f"worker:{settings.queue.value}", level=settings.log_level, fmt=settings.log_format
+    )
+    broker = make_broker(
+        settings.redis_url.get_secret_value(),
+        heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
+        maintenance_chance=settings.maintenance_chance,
+    )
+    dramatiq.set_broker(broker)
+    if not settings.limiter_url:  # with a limiter service, it owns the configuration
+        configure_budgets(settings)
+    runner = build_runner(settings)
+    runner.notify = webhook_enqueuer(broker)
+    register_run_task(broker, settings, runner)
+    register_deliver_webhook(broker, settings, build_webhook_sender(settings, runner.store))
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="0.0.0.0")
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: draining", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    worker = dramatiq.Worker(
+        broker,
+        queues={settings.queue.value},
+        worker_threads=settings.threads,
+        worker_timeout=settings.poll_interval_ms,
+    )
+    worker.start()
+    providers = ", ".join(
+        f"{c.name}{' (simulated)' if c.simulated else ''}" for c in provider_configs(settings)
+    )
+    log.info(
+        "consuming queue %r with %d threads; providers: %s",
+        settings.queue.value,
+        settings.threads,
+        providers or "none",
+    )
+    stop.wait()
+    worker.stop(timeout=int(settings.shutdown_timeout * 1000))
+    broker.close()
+    log.info("stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""``extract``: structured output that validates against a JSON schema, or a clear error.
+
+Parameters (``params``): ``schema`` — a JSON schema (checked when the task is submitted).
+The model is told to reply with JSON only; the reply is parsed (a Markdown code fence
+around it is tolerated) and validated with ``jsonschema``. An invalid reply gets one
+more try, with the validation error shown to the model — most mistakes are a missing
+field or a wrong type, which the model fixes when told. A second failure fails the task
+with :class:`ExtractionFailed`, naming what did not validate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+
+from agentqueue.core.base.errors import AgentQueueError
+from agentqueue.core.llm.messages import ChatMessage
+from agentqueue.core.tasks.model import TaskResult, TaskSpec
+from agentqueue.worker.agents.base import AgentContext
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+class ExtractionFailed(AgentQueueError):
+    """The model's answer did not validate against the schema, twice."""
+
+
+def instructions(schema: dict[str, Any]) -> str:
+    return (
+        "Reply with a single JSON value and nothing else (no prose, no code fence). "
+        "It must validate against this JSON schema:\n" + json.dumps(schema, indent=1)
+    )
+
+
+def check_schema(schema: Any) -> None:
+    """Raise ValueError when ``schema`` is not a usable JSON schema."""
+    if not isinstance(schema, dict):
+        raise ValueError("params.schema must be a JSON schema object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ValueError(f"params.schema is not a valid JSON schema: {exc.message}") from exc
+
+
+def validate(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """The parsed value and None, or None and what is wrong with it."""
+    match = _FENCE.match(text)
+    raw = match.group(1) if match else text.strip()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, f"the reply is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    if errors:
+        described = "; ".join(
+            f"at {'/'.join(str(p) for p in e.path) or '(root)'}: {e.message}" for e in errors[:5]
+        )
+        return None, f"the JSON does not match the schema: {described}"
+    return value, None
+
+
+class ExtractAgent:
+    async def run(self, spec: TaskSpec, ctx: AgentContext) -> TaskResult:
+        schema = spec.params.get("schema")
+        try:
+            check_schema(schema)
+        except ValueError as exc:
+            raise ExtractionFailed(str(exc)) from exc
+        assert isinstance(schema, dict)
+        base = spec.input
+        system = instructions(schema)
+        request = base.model_copy(
+            update={"system": f"{base.system}\n\n{system}" if base.system else system}
+        )
+        answer = await ctx.complete(request, step="extract", schema=True)
+        value, problem = validate(answer.text, schema)
+        if problem is not None:
+            retry = request.model_copy(
+                update={
+                    "messages": [
+                        *request.messages,
+                        ChatMessage(role="assistant", content=answer.text or "(empty)"),
+                        ChatMessage(
+                            role="user",
+                            content=f"That reply is invalid: {problem}. Reply again with the "
+                            "corrected JSON only.",
+                        ),
+                    ]
+                }
+            )
+            answer = await ctx.complete(retry, step="extract:retry", schema=True)
+            value, problem = validate(answer.text, schema)
+            if problem is not None:
+                raise ExtractionFailed(
+                    f"the model's answer did not validate against the schema after one "
+                    f"retry: {problem}"
+                )
+        return TaskResult(
+            text=json.dumps(value), provider=answer.provider, model=answer.model, data=value
+        )

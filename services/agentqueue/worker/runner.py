@@ -1,0 +1,266 @@
+"""Runs one task from its record to a terminal state, or asks for a retry.
+
+The runner owns the task's life in the worker: it claims the record (a finished task is
+never run again, whatever the broker redelivers), runs the agent with a context that
+records every LLM call, and maps the outcome:
+
+- success → ``succeeded`` with the result (exactly once, by compare-and-set);
+- a transient failure with retries left → back to ``queued`` and :class:`RetryLater`
+  with the provider's retry-after (or exponential backoff), for Dramatiq to schedule;
+- anything else → ``failed`` with a readable error and :class:`TaskFailed`, which the
+  actor lets Dramatiq dead-letter;
+- cancelled by the client → stop before the next LLM call (:class:`TaskCancelled`) and
+  leave the record as the gateway wrote it: nothing is recorded as failed. A call
+  already in flight finishes and is recorded: it was paid for.
+
+Each step is appended to the task's event log (``core.events``) next to where it is
+recorded: ``started``, ``fallback`` and ``llm_call`` per call, ``retry``, and the
+terminal ``succeeded``/``failed``. A task that reaches a terminal state here with a
+webhook URL gets its delivery queued through ``notify``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from agentqueue.core.base.errors import (
+    AgentQueueError,
+    NoProviderAvailable,
+    ProviderError,
+    QuotaExceeded,
+)
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls.pipeline import Completer
+from agentqueue.core.llm.messages import Completion, CompletionRequest
+from agentqueue.core.queues.usage import record_usage
+from agentqueue.core.tasks.events import EventType, TaskEvents, terminal_data
+from agentqueue.core.tasks.model import CallRecord, TaskError, WebhookState
+from agentqueue.core.tasks.store import TaskStore
+from agentqueue.worker.agents import AgentContext, CallInfo, TaskCancelled, get_agent
+from agentqueue.worker.agents.runtime import AgentRuntime
+from agentqueue.worker.metrics import (
+    LLM_CALLS,
+    TASK_COST,
+    TASKS_FINISHED,
+    observe_task,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """The task failed transiently; run it again in ``delay`` seconds."""
+
+    def __init__(self, delay: float, error: TaskError) -> None:
+        super().__init__(f"retry in {delay:.1f}s: {error.message}")
+        self.delay = delay
+        self.error = error
+
+
+class TaskFailed(Exception):
+    """The task failed for good; its record says why."""
+
+
+def _task_error(exc: BaseException) -> TaskError:
+    retryable = isinstance(exc, AgentQueueError) and exc.retryable
+    if isinstance(exc, AgentQueueError):
+        message = str(exc)
+    else:
+        message = f"internal error in the worker: {type(exc).__name__}: {exc}"
+    return TaskError(type=type(exc).__name__, message=message, retryable=retryable)
+
+
+def _fallbacks(tries: Sequence[tuple[str, str, str | None]]) -> list[dict[str, Any]]:
+    """One ``fallback`` event per failed try that another try followed."""
+    return [
+        {
+            "from_provider": provider,
+            "from_model": model,
+            "to_provider": tries[i + 1][0],
+            "to_model": tries[i + 1][1],
+            "reason": reason,
+        }
+        for i, (provider, model, reason) in enumerate(tries[:-1])
+    ]
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    if isinstance(exc, NoProviderAvailable):
+        return exc.retry_after
+    return getattr(exc, "retry_after", None)
+
+
+class TaskRunner:
+    def __init__(
+        self,
+        store: TaskStore,
+        chain: Completer,  # a CallPipeline (cache in front) or a bare FallbackChain
+        *,
+        backoff: float = 2.0,
+        backoff_max: float = 120.0,
+        events: TaskEvents | None = None,
+        notify: Callable[[str, Priority], Awaitable[None]] | None = None,
+        runtime: AgentRuntime | None = None,
+    ) -> None:
+        self.store = store
+        self.chain = chain
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.events = events or TaskEvents(store.redis, ttl=store.ttl)
+        #: Queues the webhook delivery of a task that finished here (task id, queue).
+        self.notify = notify
+        #: Catalog, token counter, routing and context policy the agents share.
+        self.runtime = runtime or AgentRuntime.for_completer(chain)
+
+    async def _finished(self, task_id: str, priority: Priority, event: EventType) -> None:
+        """Publish the terminal event and queue the webhook, if the task has one."""
+        record = await self.store.get(task_id)
+        await self.events.try_publish(task_id, event, terminal_data(record))
+        if record.spec.webhook_url and self.notify is not None:
+            try:
+                await self.notify(task_id, priority)
+            except Exception:
+                log.exception("task %s: its webhook could not be queued", task_id)
+
+    async def _webhook_not_queued(self, task_id: str) -> None:
+        """A finished task delivered again may be one whose worker died between finishing
+        it and queueing its webhook: queue it now if no attempt was ever made (a delivery
+        already queued but not yet tried is queued twice — webhooks are at least once,
+        receivers deduplicate on ``webhook-id``)."""
+        if self.notify is None:
+            return
+        record = await self.store.get(task_id)
+        hook = record.webhook
+        never_tried = hook is not None and hook.state is WebhookState.PENDING and not hook.attempts
+        if record.state.terminal and never_tried:
+            log.warning("task %s: finished without its webhook queued; queueing it", task_id)
+            await self.notify(task_id, record.spec.priority)
+
+    def _delay(self, exc: BaseException, retries_done: int) -> float:
+        asked = _retry_after(exc)
+        if asked is not None:
+            # Never earlier than asked; a little jitter so waiters don't return in a herd.
+            return asked + random.uniform(0, min(1.0, asked * 0.1))
+        ceiling = min(self.backoff_max, self.backoff * 2**retries_done)
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def run(self, task_id: str, *, retries_done: int, retries_left: int) -> None:
+        record = await self.store.start(task_id)
+        if record is None:
+            log.info("task %s already finished; duplicate delivery ignored", task_id)
+            await self._webhook_not_queued(task_id)
+            return
+        log.info(
+            "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind
+        )
+        await self.events.try_publish(task_id, EventType.STARTED, {"attempt": record.attempts})
+
+        cost = record.cost_usd  # calls of earlier attempts were paid for too
+        queue_redis, queue = self.store.redis, record.spec.priority.value  # for the autoscaler
+
+        async def call(request: CompletionRequest, info: CallInfo | None = None) -> Completion:
+            nonlocal cost
+            if await self.store.is_cancelled(task_id):
+                raise TaskCancelled(f"task {task_id} was cancelled")
+            result = await self.chain.complete(request, record.spec.priority, record.tenant)
+            cost += result.cost_usd
+            completion = result.completion
+            if result.cached is None:  # a cache hit is not a provider call
+                LLM_CALLS.labels(completion.provider, completion.model).inc()
+            await record_usage(queue_redis, queue, tokens=completion.usage.total_tokens)
+            await self.store.add_call(
+                task_id,
+                CallRecord(
+                    provider=completion.provider,
+                    model=completion.model,
+                    usage=completion.usage,
+                    cost_usd=result.cost_usd,
+                    latency_s=sum(a.latency_s for a in result.attempts),
+                    attempts=result.attempts,
+                    step=info.step if info else None,
+                    route=info.route if info else None,
+                    prices_as_of=self.runtime.catalog.prices_as_of,
+                    cached=result.cached,
+                    saved_usd=result.saved_usd,
+                ),
+            )
+            tries = [(a.provider, a.model, a.error_type) for a in result.attempts]
+            for fallback in _fallbacks(tries):
+                await self.events.try_publish(task_id, EventType.FALLBACK, fallback)
+            await self.events.try_publish(
+                task_id,
+                EventType.LLM_CALL,
+                {
+                    "provider": completion.provider,
+                    "model": completion.model,
+                    "usage": completion.usage.model_dump(),
+                    "cost_usd": float(result.cost_usd),
+                    "latency_s": round(sum(a.latency_s for a in result.attempts), 4),
+                    "failed_attempts": [
+                        a.model_dump(mode="json") for a in result.attempts if not a.ok
+                    ],
+                    "step": info.step if info else None,
+                    "cached": result.cached,
+                },
+            )
+            return completion
+
+        try:
+            agent = get_agent(record.spec.kind)
+            ctx = AgentContext(
+                task_id,
+                call,
+                spec=record.spec,
+                runtime=self.runtime,
+                spent=lambda: cost,
+                tenant=record.tenant,
+                redis=self.store.redis,
+            )
+            result = await agent.run(record.spec, ctx)
+        except TaskCancelled:
+            log.info("task %s cancelled; stopped before its next LLM call", task_id)
+            return
+        except Exception as exc:
+            if isinstance(exc, NoProviderAvailable):
+                tries = [(a.provider, a.model, type(a).__name__) for a in exc.attempts]
+                for fallback in _fallbacks(tries):
+                    await self.events.try_publish(task_id, EventType.FALLBACK, fallback)
+            error = _task_error(exc)
+            transient = (
+                isinstance(exc, ProviderError | NoProviderAvailable | QuotaExceeded)
+                and error.retryable
+            )
+            if transient and retries_left > 0:
+                delay = self._delay(exc, retries_done)
+                if not await self.store.requeued(task_id, error):
+                    log.info("task %s finished meanwhile (cancelled?); no retry", task_id)
+                    return
+                await self.events.try_publish(
+                    task_id,
+                    EventType.RETRY,
+                    {"delay_s": round(delay, 3), "error": error.model_dump()},
+                )
+                log.warning("task %s: %s; retrying in %.1fs", task_id, error.message, delay)
+                raise RetryLater(delay, error) from exc
+            if not isinstance(exc, AgentQueueError):
+                log.exception("task %s failed with an unexpected error", task_id)
+            if not await self.store.fail(task_id, error):
+                log.info("task %s finished meanwhile (cancelled?); failure dropped", task_id)
+                return
+            TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
+            log.error("task %s failed: %s", task_id, error.message)
+            await self._finished(task_id, record.spec.priority, EventType.FAILED)
+            raise TaskFailed(error.message) from exc
+        finally:
+            await record_usage(queue_redis, queue, messages=1)
+        if await self.store.succeed(task_id, result):
+            TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
+            TASK_COST.observe(float(cost))
+            observe_task(record.spec.kind, cost, ctx.calls)
+            log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)
+            await self._finished(task_id, record.spec.priority, EventType.SUCCEEDED)
+        else:
+            log.info("task %s finished elsewhere first; this run's result dropped", task_id)

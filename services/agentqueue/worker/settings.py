@@ -1,0 +1,59 @@
+"""The worker's one settings object (env prefix ``AGENTQUEUE_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.settings import CoreSettings
+from agentqueue.core.tasks.webhooks import secret_key
+
+
+class WorkerSettings(CoreSettings):
+    """A worker process consumes exactly one priority queue."""
+
+    #: The queue this process consumes; one worker Deployment per queue.
+    queue: Priority = Priority.STANDARD
+    #: Dramatiq worker threads: tasks run concurrently in this process.
+    threads: int = Field(default=8, ge=1, le=256)
+    #: Seconds SIGTERM waits for running tasks before their messages are requeued.
+    #: Keep below Kubernetes' terminationGracePeriodSeconds (30 s by default).
+    shutdown_timeout: float = Field(default=25.0, gt=0)
+    #: Retries of a task after transient failures (rate limits, outages), then it fails.
+    max_retries: int = Field(default=5, ge=0)
+    #: Seconds of backoff before the first retry when the provider named no retry-after.
+    retry_backoff: float = Field(default=2.0, gt=0)
+    #: Ceiling of the exponential backoff, seconds.
+    retry_backoff_max: float = Field(default=120.0, gt=0)
+    #: Seconds one task may run before Dramatiq interrupts it.
+    task_time_limit: float = Field(default=1800.0, gt=0)
+    #: Milliseconds after which a silent worker's unacked messages are redelivered.
+    heartbeat_timeout_ms: int = Field(default=60_000, ge=1000)
+    #: How often (per million broker commands) the redelivery sweep runs.
+    maintenance_chance: int = Field(default=1000, ge=1, le=1_000_000)
+    #: Longest pause, ms, between polls of an idle queue (Dramatiq's default is 1000):
+    #: the worst-case dispatch latency of a task arriving at an idle worker.
+    poll_interval_ms: int = Field(default=100, ge=10, le=10_000)
+    #: Port of the Prometheus /metrics endpoint; 0 disables it.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    #: Signing secret of completion webhooks: ``whsec_`` + base64 of 24-64 random bytes
+    #: (``agentqueue.core.tasks.webhooks.generate_secret()`` makes one). Unset: no webhook is
+    #: ever sent unsigned; each delivery records that the secret is missing.
+    webhook_secret: SecretStr | None = None
+    #: Delivery attempts of one webhook before it is given up.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    #: Seconds one delivery attempt may take (connect, send, answer).
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    #: Seconds before the first retry of a failed delivery; doubles each attempt (jittered).
+    webhook_backoff: float = Field(default=10.0, gt=0)
+    #: Ceiling of the delivery backoff, seconds.
+    webhook_backoff_max: float = Field(default=3600.0, gt=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            secret_key(value.get_secret_value())  # ValueError says what is wrong
+            return value
+        return None
