@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import asdict, fields
 
 import httpx
 import pytest
@@ -10,8 +11,9 @@ from pydantic import SecretStr
 from agentqueue.core.base.errors import BudgetExhausted, LimiterUnavailable, UnknownBudget
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
-from agentqueue.core.ratelimit.leases import Charge
+from agentqueue.core.ratelimit.leases import Charge, Feedback
 from agentqueue.limiter.app import create_app
+from agentqueue.limiter.schemas import FeedbackBody
 from agentqueue.limiter.settings import LimiterSettings
 from tests.conftest import _free_port
 from tests.servers import serving
@@ -136,3 +138,50 @@ async def test_metrics_expose_headroom_per_budget(service) -> None:
     )
     assert float(line.split()[-1]) == pytest.approx(7000, abs=10)
     assert f'agentqueue_limiter_sustainable_tpm{{budget="{B}"}}' in text
+
+
+def test_every_route_is_served() -> None:
+    """The routes as they were when ``create_app`` defined them all inline (``/metrics``,
+    kept out of the schema, is asked for in ``test_probes_and_metrics``)."""
+    paths = create_app(LimiterSettings()).openapi()["paths"]
+    served = {(method.upper(), path) for path, ops in paths.items() for method in ops}
+    assert served == {
+        ("POST", "/v1/acquire"),
+        ("POST", "/v1/settle"),
+        ("POST", "/v1/budgets/{budget}/feedback"),
+        ("PUT", "/v1/budgets/{budget}"),
+        ("GET", "/v1/budgets/{budget}/headroom"),
+        ("GET", "/v1/budgets"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+    }
+    assert "AcquireBody" in str(paths["/v1/acquire"]["post"]["requestBody"])
+
+
+def test_the_feedback_body_is_the_feedback_value_field_for_field() -> None:
+    """A field the body lacks is one the service silently drops (margin once was)."""
+    assert set(FeedbackBody.model_fields) == {f.name for f in fields(Feedback)}
+    full = Feedback(1, 2, 3, 4, retry_after=0.5, margin=0.1, age=2.0)
+    assert FeedbackBody(**asdict(full)).to_feedback() == full
+    assert FeedbackBody().to_feedback() == Feedback()
+
+
+async def test_feedback_over_http_applies_the_margin_sent(service) -> None:
+    raw, _ = service
+    r = await raw.post(f"/v1/budgets/{B}/feedback", json={"remaining_tokens": 5000, "margin": 0.2})
+    assert r.status_code == 200 and r.json() == {"lowered": True}
+    room = (await raw.get(f"/v1/budgets/{B}/headroom")).json()
+    assert room["available_tokens"] == pytest.approx(4000, abs=5)
+    bad = await raw.post(f"/v1/budgets/{B}/feedback", json={"margin": 0.5})
+    assert bad.status_code == 422 and "margin" in bad.text
+
+
+async def test_a_budget_put_without_margin_takes_the_services(service) -> None:
+    raw, _ = service  # the service's limiter_margin is 0 here
+    await raw.put("/v1/budgets/a:m:default", json={"rpm": 10, "tpm": 1000, "margin": 0.1})
+    await raw.put("/v1/budgets/b:m:default", json={"rpm": 10, "tpm": 1000})
+    a = (await raw.get("/v1/budgets/a:m:default/headroom")).json()
+    b = (await raw.get("/v1/budgets/b:m:default/headroom")).json()
+    assert (a["available_tokens"], b["available_tokens"]) == pytest.approx((900, 1000), abs=1)
+    listed = [x["budget"] for x in (await raw.get("/v1/budgets")).json()["budgets"]]
+    assert listed == sorted([B, "a:m:default", "b:m:default"])

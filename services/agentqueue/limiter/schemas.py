@@ -7,7 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentqueue.core.base.priority import Priority
-from agentqueue.core.ratelimit.leases import Charge, Lease
+from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.leases import Charge, Feedback, Lease
 
 
 class ChargeBody(BaseModel):
@@ -72,6 +73,9 @@ class SettleBody(BaseModel):
 
 
 class FeedbackBody(BaseModel):
+    """A :class:`~agentqueue.core.ratelimit.leases.Feedback`, field for field and with
+    its bounds, so that a value the in-process backend takes, the service takes too."""
+
     model_config = ConfigDict(extra="forbid")
 
     remaining_requests: int | None = Field(default=None, ge=0)
@@ -79,8 +83,13 @@ class FeedbackBody(BaseModel):
     remaining_input_tokens: int | None = Field(default=None, ge=0)
     remaining_output_tokens: int | None = Field(default=None, ge=0)
     retry_after: float | None = Field(default=None, ge=0)
+    #: Fraction taken off the provider's counts (0: trust them as they stand).
+    margin: float = Field(default=0.0, ge=0, lt=0.5)
     #: Seconds since the provider reported these counts.
-    age: float = Field(default=0.0, ge=0, le=600)
+    age: float = Field(default=0.0, ge=0)
+
+    def to_feedback(self) -> Feedback:
+        return Feedback(**self.model_dump())
 
 
 class LimitsBody(BaseModel):
@@ -93,6 +102,20 @@ class LimitsBody(BaseModel):
     #: Input / output tokens per minute where the provider counts them apart.
     itpm: int | None = Field(default=None, ge=1)
     otpm: int | None = Field(default=None, ge=1)
+    #: Fraction kept unused; unset: the service's own ``limiter_margin``.
+    margin: float | None = Field(default=None, ge=0, lt=0.5)
     minute_seconds: float = Field(default=60.0, gt=0)
     #: Share of the budget each priority leaves to those above it (default 0 / 0.1 / 0.3).
     reserves: dict[Priority, Annotated[float, Field(ge=0, lt=1)]] | None = None
+
+    def to_limits(self, *, default_margin: float) -> BudgetLimits:
+        """The limits, with the service's margin where the body names none."""
+        return BudgetLimits(
+            rpm=self.rpm,
+            tpm=self.tpm,
+            itpm=self.itpm,
+            otpm=self.otpm,
+            margin=default_margin if self.margin is None else self.margin,
+            minute_seconds=self.minute_seconds,
+            **({"reserves": self.reserves} if self.reserves is not None else {}),
+        )

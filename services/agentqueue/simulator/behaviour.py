@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from agentqueue.simulator.providers import PROVIDERS
 from agentqueue.simulator.settings import SimulatorSettings
-
-PROVIDERS = ("anthropic", "openai", "google")
 
 
 @dataclass(frozen=True)

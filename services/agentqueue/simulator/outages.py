@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentqueue.simulator.behaviour import PROVIDERS
+from agentqueue.simulator.providers import PROVIDERS
 
 
 @dataclass(frozen=True)

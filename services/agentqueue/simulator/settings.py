@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agentqueue.simulator.outages import parse_outages
+
 
 class SimulatorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTQUEUE_SIM_", extra="ignore")
@@ -42,7 +44,5 @@ class SimulatorSettings(BaseSettings):
     @field_validator("outages")
     @classmethod
     def _valid_outages(cls, value: str) -> str:
-        from agentqueue.simulator.outages import parse_outages  # avoids an import cycle
-
         parse_outages(value)
         return value

@@ -31,7 +31,7 @@ from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import CompletionRequest, Usage
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
-from agentqueue.core.ratelimit.leases import Budgets, Charge, Lease
+from agentqueue.core.ratelimit.leases import Budgets, Charge, Feedback, Lease
 from agentqueue.core.ratelimit.local_share import LocalShare
 from agentqueue.core.ratelimit.metrics import (
     ACQUIRES,
@@ -62,6 +62,46 @@ def estimate_input_tokens(request: CompletionRequest) -> int:
     if request.system:
         texts.append(request.system)
     return sum(math.ceil(len(t) / 4) + 4 for t in texts)
+
+
+def tokens_used(
+    charge: Charge, usage: Usage | None, error: ProviderError | None
+) -> tuple[int, int | None]:
+    """Tokens (all, and output where known) a call used of what ``charge`` reserved.
+
+    The real usage when the call answered; nothing when the provider refused it before
+    reading a token (rate limited, overloaded); otherwise the estimated input, which the
+    provider probably read before failing, with no output figure: the store then takes
+    the input as estimated and the rest as output, so the whole output part comes back.
+    """
+    if usage is not None:
+        return usage.total_tokens, usage.output_tokens
+    if isinstance(error, RateLimited | Overloaded):
+        return 0, 0
+    return charge.tokens - charge.output, None
+
+
+def feedback_from_headers(rate_limit: RateLimitSnapshot) -> Feedback:
+    """The provider's remaining counts from its headers, as of when they arrived.
+
+    Taken as they stand (margin 0): our level already keeps the budget's margin below
+    the provider's limit, so a count as it stands lowers it only for traffic we have not
+    seen (another client on the key, or estimates of ours that ran low).
+    """
+    return Feedback(
+        remaining_requests=rate_limit.remaining_requests,
+        remaining_tokens=rate_limit.remaining_tokens,
+        remaining_input_tokens=rate_limit.remaining_input_tokens,
+        remaining_output_tokens=rate_limit.remaining_output_tokens,
+        margin=0.0,
+        age=rate_limit.age(),
+    )
+
+
+def feedback_after_429(error: RateLimited, *, margin: float) -> Feedback:
+    """The provider's wait after its 429: a second when it named none (or a nonsense one)."""
+    wait = error.retry_after if error.retry_after and error.retry_after > 0 else 1.0
+    return Feedback(retry_after=wait, margin=margin)
 
 
 class BudgetGate:
@@ -109,18 +149,7 @@ class BudgetGate:
         """
         name = budget_name(provider, model, self.account)
         tokens = estimate_input_tokens(request) + request.max_tokens
-        charges = []
-        if not self._is_unlimited(name):
-            charges.append(Charge(name, tokens, output=request.max_tokens))
-        if tenant is not None and self.quotas is not None:
-            try:
-                await self.quotas.check_spend(tenant)
-            except QuotaExceeded:
-                QUOTA_DENIALS.labels("usd_per_day").inc()
-                raise
-            quota_charge = self.quotas.charge(tenant, tokens, request.max_tokens)
-            if quota_charge is not None:
-                charges.append(quota_charge)
+        charges = await self._charges(name, tokens, request.max_tokens, tenant)
         if not charges:
             return None
         try:
@@ -142,33 +171,70 @@ class BudgetGate:
         WAITS.labels(lease.charges[0].budget).observe(lease.waited)
         return lease
 
+    async def _charges(
+        self, budget: str, tokens: int, output: int, tenant: str | None
+    ) -> list[Charge]:
+        """What the call asks: the provider budget (unless known to be unlimited) and the
+        tenant's per-minute quota (if it has one), in one list so one acquire takes both
+        or neither. A tenant over its daily spend is refused here, before any reservation.
+        """
+        charges = []
+        if not self._is_unlimited(budget):
+            charges.append(Charge(budget, tokens, output=output))
+        if tenant is not None and self.quotas is not None:
+            try:
+                await self.quotas.check_spend(tenant)
+            except QuotaExceeded:
+                QUOTA_DENIALS.labels("usd_per_day").inc()
+                raise
+            quota_charge = self.quotas.charge(tenant, tokens, output)
+            if quota_charge is not None:
+                charges.append(quota_charge)
+        return charges
+
     async def _acquire(self, charges: list[Charge], priority: Priority) -> Lease | None:
         """Acquire, configuring quota budgets on first use and dropping unlimited ones."""
         while charges:
             try:
-                try:
-                    return await self.budgets.acquire(
-                        charges, priority=priority, max_wait=self.max_wait
-                    )
-                except LimiterUnavailable as exc:
-                    if charges[0].quota:  # the provider budget is unlimited
-                        return None
-                    return await self._admit_locally(charges[0], exc)
+                return await self._acquire_shared_or_local(charges, priority)
             except UnknownBudget as exc:
-                quota = self._quota_limits(exc.budget)
-                if quota is not None:
-                    await self.budgets.configure(exc.budget, quota)
-                    continue
-                if exc.budget not in self._unlimited:
-                    log.warning(
-                        "no budget configured for %s: calls to it are not limited", exc.budget
-                    )
-                self._unlimited[exc.budget] = time.monotonic()
-                remaining = [c for c in charges if c.budget != exc.budget]
-                if len(remaining) == len(charges):
-                    raise
-                charges = remaining
+                charges = await self._after_unknown(charges, exc)
         return None
+
+    async def _acquire_shared_or_local(
+        self, charges: list[Charge], priority: Priority
+    ) -> Lease | None:
+        """The shared budget's lease; while it is unreachable, one on the local share.
+
+        None when only a tenant quota is charged (the provider budget is unlimited):
+        quotas are not kept locally, so with the shared store down nothing limits the call.
+        """
+        try:
+            return await self.budgets.acquire(charges, priority=priority, max_wait=self.max_wait)
+        except LimiterUnavailable as exc:
+            if charges[0].quota:
+                return None
+            return await self._admit_locally(charges[0], exc)
+
+    async def _after_unknown(self, charges: list[Charge], exc: UnknownBudget) -> list[Charge]:
+        """The charges to try again after the store found ``exc.budget`` unconfigured.
+
+        A tenant's quota budget is configured from our settings and everything retried.
+        Any other budget is nobody's to configure here: calls to it go unlimited (and it
+        is not asked for again for a while), so it is dropped and the rest retried.
+        Re-raises ``exc`` when the unknown budget is none of the call's.
+        """
+        quota = self._quota_limits(exc.budget)
+        if quota is not None:
+            await self.budgets.configure(exc.budget, quota)
+            return charges
+        if exc.budget not in self._unlimited:
+            log.warning("no budget configured for %s: calls to it are not limited", exc.budget)
+        self._unlimited[exc.budget] = time.monotonic()
+        remaining = [c for c in charges if c.budget != exc.budget]
+        if len(remaining) == len(charges):
+            raise exc
+        return remaining
 
     def _quota_limits(self, budget: str) -> BudgetLimits | None:
         """The limits of a tenant quota budget, from this process's settings."""
@@ -188,12 +254,7 @@ class BudgetGate:
         Tenants' per-minute quotas are not enforced on the local share (they are a
         policy, and the provider budget's share already bounds the process).
         """
-        now = time.monotonic()
-        if now - self._outage_logged_at > 10:
-            self._outage_logged_at = now
-            log.error(
-                "shared budget unreachable (%s): using local shares of 1/%d", exc, self.replicas
-            )
+        self._log_outage(exc)
         LOCAL_FALLBACKS.labels(charge.budget).inc()
         limits = self.local_limits.get(charge.budget)
         if limits is None:
@@ -204,6 +265,15 @@ class BudgetGate:
             self._local[charge.budget] = share
         await share.acquire(charge.tokens, self.max_wait)
         return Lease(f"{LOCAL_LEASE}{uuid.uuid4().hex}", (charge,), 0.0)
+
+    def _log_outage(self, exc: LimiterUnavailable) -> None:
+        """Say so loudly, but once every 10 s: every call during an outage comes here."""
+        now = time.monotonic()
+        if now - self._outage_logged_at > 10:
+            self._outage_logged_at = now
+            log.error(
+                "shared budget unreachable (%s): using local shares of 1/%d", exc, self.replicas
+            )
 
     async def release(
         self,
@@ -218,47 +288,72 @@ class BudgetGate:
     ) -> None:
         """Settle the lease with the real usage, record the tenant's usage and spend, and
         learn from the provider's rate-limit headers."""
-        if tenant is not None and usage is not None and self.quotas is not None:
-            try:
-                await self.quotas.record(tenant, model or "unknown", usage, cost_usd or Decimal(0))
-            except LimiterUnavailable as exc:
-                log.error("could not record tenant %s's usage ($%s): %s", tenant, cost_usd, exc)
+        if tenant is not None and usage is not None:
+            await self._record_tenant_usage(tenant, model, usage, cost_usd)
         if lease is None:
             return
         first = lease.charges[0]
-        output: int | None = None
-        if usage is not None:
-            actual, output = usage.total_tokens, usage.output_tokens
-            if first.tokens:
-                ESTIMATE_ERROR.labels(first.budget).observe(actual / first.tokens)
-        elif isinstance(error, RateLimited | Overloaded):
-            actual, output = 0, 0  # refused before any token was processed
-        else:
-            actual = first.tokens - first.output  # the input was probably read
+        if usage is not None and first.tokens:
+            ESTIMATE_ERROR.labels(first.budget).observe(usage.total_tokens / first.tokens)
+        actual, output = tokens_used(first, usage, error)
         if lease.id.startswith(LOCAL_LEASE):
             self._local[first.budget].settle(first.tokens, actual)
             return
         try:
-            await self.budgets.settle(
-                lease,
-                {c.budget: actual for c in lease.charges},
-                {c.budget: output for c in lease.charges} if output is not None else None,
-            )
-            for c in lease.charges:
-                SETTLES.labels(c.budget).inc()
-                REFUNDED_TOKENS.labels(c.budget).inc(max(0, c.tokens - actual))
-            if isinstance(error, RateLimited) and error.status == 429:
-                PROVIDER_429S.labels(first.budget).inc()
-                log.warning("provider 429 on %s despite the budget: pulling it down", first.budget)
-                await self.budgets.feedback(
-                    first.budget, retry_after=error.retry_after or 1.0, margin=self.margin
-                )
-            elif rate_limit is not None and not first.quota and self._learn_due(first.budget):
-                await self._learn(first.budget, rate_limit)
+            await self._settle_shared(lease, actual, output)
+            await self._learn_from_answer(first, error, rate_limit)
         except LimiterUnavailable as exc:  # the lease expires and returns its output part
             log.error("could not settle on the shared budget: %s", exc)
         except UnknownBudget:
             pass  # reconfigured away meanwhile
+
+    async def _record_tenant_usage(
+        self, tenant: str, model: str | None, usage: Usage, cost_usd: Decimal | None
+    ) -> None:
+        """Add the call to the tenant's usage and spend today. The call has happened:
+        a store that cannot record it is logged, never turned into the call's failure."""
+        if self.quotas is None:
+            return
+        try:
+            await self.quotas.record(tenant, model or "unknown", usage, cost_usd or Decimal(0))
+        except LimiterUnavailable as exc:
+            log.error("could not record tenant %s's usage ($%s): %s", tenant, cost_usd, exc)
+
+    async def _settle_shared(self, lease: Lease, actual: int, output: int | None) -> None:
+        """Replace every charge's reservation by what the call used, on the shared store.
+
+        Every charge of the lease (provider budget and tenant quota) settles the same
+        amount: they were charged the same estimate for the same call.
+        """
+        await self.budgets.settle(
+            lease,
+            {c.budget: actual for c in lease.charges},
+            {c.budget: output for c in lease.charges} if output is not None else None,
+        )
+        for c in lease.charges:
+            SETTLES.labels(c.budget).inc()
+            REFUNDED_TOKENS.labels(c.budget).inc(max(0, c.tokens - actual))
+
+    async def _learn_from_answer(
+        self, charge: Charge, error: ProviderError | None, rate_limit: RateLimitSnapshot | None
+    ) -> None:
+        """Pull the provider budget toward the provider's view: hard after its 429, gently
+        (and at most every ``learn_interval``) from the headers of any other answer.
+
+        A quota budget is ours alone; the provider's headers say nothing about it.
+        """
+        if isinstance(error, RateLimited) and error.status == 429:
+            await self._pull_down_after_429(charge.budget, error)
+        elif rate_limit is not None and not charge.quota and self._learn_due(charge.budget):
+            await self._learn(charge.budget, rate_limit)
+
+    async def _pull_down_after_429(self, budget: str, error: RateLimited) -> None:
+        """A provider 429 means the budget let through more than the provider would take
+        (another client on the key, or our estimates ran low): empty it for the
+        provider's retry-after, so nothing is sent before the provider would accept it."""
+        PROVIDER_429S.labels(budget).inc()
+        log.warning("provider 429 on %s despite the budget: pulling it down", budget)
+        await self.budgets.feedback(budget, feedback_after_429(error, margin=self.margin))
 
     def _learn_due(self, budget: str) -> bool:
         """Header feedback at most every ``learn_interval`` per budget and process: one
@@ -271,14 +366,5 @@ class BudgetGate:
 
     async def _learn(self, budget: str, rate_limit: RateLimitSnapshot) -> None:
         """Lower our level to the provider's remaining count (aged to now) when lower."""
-        lowered = await self.budgets.feedback(
-            budget,
-            remaining_requests=rate_limit.remaining_requests,
-            remaining_tokens=rate_limit.remaining_tokens,
-            remaining_input_tokens=rate_limit.remaining_input_tokens,
-            remaining_output_tokens=rate_limit.remaining_output_tokens,
-            margin=0.0,
-            age=rate_limit.age(),
-        )
-        if lowered:
+        if await self.budgets.feedback(budget, feedback_from_headers(rate_limit)):
             FEEDBACK_LOWERED.labels(budget).inc()

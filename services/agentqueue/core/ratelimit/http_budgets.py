@@ -12,6 +12,7 @@ aiohttp answered in p50 1.3 ms against the same service (``bench/limiter.py``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 import aiohttp
@@ -25,7 +26,7 @@ from agentqueue.core.base.errors import (
 )
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
-from agentqueue.core.ratelimit.leases import Charge, Headroom, Lease
+from agentqueue.core.ratelimit.leases import Charge, Feedback, Headroom, Lease
 
 
 def _charge(c: Charge) -> dict[str, object]:
@@ -134,26 +135,9 @@ class HttpBudgets:
         settled: bool = (await self._post("/v1/settle", body)).data["settled"]
         return settled
 
-    async def feedback(
-        self,
-        budget: str,
-        *,
-        remaining_requests: int | None = None,
-        remaining_tokens: int | None = None,
-        retry_after: float | None = None,
-        margin: float = 0.02,
-        remaining_input_tokens: int | None = None,
-        remaining_output_tokens: int | None = None,
-        age: float = 0.0,
-    ) -> bool:
-        body = {
-            "remaining_requests": remaining_requests,
-            "remaining_tokens": remaining_tokens,
-            "remaining_input_tokens": remaining_input_tokens,
-            "remaining_output_tokens": remaining_output_tokens,
-            "retry_after": retry_after,
-            "age": age,
-        }
+    async def feedback(self, budget: str, feedback: Feedback) -> bool:
+        # the whole value, field for field: the service's body mirrors it
+        body = asdict(feedback)
         lowered: bool = (await self._post(f"/v1/budgets/{budget}/feedback", body)).data["lowered"]
         return lowered
 
@@ -163,6 +147,7 @@ class HttpBudgets:
             "tpm": limits.tpm,
             "itpm": limits.itpm,
             "otpm": limits.otpm,
+            "margin": limits.margin,
             "minute_seconds": limits.minute_seconds,
             "reserves": {p.value: f for p, f in limits.reserves.items()},
         }

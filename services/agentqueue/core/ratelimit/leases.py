@@ -54,6 +54,47 @@ class Headroom:
     available_output_tokens: float | None = None
 
 
+@dataclass(frozen=True)
+class Feedback:
+    """What the provider told us about a budget, to pull ours toward its view.
+
+    Its rate-limit headers give ``remaining_*`` counts as of ``age`` seconds ago (when
+    the headers arrived); its 429 gives ``retry_after``. Each count is aged by our
+    refill, scaled by ``1 - margin`` and compared with our level, which it only ever
+    lowers. One value, taken whole by every backend: the limiter service once dropped
+    the margin on the way, so the same headers lowered a budget by a different amount
+    through the service than in-process.
+    """
+
+    remaining_requests: int | None = None
+    remaining_tokens: int | None = None
+    remaining_input_tokens: int | None = None
+    remaining_output_tokens: int | None = None
+    retry_after: float | None = None
+    #: Fraction taken off the provider's counts (0: trust them as they stand).
+    margin: float = 0.0
+    #: Seconds since the provider reported the counts.
+    age: float = 0.0
+
+    def __post_init__(self) -> None:
+        # The limiter service's body (``limiter.schemas.FeedbackBody``) has the same
+        # bounds: a value one backend takes, the other takes too.
+        counts = (
+            self.remaining_requests,
+            self.remaining_tokens,
+            self.remaining_input_tokens,
+            self.remaining_output_tokens,
+        )
+        if any(c is not None and c < 0 for c in counts):
+            raise ValueError("remaining counts must be at least 0")
+        if self.retry_after is not None and not self.retry_after >= 0:
+            raise ValueError("retry_after must be at least 0")
+        if not 0 <= self.margin < 0.5:
+            raise ValueError("margin must be in [0, 0.5)")
+        if not self.age >= 0:
+            raise ValueError("age must be at least 0")
+
+
 class Budgets(Protocol):
     """Reserve, settle and correct shared budgets. Unreachable: ``LimiterUnavailable``."""
 
@@ -68,18 +109,7 @@ class Budgets(Protocol):
         actual_output: dict[str, int] | None = ...,
     ) -> bool: ...
 
-    async def feedback(
-        self,
-        budget: str,
-        *,
-        remaining_requests: int | None = ...,
-        remaining_tokens: int | None = ...,
-        retry_after: float | None = ...,
-        margin: float = ...,
-        remaining_input_tokens: int | None = ...,
-        remaining_output_tokens: int | None = ...,
-        age: float = ...,
-    ) -> bool: ...
+    async def feedback(self, budget: str, feedback: Feedback) -> bool: ...
 
     async def headroom(self, budget: str) -> Headroom: ...
 

@@ -32,7 +32,7 @@ from agentqueue.core.base.errors import (
 )
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
-from agentqueue.core.ratelimit.leases import Charge, Headroom, Lease
+from agentqueue.core.ratelimit.leases import Charge, Feedback, Headroom, Lease
 
 #: The dimensions a budget counts, in the script's order: requests, tokens, and
 #: input and output tokens where the provider counts them apart.
@@ -157,22 +157,10 @@ class RedisBudgets:
         result = await self._run("settle", lease.id, len(lease.charges), *args)
         return result in (b"settled", "settled")
 
-    async def feedback(
-        self,
-        budget: str,
-        *,
-        remaining_requests: int | None = None,
-        remaining_tokens: int | None = None,
-        retry_after: float | None = None,
-        margin: float = 0.02,
-        remaining_input_tokens: int | None = None,
-        remaining_output_tokens: int | None = None,
-        age: float = 0.0,
-    ) -> bool:
+    async def feedback(self, budget: str, feedback: Feedback) -> bool:
         """Pull the budget toward the provider's own view (its headers, its 429s).
 
-        ``remaining_*`` are the provider's counts as of ``age`` seconds ago (when its
-        response headers arrived); a level is only ever lowered. True if one was.
+        A level is only ever lowered; True if one was (False for an unknown budget).
         """
 
         def count(value: int | None) -> int:
@@ -181,13 +169,13 @@ class RedisBudgets:
         lowered = await self._run(
             "feedback",
             self.key(budget),
-            margin,
-            int(age * 1000),
-            int((retry_after or 0) * 1000),
-            count(remaining_requests),
-            count(remaining_tokens),
-            count(remaining_input_tokens),
-            count(remaining_output_tokens),
+            feedback.margin,
+            int(feedback.age * 1000),
+            int((feedback.retry_after or 0) * 1000),
+            count(feedback.remaining_requests),
+            count(feedback.remaining_tokens),
+            count(feedback.remaining_input_tokens),
+            count(feedback.remaining_output_tokens),
         )
         return bool(lowered == 1)
 
