@@ -121,6 +121,23 @@ async def test_a_closed_session_takes_no_more_turns(client: httpx.AsyncClient) -
     assert (await client.post(f"/v1/sessions/{sid}/steps")).status_code == 409
 
 
+async def test_session_errors_have_the_shared_error_body(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/v1/sessions/sess_nope")
+    assert missing.json()["error"] == {
+        "type": "not_found",
+        "message": "session 'sess_nope' not found",
+    }
+    sid = (await client.post("/v1/sessions", json={})).json()["id"]
+    unpaired = await client.post(f"/v1/sessions/{sid}/turns", json={"turns": PAIR[:1]})
+    error = unpaired.json()["error"]
+    assert unpaired.status_code == 422 and error["type"] == "validation_error"
+    assert [f["field"] for f in error["fields"]] == ["body.turns"]
+    await client.delete(f"/v1/sessions/{sid}")
+    closed = await client.post(f"/v1/sessions/{sid}/steps")
+    assert closed.status_code == 409 and closed.json()["error"]["type"] == "conflict"
+    assert "closed" in closed.json()["error"]["message"]
+
+
 async def test_task_agent_params_are_checked_at_submission(
     client: httpx.AsyncClient, aredis: aioredis.Redis, gateway_settings
 ) -> None:
@@ -135,6 +152,11 @@ async def test_task_agent_params_are_checked_at_submission(
         "/v1/tasks", json={**hi, "kind": "map_reduce", "params": {"questions": [""]}}
     )
     assert questions.status_code == 422
+    assert "params.questions.0" in questions.json()["error"]["message"]
+    tier = await client.post(
+        "/v1/tasks", json={**hi, "kind": "map_reduce", "params": {"map_tier": "genius"}}
+    )
+    assert tier.status_code == 422 and "params.map_tier" in tier.json()["error"]["message"]
 
 
 async def test_budget_params_and_auto_tier_reach_the_task_spec(

@@ -16,6 +16,7 @@ from fastapi import Depends, Header, HTTPException, Request, status
 
 from agentqueue.core.apikeys import ApiKeyRecord, ApiKeys, key_digest
 from agentqueue.core.ratelimit.quotas import TenantQuotas
+from agentqueue.core.sessions.store import SessionStore
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.settings import GatewaySettings
 
@@ -32,6 +33,11 @@ async def get_store(request: Request) -> TaskStore:
     return store
 
 
+async def get_sessions(request: Request) -> SessionStore:
+    sessions: SessionStore = request.app.state.sessions
+    return sessions
+
+
 async def get_broker(request: Request) -> RedisBroker:
     broker: RedisBroker = request.app.state.broker
     return broker
@@ -39,6 +45,7 @@ async def get_broker(request: Request) -> RedisBroker:
 
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 StoreDep = Annotated[TaskStore, Depends(get_store)]
+SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
 BrokerDep = Annotated[RedisBroker, Depends(get_broker)]
 
 

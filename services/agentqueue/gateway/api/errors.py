@@ -27,8 +27,13 @@ from agentqueue.core.base.errors import (
     ProviderError,
     QuotaExceeded,
     RateLimited,
+    SessionBusy,
+    SessionClosed,
+    SessionNotFound,
     TaskNotFound,
 )
+from agentqueue.core.tasks.agent_params import InvalidParams
+from agentqueue.core.tasks.submission import QueueUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,17 @@ async def _conflict(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("idempotency_conflict", str(exc)), status_code=409)
 
 
+async def _session_conflict(_: Request, exc: Exception) -> JSONResponse:
+    """A session busy with a step, or closed: the request may succeed later (busy) or
+    never (closed), but either way it conflicts with the session's state."""
+    return JSONResponse(error_body("conflict", str(exc)), status_code=409)
+
+
+async def _invalid_params(_: Request, exc: Exception) -> JSONResponse:
+    """An agent's parameters that fail its model outside a request body's validation."""
+    return JSONResponse(error_body("validation_error", str(exc)), status_code=422)
+
+
 async def _quota(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QuotaExceeded)
     return JSONResponse(
@@ -120,6 +136,14 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _queue_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """The task was created but its message could not be sent (the task is failed)."""
+    log.error("queue unavailable: %s", exc)
+    return JSONResponse(
+        error_body("unavailable", str(exc)), status_code=503, headers={"retry-after": "1"}
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
@@ -131,7 +155,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(TaskNotFound, _not_found)
+    app.add_exception_handler(SessionNotFound, _not_found)
     app.add_exception_handler(IdempotencyConflict, _conflict)
+    app.add_exception_handler(SessionBusy, _session_conflict)
+    app.add_exception_handler(SessionClosed, _session_conflict)
+    app.add_exception_handler(InvalidParams, _invalid_params)
+    app.add_exception_handler(QueueUnavailable, _queue_unavailable)
     app.add_exception_handler(QuotaExceeded, _quota)
     app.add_exception_handler(NoProviderAvailable, _no_provider)
     app.add_exception_handler(ProviderError, _provider)

@@ -6,13 +6,12 @@ import hashlib
 from decimal import Decimal
 from typing import Annotated, Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import CacheControl, ChatMessage, CompletionRequest, Tier
 from agentqueue.core.llm.routing import TierChoice
+from agentqueue.core.tasks.agent_params import check_params
 from agentqueue.core.tasks.model import TaskSpec, TaskState
 from agentqueue.core.tasks.view import CallView, TaskView
 
@@ -57,7 +56,8 @@ class TaskCreate(BaseModel):
     )
     params: dict[str, Any] = Field(
         default_factory=dict,
-        description="The agent's parameters: `questions` (list of strings) for map_reduce, "
+        description="The agent's parameters: `questions` (list of strings), `max_questions`, "
+        "`map_tier`, `reduce_tier`, `map_max_tokens`, `max_parallel` for map_reduce; "
         "`schema` (a JSON schema) for extract.",
     )
     webhook_url: HttpUrl | None = Field(
@@ -68,7 +68,9 @@ class TaskCreate(BaseModel):
 
     @model_validator(mode="after")
     def _agent_params(self) -> TaskCreate:
-        check_agent_params(self.kind, self.params)
+        """Refuse what the agent would fail on: its kind's parameter model (the one the
+        worker's agent reads them with, ``core.tasks.agent_params``) must accept them."""
+        check_params(self.kind, self.params)  # InvalidParams is a ValueError: 422
         return self
 
     def to_spec(self) -> TaskSpec:
@@ -92,26 +94,6 @@ class TaskCreate(BaseModel):
 
     def body_hash(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
-
-
-def check_agent_params(kind: str, params: dict[str, Any]) -> None:
-    """Refuse at submission what an agent would fail on: a bad schema, bad questions."""
-    if kind == "extract":
-        schema = params.get("schema")
-        if not isinstance(schema, dict):
-            raise ValueError("params.schema: extract needs a JSON schema object")
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as exc:
-            raise ValueError(f"params.schema is not a valid JSON schema: {exc.message}") from exc
-    if kind == "map_reduce" and "questions" in params:
-        questions = params["questions"]
-        if not (
-            isinstance(questions, list)
-            and 0 < len(questions) <= 64
-            and all(isinstance(q, str) and q.strip() for q in questions)
-        ):
-            raise ValueError("params.questions: a list of 1 to 64 non-empty strings")
 
 
 class TaskAccepted(BaseModel):

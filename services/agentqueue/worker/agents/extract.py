@@ -1,6 +1,7 @@
 """``extract``: structured output that validates against a JSON schema, or a clear error.
 
-Parameters (``params``): ``schema`` — a JSON schema (checked when the task is submitted).
+Parameters (``params``, :class:`~agentqueue.core.tasks.agent_params.ExtractParams`):
+``schema`` — a JSON schema (checked when the task is submitted, by the same model).
 The model is told to reply with JSON only; the reply is parsed (a Markdown code fence
 around it is tolerated) and validated with ``jsonschema``. An invalid reply gets one
 more try, with the validation error shown to the model — most mistakes are a missing
@@ -15,10 +16,10 @@ import re
 from typing import Any
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 
 from agentqueue.core.base.errors import AgentQueueError
 from agentqueue.core.llm.messages import ChatMessage
+from agentqueue.core.tasks.agent_params import ExtractParams
 from agentqueue.core.tasks.model import TaskResult, TaskSpec
 from agentqueue.worker.agents.base import AgentContext
 
@@ -34,16 +35,6 @@ def instructions(schema: dict[str, Any]) -> str:
         "Reply with a single JSON value and nothing else (no prose, no code fence). "
         "It must validate against this JSON schema:\n" + json.dumps(schema, indent=1)
     )
-
-
-def check_schema(schema: Any) -> None:
-    """Raise ValueError when ``schema`` is not a usable JSON schema."""
-    if not isinstance(schema, dict):
-        raise ValueError("params.schema must be a JSON schema object")
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise ValueError(f"params.schema is not a valid JSON schema: {exc.message}") from exc
 
 
 def validate(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
@@ -65,12 +56,7 @@ def validate(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
 
 class ExtractAgent:
     async def run(self, spec: TaskSpec, ctx: AgentContext) -> TaskResult:
-        schema = spec.params.get("schema")
-        try:
-            check_schema(schema)
-        except ValueError as exc:
-            raise ExtractionFailed(str(exc)) from exc
-        assert isinstance(schema, dict)
+        schema = ExtractParams.parse(spec.kind, spec.params).json_schema
         base = spec.input
         system = instructions(schema)
         request = base.model_copy(

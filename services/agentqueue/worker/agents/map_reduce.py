@@ -1,9 +1,11 @@
 """``map_reduce``: fan a question out into sub-questions answered in parallel, then
 synthesise — the design document's research agent.
 
-Parameters (``params``): ``questions`` — the sub-questions (else a ``plan`` step asks the
-model for at most ``max_questions`` of them, one per line); ``map_tier`` / ``reduce_tier``
-(``frontier``, ``efficient`` or ``auto``; default: the task's tier); ``max_parallel``.
+Parameters (``params``, :class:`~agentqueue.core.tasks.agent_params.MapReduceParams`,
+checked at submission by the same model): ``questions`` — the sub-questions (else a
+``plan`` step asks the model for at most ``max_questions`` of them, one per line);
+``map_tier`` / ``reduce_tier`` (``frontier``, ``efficient`` or ``auto``; default: the
+task's tier); ``map_max_tokens``; ``max_parallel``.
 The sub-questions are independent, so their calls overlap: the task takes about as long
 as the slowest of them plus the synthesis, not their sum.
 """
@@ -14,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from agentqueue.core.llm.messages import ChatMessage, Completion, CompletionRequest
-from agentqueue.core.llm.routing import TierChoice
+from agentqueue.core.tasks.agent_params import MapReduceParams
 from agentqueue.core.tasks.model import TaskResult, TaskSpec
 from agentqueue.worker.agents.base import AgentContext
 from agentqueue.worker.agents.graph import Graph, llm_step
@@ -33,10 +35,6 @@ PLAN_SYSTEM = (
 )
 
 
-def _tier(value: Any) -> TierChoice | None:
-    return TierChoice(value) if value else None
-
-
 def _question(spec: TaskSpec) -> str:
     users = [m.content for m in spec.input.messages if m.role == "user"]
     return users[-1] if users else spec.input.messages[-1].content
@@ -49,10 +47,10 @@ def _lines(text: str, most: int) -> list[str]:
 
 class MapReduceAgent:
     async def run(self, spec: TaskSpec, ctx: AgentContext) -> TaskResult:
-        params = spec.params
+        params = MapReduceParams.parse(spec.kind, spec.params)
         question = _question(spec)
         base = spec.input
-        questions = [str(q) for q in params.get("questions") or []]
+        questions = list(params.questions or [])
         if not questions:
             plan = await ctx.complete(
                 CompletionRequest(
@@ -65,9 +63,8 @@ class MapReduceAgent:
                 ),
                 step="plan",
             )
-            questions = _lines(plan.text, int(params.get("max_questions", 5))) or [question]
-        map_tier = _tier(params.get("map_tier"))
-        reduce_tier = _tier(params.get("reduce_tier"))
+            questions = _lines(plan.text, params.max_questions) or [question]
+        map_tier, reduce_tier = params.map_tier, params.reduce_tier
 
         def ask(i: int, sub: str) -> CompletionRequest:
             content = f"Overall question:\n{question}\n\nSub-question {i + 1}: {sub}"
@@ -76,7 +73,7 @@ class MapReduceAgent:
                 system=f"{base.system}\n\n{MAP_SYSTEM}" if base.system else MAP_SYSTEM,
                 tier=base.tier,
                 model=base.model,
-                max_tokens=int(params.get("map_max_tokens", base.max_tokens)),
+                max_tokens=params.map_max_tokens or base.max_tokens,
                 temperature=base.temperature,
                 cache=base.cache,
             )
@@ -97,7 +94,7 @@ class MapReduceAgent:
                 cache=base.cache,
             )
 
-        graph = Graph(max_parallel=int(params.get("max_parallel", ctx.runtime.max_parallel)))
+        graph = Graph(max_parallel=params.max_parallel or ctx.runtime.max_parallel)
 
         def asker(i: int, sub: str) -> Callable[[Mapping[str, Any]], CompletionRequest]:
             return lambda _inputs: ask(i, sub)

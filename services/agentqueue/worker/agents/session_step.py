@@ -30,6 +30,7 @@ from agentqueue.core.sessions.context import ContextLimit, ContextPolicy, Fitted
 from agentqueue.core.sessions.metrics import COMPACTIONS, SESSION_STEP_COST
 from agentqueue.core.sessions.models import Item, ItemKind, SessionRecord
 from agentqueue.core.sessions.store import SessionStore
+from agentqueue.core.tasks.agent_params import SessionStepParams
 from agentqueue.core.tasks.model import TaskResult, TaskSpec
 from agentqueue.worker.agents.base import AgentContext
 from agentqueue.worker.agents.budget import Budget
@@ -65,8 +66,9 @@ class SessionStepAgent:
     async def run(self, spec: TaskSpec, ctx: AgentContext) -> TaskResult:
         if ctx.redis is None:
             raise SessionEmpty("session steps need the worker's Redis")
-        session_id = str(spec.params.get("session_id", ""))
-        store = SessionStore(ctx.redis, ttl=int(spec.params.get("session_ttl", 7 * 24 * 3600)))
+        params = SessionStepParams.parse(spec.kind, spec.params)
+        session_id = params.session_id
+        store = SessionStore(ctx.redis, ttl=params.session_ttl)
         record = await store.get(session_id)
         if record.pending_step != ctx.task_id:
             raise SessionBusy(

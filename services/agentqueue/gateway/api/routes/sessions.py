@@ -11,17 +11,15 @@ are tenant-scoped: another tenant's session is 404.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from agentqueue.core.base.errors import SessionBusy, SessionClosed, SessionNotFound, TaskNotFound
+from agentqueue.core.base.errors import TaskNotFound
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier, Usage
 from agentqueue.core.llm.routing import TierChoice
-from agentqueue.core.queues.broker import task_message
 from agentqueue.core.sessions.metrics import SESSION_CALLS, SESSION_COST
 from agentqueue.core.sessions.models import (
     Compaction,
@@ -31,18 +29,18 @@ from agentqueue.core.sessions.models import (
     SessionState,
 )
 from agentqueue.core.sessions.store import SessionStore, check_pairs
-from agentqueue.core.tasks.events import EventType, TaskEvents
-from agentqueue.core.tasks.model import TaskError, TaskRecord, TaskSpec
+from agentqueue.core.tasks.agent_params import SessionStepParams
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec
 from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.tasks.submission import QueueUnavailable, submit
 from agentqueue.gateway.api.deps import (
     BrokerDep,
     CallerDep,
     QuotasDep,
-    SettingsDep,
+    SessionsDep,
     StoreDep,
     TenantDep,
 )
-from agentqueue.gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -70,6 +68,15 @@ class TurnIn(BaseModel):
         )
 
 
+def _paired(turns: list[TurnIn]) -> list[TurnIn]:
+    """A tool call's result follows it in the same request (422 naming ``body.turns``)."""
+    check_pairs([t.item() for t in turns])
+    return turns
+
+
+PairedTurns = Annotated[list[TurnIn], AfterValidator(_paired)]
+
+
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,13 +95,13 @@ class SessionCreate(BaseModel):
     keep_tool_results: int | None = Field(default=None, ge=0, le=1000)
     keep_turns: int | None = Field(default=None, ge=1, le=1000)
     metadata: dict[str, str] = Field(default_factory=dict, max_length=32)
-    turns: list[TurnIn] = Field(default_factory=list, max_length=10_000)
+    turns: PairedTurns = Field(default_factory=list, max_length=10_000)
 
 
 class TurnsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    turns: list[TurnIn] = Field(min_length=1, max_length=10_000)
+    turns: PairedTurns = Field(min_length=1, max_length=10_000)
 
 
 class StepCreate(BaseModel):
@@ -151,19 +158,8 @@ class StepAccepted(BaseModel):
     status_url: str
 
 
-def _sessions(store: TaskStore, settings: GatewaySettings) -> SessionStore:
-    return SessionStore(store.redis, ttl=settings.task_ttl)
-
-
 async def _view(sessions: SessionStore, record: SessionRecord) -> SessionView:
     return SessionView.of(record, await sessions.compactions(record.id))
-
-
-async def _load(sessions: SessionStore, session_id: str, tenant: str) -> SessionRecord:
-    try:
-        return await sessions.get(session_id, tenant=tenant)
-    except SessionNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
 async def _release_stale(sessions: SessionStore, store: TaskStore, record: SessionRecord) -> None:
@@ -179,21 +175,15 @@ async def _release_stale(sessions: SessionStore, store: TaskStore, record: Sessi
         await sessions.release_step(record.id, pending)
 
 
-def _conflict(exc: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+# Session errors are answered by the shared handlers (gateway/api/errors.py): another
+# tenant's or an unknown session 404, a busy or closed one 409.
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionView)
 async def create_session(
-    body: SessionCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+    body: SessionCreate, tenant: TenantDep, sessions: SessionsDep
 ) -> SessionView:
     """Start a session, optionally with its first turns."""
-    sessions = _sessions(store, settings)
-    turns = [t.item() for t in body.turns]
-    try:
-        check_pairs(turns)
-    except ValueError as exc:
-        raise HTTPException(422, f"body.turns: {exc}") from exc
     record = await sessions.create(
         SessionRecord(
             tenant=tenant,
@@ -208,70 +198,59 @@ async def create_session(
             metadata=body.metadata,
         )
     )
-    if turns:
-        await sessions.append(record.id, turns, tenant=tenant)
+    if body.turns:
+        await sessions.append(record.id, [t.item() for t in body.turns], tenant=tenant)
         record = await sessions.get(record.id)
     return await _view(sessions, record)
 
 
 @router.get("/{session_id}", response_model=SessionView)
-async def get_session(
-    session_id: str, tenant: TenantDep, store: StoreDep, settings: SettingsDep
-) -> SessionView:
+async def get_session(session_id: str, tenant: TenantDep, sessions: SessionsDep) -> SessionView:
     """The session's totals (calls, cost, tokens), its compactions and its step tasks."""
-    sessions = _sessions(store, settings)
-    return await _view(sessions, await _load(sessions, session_id, tenant))
+    return await _view(sessions, await sessions.get(session_id, tenant=tenant))
 
 
 @router.get("/{session_id}/transcript", response_model=list[Item])
 async def get_transcript(
     session_id: str,
     tenant: TenantDep,
-    store: StoreDep,
-    settings: SettingsDep,
+    sessions: SessionsDep,
     start: int = Query(default=0, ge=0),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[Item]:
     """Every item ever added, verbatim (elided tool results point here by ``seq``)."""
-    sessions = _sessions(store, settings)
-    await _load(sessions, session_id, tenant)
+    await sessions.get(session_id, tenant=tenant)
     return await sessions.transcript(session_id, start, start + limit - 1)
 
 
 @router.get("/{session_id}/context", response_model=list[Item])
-async def get_context(
-    session_id: str, tenant: TenantDep, store: StoreDep, settings: SettingsDep
-) -> list[Item]:
+async def get_context(session_id: str, tenant: TenantDep, sessions: SessionsDep) -> list[Item]:
     """What the next step sends: the context after its compactions."""
-    sessions = _sessions(store, settings)
-    await _load(sessions, session_id, tenant)
+    await sessions.get(session_id, tenant=tenant)
     return await sessions.context(session_id)
 
 
 @router.post("/{session_id}/turns", response_model=list[Item])
 async def add_turns(
-    session_id: str, body: TurnsIn, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+    session_id: str, body: TurnsIn, tenant: TenantDep, sessions: SessionsDep, store: StoreDep
 ) -> list[Item]:
     """Append turns (numbered in the transcript). A tool call's result must follow it."""
-    sessions = _sessions(store, settings)
-    await _release_stale(sessions, store, await _load(sessions, session_id, tenant))
-    try:
-        return await sessions.append(session_id, [t.item() for t in body.turns], tenant=tenant)
-    except ValueError as exc:
-        raise HTTPException(422, f"body.turns: {exc}") from exc
-    except (SessionBusy, SessionClosed) as exc:
-        raise _conflict(exc) from exc
+    await _release_stale(sessions, store, await sessions.get(session_id, tenant=tenant))
+    return await sessions.append(session_id, [t.item() for t in body.turns], tenant=tenant)
 
 
 @router.post(
-    "/{session_id}/steps", status_code=status.HTTP_202_ACCEPTED, response_model=StepAccepted
+    "/{session_id}/steps",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StepAccepted,
+    responses={503: {"description": "The queue is unavailable; no step was queued."}},
 )
 async def run_step(
     session_id: str,
     response: Response,
     tenant: TenantDep,
+    sessions: SessionsDep,
     store: StoreDep,
-    settings: SettingsDep,
     broker: BrokerDep,
     quotas: QuotasDep,
     caller: CallerDep,
@@ -282,8 +261,7 @@ async def run_step(
     if not caller.allows(body.priority):
         raise HTTPException(403, f"body.priority: this API key may not submit at {body.priority}")
     await quotas.check_spend(tenant)
-    sessions = _sessions(store, settings)
-    record = await _load(sessions, session_id, tenant)
+    record = await sessions.get(session_id, tenant=tenant)
     await _release_stale(sessions, store, record)
     spec = TaskSpec(
         kind="session_step",
@@ -294,29 +272,17 @@ async def run_step(
             max_tokens=record.max_tokens,
             temperature=record.temperature,
         ),
-        params={"session_id": session_id, "session_ttl": settings.task_ttl},
+        params=SessionStepParams(session_id=session_id, session_ttl=sessions.ttl).model_dump(),
         tier_choice=record.tier if record.tier is TierChoice.AUTO else None,
         metadata={"session_id": session_id},
     )
     task = TaskRecord(tenant=tenant, spec=spec)
+    await sessions.begin_step(session_id, task.id, tenant=tenant)
     try:
-        await sessions.begin_step(session_id, task.id, tenant=tenant)
-    except (SessionBusy, SessionClosed) as exc:
-        raise _conflict(exc) from exc
-    await store.create(task)
-    await TaskEvents(store.redis, ttl=store.ttl).try_publish(
-        task.id, EventType.QUEUED, {"priority": spec.priority.value, "kind": spec.kind}
-    )
-    try:
-        await to_thread.run_sync(broker.enqueue, task_message(task.id, spec.priority))
-    except Exception as exc:
-        await store.fail(
-            task.id, TaskError(type="EnqueueFailed", message=f"the step could not be queued: {exc}")
-        )
-        await sessions.release_step(session_id, task.id)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the queue is unavailable; no step was queued"
-        ) from exc
+        await submit(store, broker, task)
+    except QueueUnavailable:
+        await sessions.release_step(session_id, task.id)  # the task is failed: let go
+        raise
     status_url = f"/v1/tasks/{task.id}"
     response.headers["Location"] = status_url
     return StepAccepted(session_id=session_id, task_id=task.id, status_url=status_url)
@@ -324,15 +290,11 @@ async def run_step(
 
 @router.delete("/{session_id}", response_model=SessionView)
 async def close_session(
-    session_id: str, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+    session_id: str, tenant: TenantDep, sessions: SessionsDep, store: StoreDep
 ) -> SessionView:
     """Close the session: no more turns or steps. Its records stay until they expire."""
-    sessions = _sessions(store, settings)
-    await _release_stale(sessions, store, await _load(sessions, session_id, tenant))
-    try:
-        record, closed = await sessions.close(session_id, tenant=tenant)
-    except SessionBusy as exc:
-        raise _conflict(exc) from exc
+    await _release_stale(sessions, store, await sessions.get(session_id, tenant=tenant))
+    record, closed = await sessions.close(session_id, tenant=tenant)
     if closed:
         SESSION_COST.observe(float(record.cost_usd))
         SESSION_CALLS.observe(record.calls)

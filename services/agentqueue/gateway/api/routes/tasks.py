@@ -14,9 +14,10 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from agentqueue.core.queues.broker import task_message, webhook_message
+from agentqueue.core.queues.broker import webhook_message
 from agentqueue.core.tasks.events import EventType, TaskEvents
-from agentqueue.core.tasks.model import TaskError, TaskRecord
+from agentqueue.core.tasks.model import TaskRecord
+from agentqueue.core.tasks.submission import submit
 from agentqueue.core.tasks.urlguard import UnsafeURL, check_url
 from agentqueue.gateway.api.deps import (
     BrokerDep,
@@ -44,7 +45,12 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TaskAccepted,
+    responses={503: {"description": "The queue is unavailable; the task was failed."}},
+)
 async def submit_task(
     body: TaskCreate,
     response: Response,
@@ -59,7 +65,8 @@ async def submit_task(
     """Queue a task; answer at once with its id and where to poll.
 
     A tenant that has spent its daily quota gets 429 with the seconds until the quota
-    resets, rather than a task that is bound to fail.
+    resets, rather than a task that is bound to fail. If the queue cannot be reached the
+    task is failed and the answer is 503 (``core.tasks.submission``).
     """
     if body.kind not in settings.task_kinds:
         raise HTTPException(
@@ -83,38 +90,20 @@ async def submit_task(
             403, f"body.priority: this API key may submit at {allowed} only, not {body.priority}"
         )
     await quotas.check_spend(tenant)
-    record, created = await store.create(
+    record, created = await submit(
+        store,
+        broker,
         TaskRecord(tenant=tenant, spec=body.to_spec()),
         idempotency_key=idempotency_key,
         body_hash=body.body_hash(),
     )
     status_url = f"/v1/tasks/{record.id}"
     response.headers["Location"] = status_url
-    if not created:
+    if created:
+        TASKS_SUBMITTED.labels(record.spec.priority.value).inc()
+    else:
         IDEMPOTENT_REPLAYS.inc()
         response.headers["Idempotent-Replayed"] = "true"
-    else:
-        # The event log starts before the message is sent: a fast worker's "started"
-        # must not come first.
-        await TaskEvents(store.redis, ttl=store.ttl).try_publish(
-            record.id,
-            EventType.QUEUED,
-            {"priority": record.spec.priority.value, "kind": record.spec.kind},
-        )
-        try:
-            # Dramatiq's broker is synchronous: a thread keeps the event loop (and the
-            # probes) responsive if Redis stalls. Measured cost: ~0.5 ms per submission.
-            await to_thread.run_sync(broker.enqueue, task_message(record.id, record.spec.priority))
-        except Exception as exc:
-            await store.fail(
-                record.id,
-                TaskError(type="EnqueueFailed", message=f"the task could not be queued: {exc}"),
-            )
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                "the queue is unavailable; the task was not accepted",
-            ) from exc
-        TASKS_SUBMITTED.labels(record.spec.priority.value).inc()
     return TaskAccepted(
         id=record.id, status=record.state, priority=record.spec.priority, status_url=status_url
     )

@@ -1,0 +1,97 @@
+"""Both routes that queue a task — ``POST /v1/tasks`` and a session's step — submit through
+``core.tasks.submission``: when the queue cannot be reached the task is failed and the
+answer is the shared 503, and a step lets its session go. In-process, real Redis; the
+queue "goes down" by swapping the app's broker for one whose Redis is a closed port."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from agentqueue.core.queues.broker import make_broker
+from agentqueue.core.tasks.model import TaskState
+from agentqueue.core.tasks.store import TaskStore
+from agentqueue.gateway.app import create_app
+from agentqueue.gateway.settings import GatewaySettings
+from tests.conftest import _free_port
+from tests.gateway.conftest import KEY_T1
+
+HI = {"messages": [{"role": "user", "content": "Say hi"}]}
+
+
+@pytest.fixture
+async def app(gateway_settings: GatewaySettings) -> AsyncIterator[FastAPI]:
+    app = create_app(gateway_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://gateway",
+        headers={"Authorization": f"Bearer {KEY_T1}"},
+    ) as client:
+        yield client
+
+
+@contextmanager
+def queue_down(app: FastAPI) -> Iterator[None]:
+    live = app.state.broker
+    app.state.broker = make_broker(f"redis://127.0.0.1:{_free_port()}/0")
+    try:
+        yield
+    finally:
+        app.state.broker.close()
+        app.state.broker = live
+
+
+def _task_id(message: str) -> str:
+    found = re.search(r"task '(task_[^']+)'", message)
+    assert found, message
+    return found.group(1)
+
+
+async def _assert_queue_unavailable(r: httpx.Response, store: TaskStore) -> str:
+    assert r.status_code == 503, r.text
+    error = r.json()["error"]
+    assert error["type"] == "unavailable" and "queue is unavailable" in error["message"]
+    assert r.headers["retry-after"] == "1"
+    task_id = _task_id(error["message"])
+    record = await store.get(task_id)
+    assert record.state is TaskState.FAILED and record.error is not None
+    assert record.error.type == "EnqueueFailed"
+    return task_id
+
+
+async def test_a_task_the_queue_cannot_take_is_failed_and_503(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    with queue_down(app):
+        r = await client.post("/v1/tasks", json=HI)
+    task_id = await _assert_queue_unavailable(r, app.state.store)
+    view = (await client.get(f"/v1/tasks/{task_id}")).json()
+    assert view["status"] == "failed" and view["error"]["type"] == "EnqueueFailed"
+    assert (await client.post("/v1/tasks", json=HI)).status_code == 202  # the queue is back
+
+
+async def test_a_step_the_queue_cannot_take_lets_its_session_go(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    sid = (
+        await client.post("/v1/sessions", json={"turns": [{"role": "user", "content": "hi"}]})
+    ).json()["id"]
+    with queue_down(app):
+        r = await client.post(f"/v1/sessions/{sid}/steps")
+    task_id = await _assert_queue_unavailable(r, app.state.store)
+    view = (await client.get(f"/v1/sessions/{sid}")).json()
+    assert view["pending_step"] is None and task_id in view["step_tasks"]
+    turn = {"turns": [{"role": "user", "content": "still there?"}]}
+    assert (await client.post(f"/v1/sessions/{sid}/turns", json=turn)).status_code == 200
+    assert (await client.post(f"/v1/sessions/{sid}/steps")).status_code == 202
