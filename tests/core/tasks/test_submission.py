@@ -11,14 +11,14 @@ import redis
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 
-from agentqueue.core.base.errors import IdempotencyConflict
+from agentqueue.core.base.errors import IdempotencyConflict, QueueUnavailable
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.queues.broker import RUN_TASK_ACTOR, make_broker
 from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
 from agentqueue.core.tasks.store import TaskStore
-from agentqueue.core.tasks.submission import QueueUnavailable, submit
+from agentqueue.core.tasks.submission import submit
 from tests.conftest import _free_port
 
 

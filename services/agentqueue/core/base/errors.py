@@ -1,7 +1,7 @@
 """The one exception tree of agentqueue.
 
 Third-party errors (SDKs, Redis) are translated into these at the boundary where they
-enter — one module per provider under ``core.providers`` — and re-raised ``from`` the
+enter — one module per provider under ``core.llm.providers`` — and re-raised ``from`` the
 original, so everything above that boundary reasons about *our* types only. Each type
 says whether trying again can help (``retryable``) and, for rate limits, when.
 
@@ -22,6 +22,8 @@ says whether trying again can help (``retryable``) and, for rate limits, when.
     ├── LimiterUnavailable            the shared budget (Redis or the limiter service) is down
     ├── TaskNotFound                  no such task (or not yours)
     ├── IdempotencyConflict           an Idempotency-Key reused with another body
+    ├── QueueUnavailable              a task's message could not be sent; its record is failed
+    ├── InvalidParams                 params do not fit the agent kind (in core.tasks.agent_params)
     ├── BudgetExceeded                the next call could take a task or session past its USD limit
     ├── ContextOverflow               a session's context cannot be made to fit the model's window
     ├── SessionNotFound               no such session (or not yours)
@@ -243,3 +245,14 @@ class SessionBusy(AgentQueueError):
 
 class SessionClosed(AgentQueueError):
     """The session was closed; it takes no more turns or steps."""
+
+
+class QueueUnavailable(AgentQueueError):
+    """The task's message could not be sent; its record is marked failed."""
+
+    retryable = True
+
+    def __init__(self, task_id: str, cause: BaseException) -> None:
+        super().__init__(f"the queue is unavailable; task {task_id!r} was not accepted")
+        self.task_id = task_id
+        self.cause = cause

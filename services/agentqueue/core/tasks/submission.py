@@ -27,24 +27,13 @@ import logging
 import dramatiq
 from anyio import to_thread
 
-from agentqueue.core.base.errors import AgentQueueError
+from agentqueue.core.base.errors import QueueUnavailable
 from agentqueue.core.queues.broker import task_message
 from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskError, TaskRecord
 from agentqueue.core.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
-
-
-class QueueUnavailable(AgentQueueError):
-    """The task's message could not be sent; its record is marked failed."""
-
-    retryable = True
-
-    def __init__(self, task_id: str, cause: BaseException) -> None:
-        super().__init__(f"the queue is unavailable; task {task_id!r} was not accepted")
-        self.task_id = task_id
-        self.cause = cause
 
 
 async def submit(

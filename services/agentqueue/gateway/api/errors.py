@@ -25,6 +25,7 @@ from agentqueue.core.base.errors import (
     LimiterUnavailable,
     NoProviderAvailable,
     ProviderError,
+    QueueUnavailable,
     QuotaExceeded,
     RateLimited,
     SessionBusy,
@@ -33,7 +34,6 @@ from agentqueue.core.base.errors import (
     TaskNotFound,
 )
 from agentqueue.core.tasks.agent_params import InvalidParams
-from agentqueue.core.tasks.submission import QueueUnavailable
 
 log = logging.getLogger(__name__)
 

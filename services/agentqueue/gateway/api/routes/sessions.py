@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from agentqueue.core.base.errors import TaskNotFound
+from agentqueue.core.base.errors import QueueUnavailable, TaskNotFound
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier, Usage
 from agentqueue.core.llm.routing import TierChoice
@@ -32,7 +32,7 @@ from agentqueue.core.sessions.store import SessionStore, check_pairs
 from agentqueue.core.tasks.agent_params import SessionStepParams
 from agentqueue.core.tasks.model import TaskRecord, TaskSpec
 from agentqueue.core.tasks.store import TaskStore
-from agentqueue.core.tasks.submission import QueueUnavailable, submit
+from agentqueue.core.tasks.submission import submit
 from agentqueue.gateway.api.deps import (
     BrokerDep,
     CallerDep,
