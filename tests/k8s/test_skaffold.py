@@ -1,4 +1,4 @@
-"""skaffold.yaml builds every image from an existing Dockerfile, and the chart uses each one."""
+"""skaffold.yaml builds every image from a target of the one Dockerfile; the chart uses each."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import pytest
 import yaml
 
 from tests.charts.rendering import chart, render
+from tests.k8s.dockerfile import parse
 from tests.k8s.validation import CHART, REPO
 
 SKAFFOLD = yaml.safe_load((REPO / "skaffold.yaml").read_text())
 ARTIFACTS = SKAFFOLD["build"]["artifacts"]
 RELEASE = SKAFFOLD["deploy"]["helm"]["releases"][0]
+SERVICES = ("gateway", "worker", "limiter", "operator", "simulator")
 
 
 def test_config_version_and_chart() -> None:
@@ -22,15 +24,34 @@ def test_config_version_and_chart() -> None:
     assert (REPO / RELEASE["chartPath"] / "Chart.yaml").is_file()
 
 
-def test_every_service_has_an_artifact_and_every_dockerfile_exists() -> None:
+def test_every_service_is_an_artifact_built_from_its_dockerfile_target() -> None:
     images = {a["image"] for a in ARTIFACTS}
-    assert images == {
-        f"agentqueue-{s}" for s in ("gateway", "worker", "limiter", "operator", "simulator")
-    }
+    assert images == {f"agentqueue-{s}" for s in SERVICES}
+    _, stages = parse(REPO / "Dockerfile")
+    targets = {s.name for s in stages if s.name}
     for artifact in ARTIFACTS:
         context = REPO / artifact.get("context", ".")
-        assert context == REPO  # the Dockerfiles copy pyproject.toml and services/
-        assert (context / artifact["docker"]["dockerfile"]).is_file()
+        assert context == REPO  # the Dockerfile copies pyproject.toml, the lock and services/
+        docker = artifact["docker"]
+        assert docker["dockerfile"] == "Dockerfile"
+        assert (context / docker["dockerfile"]).is_file()
+        # agentqueue-<service> from the target <service>, which the Dockerfile has.
+        assert docker["target"] in targets, docker
+        assert artifact["image"] == f"agentqueue-{docker['target']}"
+
+
+def test_the_chart_defaults_name_the_images_skaffold_builds() -> None:
+    """<service>.image.repository defaults to the artifact's name (and k8s/base, rendered
+    from those defaults, uses the same names), so an image built by hand with
+    `docker build --target <service> -t agentqueue-<service>:<tag> .` is the one the chart
+    and the manifests run."""
+    values = chart().values
+    for artifact in ARTIFACTS:
+        service = artifact["docker"]["target"]
+        assert values[service]["image"]["repository"] == artifact["image"]
+        assert RELEASE["setValueTemplates"][f"{service}.image.repository"] == (
+            f"{{{{.IMAGE_REPO_{artifact['image'].replace('-', '_')}}}}}"
+        )
 
 
 def _set(values: dict[str, Any], dotted: str, value: str) -> None:
