@@ -10,15 +10,16 @@ from fastapi import FastAPI
 from agentqueue import __version__
 from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.calls.factory import build_chain
 from agentqueue.core.calls.pipeline import CallPipeline
 from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.ratelimit.quotas import TenantQuotas
+from agentqueue.core.sessions.store import SessionStore
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
 from agentqueue.gateway.bodylimit import BodySizeLimit
 from agentqueue.gateway.compat import anthropic_api, openai_api
-from agentqueue.gateway.pipeline import build_chain
 from agentqueue.gateway.settings import GatewaySettings
 
 
@@ -30,9 +31,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         url = settings.redis_url.get_secret_value()
         app.state.redis = async_redis(url)
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
+        app.state.sessions = SessionStore(app.state.redis, ttl=settings.task_ttl)
         app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
         app.state.api_keys = ApiKeys(app.state.redis)
-        app.state.chain = build_chain(settings, app.state.redis, app.state.quotas)
+        app.state.chain = build_chain(
+            settings,
+            app.state.redis,
+            max_wait=settings.interactive_max_wait,
+            quotas=app.state.quotas,
+        )
         app.state.pipeline = CallPipeline.from_settings(app.state.chain, app.state.redis, settings)
         app.state.broker = make_broker(url)
         try:

@@ -19,14 +19,9 @@ from prometheus_client import start_http_server
 
 from agentqueue.core.base.logs import configure_logging
 from agentqueue.core.base.redisconn import async_redis
-from agentqueue.core.calls.fallback import FallbackChain
-from agentqueue.core.calls.pipeline import CallPipeline
-from agentqueue.core.calls.registry import build_providers, provider_configs
-from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.calls.factory import build_pipeline
+from agentqueue.core.calls.registry import provider_configs
 from agentqueue.core.queues.broker import make_broker
-from agentqueue.core.ratelimit.gate import BudgetGate
-from agentqueue.core.ratelimit.http_budgets import HttpBudgets
-from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.webhook_delivery import DeliveryPolicy, WebhookSender
@@ -42,24 +37,12 @@ log = logging.getLogger("agentqueue.worker")
 
 
 def build_runner(settings: WorkerSettings) -> TaskRunner:
+    """The runner of this worker's tasks: the task store and the call pipeline (cache,
+    then the shared limiter and the providers) on one Redis pool."""
     redis = async_redis(settings.redis_url.get_secret_value(), max_connections=settings.threads * 2)
-    chain = FallbackChain(
-        build_providers(settings),
-        load_catalog(settings.catalog_path),
-        failure_threshold=settings.breaker_failure_threshold,
-        cooldown=settings.breaker_cooldown,
-        gate=BudgetGate(
-            HttpBudgets(settings.limiter_url) if settings.limiter_url else RedisBudgets(redis),
-            max_wait=settings.limiter_max_wait,
-            margin=settings.limiter_margin,
-            local_limits=settings.budget_limits(),
-            replicas=settings.limiter_replicas,
-            quotas=TenantQuotas(redis, settings.quotas()),  # usage is recorded either way
-        ),
-    )
     return TaskRunner(
         TaskStore(redis, ttl=settings.task_ttl),
-        CallPipeline.from_settings(chain, redis, settings),  # the cache before the limiter
+        build_pipeline(settings, redis, max_wait=settings.limiter_max_wait),
         backoff=settings.retry_backoff,
         backoff_max=settings.retry_backoff_max,
     )

@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from agentqueue.core.base.errors import (
@@ -34,12 +36,14 @@ from agentqueue.core.base.errors import (
 )
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.calls.pipeline import Completer
+from agentqueue.core.llm.call_result import CallResult
 from agentqueue.core.llm.messages import Completion, CompletionRequest
 from agentqueue.core.queues.usage import record_usage
 from agentqueue.core.tasks.events import EventType, TaskEvents, terminal_data
-from agentqueue.core.tasks.model import CallRecord, TaskError, WebhookState
+from agentqueue.core.tasks.model import CallRecord, TaskError, TaskRecord, TaskResult, WebhookState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.agents import AgentContext, CallInfo, TaskCancelled, get_agent
+from agentqueue.worker.agents.base import CallFn
 from agentqueue.worker.agents.runtime import AgentRuntime
 from agentqueue.worker.metrics import (
     LLM_CALLS,
@@ -85,6 +89,14 @@ def _fallbacks(tries: Sequence[tuple[str, str, str | None]]) -> list[dict[str, A
         }
         for i, (provider, model, reason) in enumerate(tries[:-1])
     ]
+
+
+@dataclass
+class _Spend:
+    """One run's running cost, USD: what the agent's budget checks read (``spent``) and
+    the calls add to; a holder so that the call function and the run share it."""
+
+    usd: Decimal
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -148,74 +160,23 @@ class TaskRunner:
         return random.uniform(ceiling / 2, ceiling)
 
     async def run(self, task_id: str, *, retries_done: int, retries_left: int) -> None:
-        record = await self.store.start(task_id)
+        """Run the task once: claim it, run its agent, record how that ended.
+
+        Returns when the task succeeded, was cancelled, or is not this run's to finish;
+        raises :class:`RetryLater` or :class:`TaskFailed` (see the module docstring).
+        """
+        record = await self._claim(task_id)
         if record is None:
-            log.info("task %s already finished; duplicate delivery ignored", task_id)
-            await self._webhook_not_queued(task_id)
             return
-        log.info(
-            "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind
-        )
-        await self.events.try_publish(task_id, EventType.STARTED, {"attempt": record.attempts})
-
-        cost = record.cost_usd  # calls of earlier attempts were paid for too
-        queue_redis, queue = self.store.redis, record.spec.priority.value  # for the autoscaler
-
-        async def call(request: CompletionRequest, info: CallInfo | None = None) -> Completion:
-            nonlocal cost
-            if await self.store.is_cancelled(task_id):
-                raise TaskCancelled(f"task {task_id} was cancelled")
-            result = await self.chain.complete(request, record.spec.priority, record.tenant)
-            cost += result.cost_usd
-            completion = result.completion
-            if result.cached is None:  # a cache hit is not a provider call
-                LLM_CALLS.labels(completion.provider, completion.model).inc()
-            await record_usage(queue_redis, queue, tokens=completion.usage.total_tokens)
-            await self.store.add_call(
-                task_id,
-                CallRecord(
-                    provider=completion.provider,
-                    model=completion.model,
-                    usage=completion.usage,
-                    cost_usd=result.cost_usd,
-                    latency_s=sum(a.latency_s for a in result.attempts),
-                    attempts=result.attempts,
-                    step=info.step if info else None,
-                    route=info.route if info else None,
-                    prices_as_of=self.runtime.catalog.prices_as_of,
-                    cached=result.cached,
-                    saved_usd=result.saved_usd,
-                ),
-            )
-            tries = [(a.provider, a.model, a.error_type) for a in result.attempts]
-            for fallback in _fallbacks(tries):
-                await self.events.try_publish(task_id, EventType.FALLBACK, fallback)
-            await self.events.try_publish(
-                task_id,
-                EventType.LLM_CALL,
-                {
-                    "provider": completion.provider,
-                    "model": completion.model,
-                    "usage": completion.usage.model_dump(),
-                    "cost_usd": float(result.cost_usd),
-                    "latency_s": round(sum(a.latency_s for a in result.attempts), 4),
-                    "failed_attempts": [
-                        a.model_dump(mode="json") for a in result.attempts if not a.ok
-                    ],
-                    "step": info.step if info else None,
-                    "cached": result.cached,
-                },
-            )
-            return completion
-
+        spend = _Spend(record.cost_usd)  # calls of earlier attempts were paid for too
         try:
             agent = get_agent(record.spec.kind)
             ctx = AgentContext(
                 task_id,
-                call,
+                self._call_fn(record, spend),
                 spec=record.spec,
                 runtime=self.runtime,
-                spent=lambda: cost,
+                spent=lambda: spend.usd,
                 tenant=record.tenant,
                 redis=self.store.redis,
             )
@@ -224,43 +185,158 @@ class TaskRunner:
             log.info("task %s cancelled; stopped before its next LLM call", task_id)
             return
         except Exception as exc:
-            if isinstance(exc, NoProviderAvailable):
-                tries = [(a.provider, a.model, type(a).__name__) for a in exc.attempts]
-                for fallback in _fallbacks(tries):
-                    await self.events.try_publish(task_id, EventType.FALLBACK, fallback)
-            error = _task_error(exc)
-            transient = (
-                isinstance(exc, ProviderError | NoProviderAvailable | QuotaExceeded)
-                and error.retryable
+            await self._retry_or_fail(record, exc, retries_done, retries_left)
+            return
+        finally:  # one message handled on the task's queue, for the autoscaler
+            await record_usage(self.store.redis, record.spec.priority.value, messages=1)
+        await self._succeed(record, result, spend.usd, ctx.calls)
+
+    async def _claim(self, task_id: str) -> TaskRecord | None:
+        """Mark the task running and announce it; None when it already finished.
+
+        Apart because a duplicate delivery ends here — the broker may deliver a finished
+        task again, which must never run twice (only its webhook may still be owed).
+        """
+        record = await self.store.start(task_id)
+        if record is None:
+            log.info("task %s already finished; duplicate delivery ignored", task_id)
+            await self._webhook_not_queued(task_id)
+            return None
+        log.info(
+            "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind
+        )
+        await self.events.try_publish(task_id, EventType.STARTED, {"attempt": record.attempts})
+        return record
+
+    def _call_fn(self, record: TaskRecord, spend: _Spend) -> CallFn:
+        """The LLM call this run hands its agent: stop if the task was cancelled, call
+        through the pipeline, add the cost to ``spend``, record the call.
+
+        A function of its own because the agent calls it many times, long after
+        :meth:`run` set it up; the cancellation check sits here, before each call.
+        """
+
+        async def call(request: CompletionRequest, info: CallInfo | None = None) -> Completion:
+            if await self.store.is_cancelled(record.id):
+                raise TaskCancelled(f"task {record.id} was cancelled")
+            result = await self.chain.complete(request, record.spec.priority, record.tenant)
+            spend.usd += result.cost_usd
+            await self._record_call(record, result, info)
+            return result.completion
+
+        return call
+
+    async def _record_call(
+        self, record: TaskRecord, result: CallResult, info: CallInfo | None
+    ) -> None:
+        """Count one answered call: metrics, queue usage, the task's call record, and its
+        ``fallback`` and ``llm_call`` events.
+
+        Apart from :meth:`_call_fn` because it is bookkeeping after the fact: the call
+        was paid for, so it is recorded whatever the agent does next.
+        """
+        completion = result.completion
+        latency = sum(a.latency_s for a in result.attempts)
+        if result.cached is None:  # a cache hit is not a provider call
+            LLM_CALLS.labels(completion.provider, completion.model).inc()
+        await record_usage(
+            self.store.redis, record.spec.priority.value, tokens=completion.usage.total_tokens
+        )
+        await self.store.add_call(
+            record.id,
+            CallRecord(
+                provider=completion.provider,
+                model=completion.model,
+                usage=completion.usage,
+                cost_usd=result.cost_usd,
+                latency_s=latency,
+                attempts=result.attempts,
+                step=info.step if info else None,
+                route=info.route if info else None,
+                prices_as_of=self.runtime.catalog.prices_as_of,
+                cached=result.cached,
+                saved_usd=result.saved_usd,
+            ),
+        )
+        await self._publish_fallbacks(
+            record.id, [(a.provider, a.model, a.error_type) for a in result.attempts]
+        )
+        await self.events.try_publish(
+            record.id,
+            EventType.LLM_CALL,
+            {
+                "provider": completion.provider,
+                "model": completion.model,
+                "usage": completion.usage.model_dump(),
+                "cost_usd": float(result.cost_usd),
+                "latency_s": round(latency, 4),
+                "failed_attempts": [a.model_dump(mode="json") for a in result.attempts if not a.ok],
+                "step": info.step if info else None,
+                "cached": result.cached,
+            },
+        )
+
+    async def _publish_fallbacks(
+        self, task_id: str, tries: Sequence[tuple[str, str, str | None]]
+    ) -> None:
+        """One ``fallback`` event per failed try that another try followed.
+
+        Shared by an answered call and by a call on which every provider failed."""
+        for fallback in _fallbacks(tries):
+            await self.events.try_publish(task_id, EventType.FALLBACK, fallback)
+
+    async def _retry_or_fail(
+        self, record: TaskRecord, exc: Exception, retries_done: int, retries_left: int
+    ) -> None:
+        """Map the agent's error: a transient one with retries left requeues the task and
+        raises :class:`RetryLater`; anything else fails it and raises :class:`TaskFailed`.
+        Returns (no raise) only when the task finished meanwhile, cancelled by the client.
+
+        Apart from :meth:`run` because this mapping — what is retried, after how long,
+        what is final — is the runner's policy, read and changed on its own.
+        """
+        task_id = record.id
+        if isinstance(exc, NoProviderAvailable):
+            await self._publish_fallbacks(
+                task_id, [(a.provider, a.model, type(a).__name__) for a in exc.attempts]
             )
-            if transient and retries_left > 0:
-                delay = self._delay(exc, retries_done)
-                if not await self.store.requeued(task_id, error):
-                    log.info("task %s finished meanwhile (cancelled?); no retry", task_id)
-                    return
-                await self.events.try_publish(
-                    task_id,
-                    EventType.RETRY,
-                    {"delay_s": round(delay, 3), "error": error.model_dump()},
-                )
-                log.warning("task %s: %s; retrying in %.1fs", task_id, error.message, delay)
-                raise RetryLater(delay, error) from exc
-            if not isinstance(exc, AgentQueueError):
-                log.exception("task %s failed with an unexpected error", task_id)
-            if not await self.store.fail(task_id, error):
-                log.info("task %s finished meanwhile (cancelled?); failure dropped", task_id)
+        error = _task_error(exc)
+        transient = (
+            isinstance(exc, ProviderError | NoProviderAvailable | QuotaExceeded) and error.retryable
+        )
+        if transient and retries_left > 0:
+            delay = self._delay(exc, retries_done)
+            if not await self.store.requeued(task_id, error):
+                log.info("task %s finished meanwhile (cancelled?); no retry", task_id)
                 return
-            TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
-            log.error("task %s failed: %s", task_id, error.message)
-            await self._finished(task_id, record.spec.priority, EventType.FAILED)
-            raise TaskFailed(error.message) from exc
-        finally:
-            await record_usage(queue_redis, queue, messages=1)
-        if await self.store.succeed(task_id, result):
-            TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
-            TASK_COST.observe(float(cost))
-            observe_task(record.spec.kind, cost, ctx.calls)
-            log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)
-            await self._finished(task_id, record.spec.priority, EventType.SUCCEEDED)
-        else:
+            await self.events.try_publish(
+                task_id,
+                EventType.RETRY,
+                {"delay_s": round(delay, 3), "error": error.model_dump()},
+            )
+            log.warning("task %s: %s; retrying in %.1fs", task_id, error.message, delay)
+            raise RetryLater(delay, error) from exc
+        if not isinstance(exc, AgentQueueError):
+            log.exception("task %s failed with an unexpected error", task_id)
+        if not await self.store.fail(task_id, error):
+            log.info("task %s finished meanwhile (cancelled?); failure dropped", task_id)
+            return
+        TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
+        log.error("task %s failed: %s", task_id, error.message)
+        await self._finished(task_id, record.spec.priority, EventType.FAILED)
+        raise TaskFailed(error.message) from exc
+
+    async def _succeed(
+        self, record: TaskRecord, result: TaskResult, cost: Decimal, calls: int
+    ) -> None:
+        """Record the result, unless another run finished the task first (compare-and-set:
+        a task succeeds exactly once), then count it and announce it."""
+        task_id = record.id
+        if not await self.store.succeed(task_id, result):
             log.info("task %s finished elsewhere first; this run's result dropped", task_id)
+            return
+        TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
+        TASK_COST.observe(float(cost))
+        observe_task(record.spec.kind, cost, calls)
+        log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)
+        await self._finished(task_id, record.spec.priority, EventType.SUCCEEDED)

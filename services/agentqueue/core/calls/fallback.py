@@ -112,6 +112,41 @@ class FallbackChain:
             error=str(exc),
         )
 
+    async def _succeeded(
+        self,
+        provider: Provider,
+        model: str,
+        completion: Completion,
+        started: float,
+        lease: Lease | None,
+        tenant: str | None,
+    ) -> tuple[Attempt, Decimal]:
+        """An answered attempt: its reservation settled with the real usage (and the
+        tenant's usage and spend recorded), its breaker told, the attempt noted; returns
+        the attempt and the call's cost.
+
+        :meth:`complete` and :meth:`stream` both end here once a provider has answered
+        in full, so that a streamed call is accounted exactly like a plain one.
+        """
+        cost = self.catalog.cost_usd(model, completion.usage)
+        if self.gate is not None:
+            await self.gate.release(
+                lease,
+                completion.usage,
+                tenant=tenant,
+                cost_usd=cost,
+                rate_limit=completion.rate_limit,
+                model=model,
+            )
+        self.breakers[provider.name].record_success()
+        attempt = Attempt(
+            provider=provider.name,
+            model=model,
+            ok=True,
+            latency_s=time.monotonic() - started,
+        )
+        return attempt, cost
+
     async def complete(
         self,
         request: CompletionRequest,
@@ -139,25 +174,10 @@ class FallbackChain:
                     raise  # the same request fails everywhere: say what is wrong with it
                 errors.append(exc)
                 continue
-            cost = self.catalog.cost_usd(model, completion.usage)
-            if self.gate is not None:
-                await self.gate.release(
-                    lease,
-                    completion.usage,
-                    tenant=tenant,
-                    cost_usd=cost,
-                    rate_limit=completion.rate_limit,
-                    model=model,
-                )
-            self.breakers[provider.name].record_success()
-            attempts.append(
-                Attempt(
-                    provider=provider.name,
-                    model=model,
-                    ok=True,
-                    latency_s=time.monotonic() - started,
-                )
+            attempt, cost = await self._succeeded(
+                provider, model, completion, started, lease, tenant
             )
+            attempts.append(attempt)
             return CallResult(completion=completion, cost_usd=cost, attempts=attempts)
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
 
@@ -189,28 +209,13 @@ class FallbackChain:
                     if isinstance(event, TextDelta):
                         sent_any = True
                     elif isinstance(event, Completion):
-                        self.breakers[provider.name].record_success()
-                        cost = self.catalog.cost_usd(model, event.usage)
+                        attempt, cost = await self._succeeded(
+                            provider, model, event, started, lease, tenant
+                        )
+                        lease = None  # settled
+                        attempts.append(attempt)
                         if costs is not None:
                             costs.append(cost)
-                        if self.gate is not None:
-                            await self.gate.release(
-                                lease,
-                                event.usage,
-                                tenant=tenant,
-                                cost_usd=cost,
-                                rate_limit=event.rate_limit,
-                                model=model,
-                            )
-                            lease = None
-                        attempts.append(
-                            Attempt(
-                                provider=provider.name,
-                                model=model,
-                                ok=True,
-                                latency_s=time.monotonic() - started,
-                            )
-                        )
                     yield event
                 return
             except ProviderError as exc:

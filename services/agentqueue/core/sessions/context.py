@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from agentqueue.core.base.errors import ContextOverflow
 from agentqueue.core.llm.messages import ChatMessage
@@ -196,6 +197,44 @@ class Fitted:
     compactions: list[Compaction]
 
 
+@dataclass(frozen=True)
+class _Measure:
+    """How :func:`fit` measures a context, and logs a compaction, in every tier.
+
+    Kept in one object so that each tier counts tokens alike (calibrated items plus
+    what is sent besides them) and records its :class:`Compaction` against the same
+    limit, target and task.
+    """
+
+    fixed_tokens: int
+    scale: Scale
+    limit_tokens: int
+    target_tokens: int
+    task_id: str | None
+
+    def total(self, items: Sequence[Item]) -> int:
+        return self.fixed_tokens + self.scale(item_tokens(items))
+
+    def compaction(
+        self,
+        tier: Literal["elide_tool_results", "summarise"],
+        before: int,
+        after: int,
+        items: list[int],
+        summary_calls: int = 0,
+    ) -> Compaction:
+        return Compaction(
+            tier=tier,
+            before_tokens=before,
+            after_tokens=after,
+            limit_tokens=self.limit_tokens,
+            target_tokens=self.target_tokens,
+            items=items,
+            summary_calls=summary_calls,
+            task_id=self.task_id,
+        )
+
+
 async def fit(
     items: list[Item],
     *,
@@ -212,76 +251,92 @@ async def fit(
     calibrated. Raises :class:`ContextOverflow` when even compaction cannot fit.
     """
     max_tokens = limit.tokens
-    target = int(max_tokens * policy.target)
-
-    def total(xs: Sequence[Item]) -> int:
-        return fixed_tokens + scale(item_tokens(xs))
-
-    now = total(items)
+    measure = _Measure(fixed_tokens, scale, max_tokens, int(max_tokens * policy.target), task_id)
+    now = measure.total(items)
     compactions: list[Compaction] = []
     if not policy.enabled or now <= policy.trigger * max_tokens:
         _check(items, now, fixed_tokens, limit, scale, compacted=False)
         return Fitted(items, now, compactions)
 
     # Tier 1: old tool results become pointers to the transcript.
-    results = [i for i in items if i.kind is ItemKind.TOOL_RESULT and not i.elided and not i.pinned]
-    keep = policy.keep_tool_results
-    old = {i.seq for i in (results[:-keep] if keep > 0 else results)}
-    if old:
-        items = [
-            _pointer(i) if i.seq in old and i.kind is ItemKind.TOOL_RESULT else i for i in items
-        ]
-        after = total(items)
-        compactions.append(
-            Compaction(
-                tier="elide_tool_results",
-                before_tokens=now,
-                after_tokens=after,
-                limit_tokens=max_tokens,
-                target_tokens=target,
-                items=sorted(old),
-                task_id=task_id,
-            )
-        )
-        now = after
-    if now <= target:
+    items, compaction = _elide_tool_results(items, now, policy, measure)
+    if compaction is not None:
+        compactions.append(compaction)
+        now = compaction.after_tokens
+    if now <= measure.target_tokens:
         return Fitted(items, now, compactions)
 
     # Tier 2: everything older than the last turns (pinned items aside) becomes a summary.
-    grouped = turns(items)
-    summary_cost = fixed_tokens + scale(policy.summary_tokens + 64)
-    keep_turns = 1
-    for k in range(min(policy.keep_turns, len(grouped)), 0, -1):
-        kept = [i for t in grouped[-k:] for i in t]
-        pinned = [i for t in grouped[:-k] for i in t if i.pinned]
-        if summary_cost + scale(item_tokens(pinned + kept)) <= target:
-            keep_turns = k
-            break
-    older = [i for t in grouped[:-keep_turns] for i in t]
-    to_summarise = [i for i in older if not i.pinned]
-    if to_summarise:
-        text, calls = await _summarise(to_summarise, policy, summarise)
-        summary = Item(kind=ItemKind.SUMMARY, content=text, covers=_covers(to_summarise))
-        kept = [i for t in grouped[-keep_turns:] for i in t]
-        items = [summary, *[i for i in older if i.pinned], *kept]
-        after = total(items)
-        compactions.append(
-            Compaction(
-                tier="summarise",
-                before_tokens=now,
-                after_tokens=after,
-                limit_tokens=max_tokens,
-                target_tokens=target,
-                items=sorted({i.seq for i in to_summarise if i.seq >= 0}),
-                summary_calls=calls,
-                task_id=task_id,
-            )
-        )
-        now = after
+    items, compaction = await _summarise_older_turns(items, now, policy, measure, summarise)
+    if compaction is not None:
+        compactions.append(compaction)
+        now = compaction.after_tokens
 
     # Tier 3: what is left cannot be compacted; it fits, or the step fails here.
     _check(items, now, fixed_tokens, limit, scale)
     return Fitted(items, now, compactions)
+
+
+def _elide_tool_results(
+    items: list[Item], now: int, policy: ContextPolicy, measure: _Measure
+) -> tuple[list[Item], Compaction | None]:
+    """Tier 1: all but the last ``keep_tool_results`` unpinned tool results become
+    pointers to the transcript; the items and the compaction (None: nothing to elide).
+
+    Its own step because it is the cheap tier (no LLM call) and the one that alone
+    usually brings a long agent run back under target.
+    """
+    results = [i for i in items if i.kind is ItemKind.TOOL_RESULT and not i.elided and not i.pinned]
+    keep = policy.keep_tool_results
+    old = {i.seq for i in (results[:-keep] if keep > 0 else results)}
+    if not old:
+        return items, None
+    items = [_pointer(i) if i.seq in old and i.kind is ItemKind.TOOL_RESULT else i for i in items]
+    return items, measure.compaction("elide_tool_results", now, measure.total(items), sorted(old))
+
+
+def _turns_to_keep(grouped: list[list[Item]], policy: ContextPolicy, measure: _Measure) -> int:
+    """How many of the last turns tier 2 keeps verbatim: the most, up to ``keep_turns``,
+    that fit under target next to a summary and the pinned items — at least one.
+
+    Apart from the summarising itself because it is a search (most turns first) whose
+    rule is easy to lose among the rewriting.
+    """
+    summary_cost = measure.fixed_tokens + measure.scale(policy.summary_tokens + 64)
+    for k in range(min(policy.keep_turns, len(grouped)), 0, -1):
+        kept = [i for t in grouped[-k:] for i in t]
+        pinned = [i for t in grouped[:-k] for i in t if i.pinned]
+        if summary_cost + measure.scale(item_tokens(pinned + kept)) <= measure.target_tokens:
+            return k
+    return 1
+
+
+async def _summarise_older_turns(
+    items: list[Item], now: int, policy: ContextPolicy, measure: _Measure, summarise: Summariser
+) -> tuple[list[Item], Compaction | None]:
+    """Tier 2: everything older than the kept turns, pinned items aside, becomes one
+    summary; the items and the compaction (None: nothing older to summarise).
+
+    Its own step because it is the expensive tier — LLM calls through ``summarise`` —
+    and the one place that rewrites the context's head.
+    """
+    grouped = turns(items)
+    keep_turns = _turns_to_keep(grouped, policy, measure)
+    older = [i for t in grouped[:-keep_turns] for i in t]
+    to_summarise = [i for i in older if not i.pinned]
+    if not to_summarise:
+        return items, None
+    text, calls = await _summarise(to_summarise, policy, summarise)
+    summary = Item(kind=ItemKind.SUMMARY, content=text, covers=_covers(to_summarise))
+    kept = [i for t in grouped[-keep_turns:] for i in t]
+    items = [summary, *[i for i in older if i.pinned], *kept]
+    return items, measure.compaction(
+        "summarise",
+        now,
+        measure.total(items),
+        sorted({i.seq for i in to_summarise if i.seq >= 0}),
+        summary_calls=calls,
+    )
 
 
 def _check(
@@ -293,6 +348,8 @@ def _check(
     *,
     compacted: bool = True,
 ) -> None:
+    """Tier 3: raise :class:`ContextOverflow` if the context is still over the limit,
+    naming what could not be compacted, rather than let the provider answer 400."""
     if now <= limit.tokens:
         return
     grouped = turns(items)
