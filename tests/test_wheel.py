@@ -29,10 +29,6 @@ REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "requirements" / "images.lock"
 #: Each service's ``python -m agentqueue.<svc>``: the five images' CMDs and the CLI.
 SERVICES = ("gateway", "worker", "limiter", "operator", "simulator", "cli")
-#: Services whose ``__main__`` parses arguments (so ``--help`` prints and exits). The
-#: others take their configuration from AGENTQUEUE_* variables only and start serving at
-#: once, whatever the arguments: for them the test imports the main module instead.
-WITH_HELP = ("cli",)
 #: Modules of the ``semantic`` extra, which the images do not install (numpy and the
 #: MiniLM model): they are imported only when the semantic cache is switched on.
 NEEDS_SEMANTIC = {
@@ -233,25 +229,14 @@ def test_every_module_of_the_wheel_imports_in_a_fresh_venv(installed: Installed)
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_entry_point(installed: Installed, service: str) -> None:
-    if service in WITH_HELP:
-        done = installed.run(str(installed.python), "-I", "-m", f"agentqueue.{service}", "--help")
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.startswith("usage:"), done.stdout
-        return
-    # No --help: `python -m agentqueue.<svc>` would start serving. Its main module (what
-    # -m runs) imports and has the main() it calls.
-    code = (
-        "import importlib.util, sys\n"
-        f"name = 'agentqueue.{service}.__main__'\n"
-        "spec = importlib.util.find_spec(name)\n"
-        "module = importlib.import_module(name)\n"
-        "assert callable(module.main), 'no main()'\n"
-        "print(spec.origin)\n"
-    )
-    done = installed.run(str(installed.python), "-I", "-c", code)
+def test_each_service_answers_help(installed: Installed, service: str) -> None:
+    """``python -m agentqueue.<svc> --help`` runs from the fresh venv (every import of the
+    service's main module resolves there) and exits without starting to serve."""
+    done = installed.run(str(installed.python), "-I", "-m", f"agentqueue.{service}", "--help")
     assert done.returncode == 0, done.stderr
-    assert Path(done.stdout.strip()).is_relative_to(installed.venv), done.stdout
+    assert done.stdout.startswith("usage:"), done.stdout
+    if service != "cli":  # services are configured by environment variables alone
+        assert "AGENTQUEUE_" in done.stdout, done.stdout
 
 
 def test_the_console_script_runs(installed: Installed) -> None:

@@ -8,9 +8,12 @@ unchanged. Secrets are ``SecretStr``: they never appear in a repr or a log line.
 
 from __future__ import annotations
 
-from typing import Annotated
+import argparse
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agentqueue.core.ratelimit.budget import BudgetLimits
@@ -174,3 +177,50 @@ class CoreSettings(BaseSettings):
     def base_url(self, provider: str) -> str | None:
         url: str | None = getattr(self, f"{provider}_base_url")
         return url
+
+
+def parse_service_args(
+    prog: str,
+    description: str | None,
+    settings_type: type[BaseSettings],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """Answer ``--help`` for a service and refuse any other argument.
+
+    A service takes its configuration from environment variables only (what a Deployment
+    sets), so its help lists them, with their defaults; secrets show only whether they are
+    set by default, never a value.
+    """
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog="environment variables:\n" + "\n".join(environment_lines(settings_type)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
+
+
+def environment_lines(settings_type: type[BaseSettings]) -> list[str]:
+    """One line per setting: the variables that set it and its default."""
+    prefix = str(settings_type.model_config.get("env_prefix", ""))
+    lines = []
+    for name, info in settings_type.model_fields.items():
+        alias = info.validation_alias
+        names = (
+            " | ".join(str(choice) for choice in alias.choices)
+            if isinstance(alias, AliasChoices)
+            else f"{prefix}{name}".upper()
+        )
+        lines.append(f"  {names}  (default: {_shown_default(info)})")
+    return lines
+
+
+def _shown_default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    value: Any = info.get_default(call_default_factory=True)
+    if value is None:
+        return "unset"
+    if isinstance(value, SecretStr):
+        return "hidden (a secret)"
+    return repr(value)

@@ -7,11 +7,13 @@ import logging
 import uvicorn
 
 from agentqueue.core.base.logs import configure_logging
+from agentqueue.core.settings import parse_service_args
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
 
 
 def main() -> None:
+    parse_service_args("python -m agentqueue.gateway", __doc__, GatewaySettings)
     settings = GatewaySettings()
     configure_logging("gateway", level=settings.log_level, fmt=settings.log_format)
     if settings.auth_disabled:

@@ -7,11 +7,13 @@ import logging
 import uvicorn
 
 from agentqueue.core.base.logs import configure_logging
+from agentqueue.core.settings import parse_service_args
 from agentqueue.simulator.app import create_app
 from agentqueue.simulator.settings import SimulatorSettings
 
 
 def main() -> None:
+    parse_service_args("python -m agentqueue.simulator", __doc__, SimulatorSettings)
     settings = SimulatorSettings()
     configure_logging("simulator")
     logging.getLogger("agentqueue.simulator").info(

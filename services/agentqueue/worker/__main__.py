@@ -23,6 +23,7 @@ from agentqueue.core.calls.factory import build_pipeline
 from agentqueue.core.calls.registry import provider_configs
 from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
+from agentqueue.core.settings import parse_service_args
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.webhook_delivery import DeliveryPolicy, WebhookSender
 from agentqueue.worker.actors import (
@@ -88,6 +89,7 @@ def configure_budgets(settings: WorkerSettings) -> None:
 
 
 def main() -> None:
+    parse_service_args("python -m agentqueue.worker", __doc__, WorkerSettings)
     settings = WorkerSettings()
     configure_logging(
         f"worker:{settings.queue.value}", level=settings.log_level, fmt=settings.log_format
