@@ -24,8 +24,8 @@ from pathlib import Path
 
 import aiohttp
 
-from agentqueue.cli.processes import free_port
 from agentqueue.cli.stack import StackConfig, start_stack
+from agentqueue.core.base.ports import free_port
 
 
 def pct(values: list[float], q: float) -> float:

@@ -39,8 +39,9 @@ import httpx
 import redis
 import redis.asyncio as aioredis
 
-from agentqueue.cli.processes import ProcessGroup, free_port, start_redis, wait_http
+from agentqueue.cli.processes import ProcessGroup, start_redis, wait_http
 from agentqueue.core.base.errors import NoProviderAvailable, ProviderError, RateLimited
+from agentqueue.core.base.ports import free_port
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.calls.registry import build_provider

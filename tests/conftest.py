@@ -2,13 +2,15 @@
 
 Redis comes from testcontainers when a Docker engine answers, otherwise from a
 ``redis-server`` process started here on a free port — never a shared instance on 6379.
-Each test gets an empty database.
+Each test gets an empty database. Every test talks plain HTTP to local servers, so the
+TLS contexts HTTP clients build are made once per session (see ``_tls_contexts_shared``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from agentqueue.cli.processes import ProcessGroup, free_port, start_redis
+from agentqueue.cli.processes import ProcessGroup, start_redis
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.calls.registry import build_providers
 from agentqueue.core.llm.catalog import load_catalog
@@ -50,8 +52,61 @@ def _no_real_providers() -> Iterator[None]:
     os.environ.update(saved)
 
 
-#: A free port on 127.0.0.1, for tests that need a closed or a new one.
-_free_port = free_port
+@pytest.fixture(autouse=True, scope="session")
+def _tls_contexts_shared() -> Iterator[None]:
+    """One TLS context per session for the HTTP clients that ask for the default trust.
+
+    Each provider SDK client builds TLS contexts when it is created, loading the whole CA
+    bundle into each (~30 ms apiece, five per fallback chain, as many per gateway app),
+    although no test ever speaks TLS: that was most of the fast tier's time. Only contexts
+    asked for with the default trust are shared: ``certifi``'s bundle or the
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` the environment names (``httpx``, the SDKs), and
+    ``httpcore2``'s default. One asked for otherwise (a CA of its own, kopf's cluster
+    login) is built as asked. The HTTP libraries change a context they are given only at
+    a TLS handshake (ALPN), which tests never make.
+    """
+    import certifi
+
+    try:
+        import httpcore2
+    except ImportError:  # an SDK release without it: nothing to share there
+        httpcore2 = None
+    cafiles = {certifi.where(), os.environ.get("SSL_CERT_FILE")} - {None}
+    capaths = {None, os.environ.get("SSL_CERT_DIR")}
+    real_create = ssl.create_default_context
+    made: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+
+    def create_default_context(
+        purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH,
+        *,
+        cafile: str | None = None,
+        capath: str | None = None,
+        cadata: str | bytes | None = None,
+    ) -> ssl.SSLContext:
+        default_trust = cafile in cafiles and capath in capaths and cadata is None
+        if purpose is not ssl.Purpose.SERVER_AUTH or not default_trust:
+            return real_create(purpose, cafile=cafile, capath=capath, cadata=cadata)
+        if (cafile, capath) not in made:
+            made[cafile, capath] = real_create(purpose, cafile=cafile, capath=capath)
+        return made[cafile, capath]
+
+    ssl.create_default_context = create_default_context  # type: ignore[assignment]
+    real_default = getattr(httpcore2, "default_ssl_context", None)
+    if real_default is not None:
+
+        def default_ssl_context(*, _trust_env: bool = True) -> ssl.SSLContext:
+            key = (f"httpcore2:{_trust_env}", None)  # with SSL_CERT_*: shared above
+            if key not in made:
+                made[key] = real_default(_trust_env=_trust_env)
+            return made[key]
+
+        httpcore2.default_ssl_context = default_ssl_context
+    try:
+        yield
+    finally:
+        ssl.create_default_context = real_create
+        if real_default is not None:
+            httpcore2.default_ssl_context = real_default
 
 
 def _docker_answers() -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from agentqueue.cli.processes import free_port
+from agentqueue.core.base.ports import free_port
 
 
 @contextmanager

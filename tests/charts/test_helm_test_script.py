@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from agentqueue.cli.processes import free_port
 from agentqueue.cli.stack import RunningStack, StackConfig, start_stack
+from agentqueue.core.base.ports import free_port
 from tests.charts.rendering import find, render
 
 pytestmark = pytest.mark.slow

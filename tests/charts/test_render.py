@@ -32,6 +32,7 @@ def test_lints_strictly(scenario: Path | None) -> None:
     assert not problems and not report["errors"], report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", CASES, ids=IDS)
 def test_every_object_is_schema_valid(scenario: Path | None) -> None:
     objs = render(scenario_values(scenario))

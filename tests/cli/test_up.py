@@ -11,13 +11,13 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import _free_port
+from agentqueue.core.base.ports import free_port
 
 pytestmark = pytest.mark.slow
 
 
 def test_up_serves_a_task_and_ctrl_c_stops_every_process(redis_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentqueue.cli", "up", "--port", str(port), "--threads", "2"],
         env={**os.environ, "AGENTQUEUE_REDIS_URL": redis_url, "AGENTQUEUE_SIM_SPEED": "0"},

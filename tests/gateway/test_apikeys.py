@@ -65,6 +65,7 @@ async def test_a_key_limited_to_batch_cannot_submit_high(gateway, aredis) -> Non
     assert refused.status_code == 403 and "body.priority" in refused.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_cli_creates_lists_and_revokes(redis_url: str) -> None:
     env = {"AGENTQUEUE_REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}
 

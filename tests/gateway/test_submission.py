@@ -13,12 +13,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from agentqueue.core.base.ports import free_port
 from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.tasks.model import TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
-from tests.conftest import _free_port
 from tests.gateway.conftest import KEY_T1
 
 HI = {"messages": [{"role": "user", "content": "Say hi"}]}
@@ -44,7 +44,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @contextmanager
 def queue_down(app: FastAPI) -> Iterator[None]:
     live = app.state.broker
-    app.state.broker = make_broker(f"redis://127.0.0.1:{_free_port()}/0")
+    app.state.broker = make_broker(f"redis://127.0.0.1:{free_port()}/0")
     try:
         yield
     finally:

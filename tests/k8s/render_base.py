@@ -1,7 +1,7 @@
 """Write ``k8s/base`` from the chart's default rendering: one source of truth for both.
 
-``python -m tests.k8s.render_base`` regenerates the files; ``tests/k8s/test_base.py`` fails
-while they differ from what this produces. Helm's own labels go, the chart's generated
+``python -m tests.k8s.render_base`` regenerates the files; ``tests/k8s/test_manifests.py``
+fails while they differ from what this produces. Helm's own labels go, the chart's generated
 Secrets are left to the base's secretGenerator (placeholders), and the ``helm test`` Pod is
 Helm-only. Rendered for namespace ``default``: kustomize's namespace transformer rewrites
 RoleBinding subjects from ``default`` to an overlay's namespace.
@@ -33,7 +33,7 @@ FILES = {
 }
 HEADER = (
     "# Generated from charts/agentqueue (default values) by `python -m tests.k8s.render_base`.\n"
-    "# Change the chart, then regenerate: tests/k8s/test_base.py fails while they differ.\n"
+    "# Change the chart, then regenerate: tests/k8s/test_manifests.py fails while they differ.\n"
 )
 
 

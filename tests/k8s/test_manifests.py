@@ -46,6 +46,7 @@ def test_crd_copies_are_byte_identical() -> None:
         assert (BASE / "crds" / crd.name).read_bytes() == crd.read_bytes(), crd.name
 
 
+@pytest.mark.slow
 def test_every_file_under_k8s_is_valid_yaml_of_valid_objects() -> None:
     """Each file alone: base resources, overlay patches excepted (partial by design)."""
     from tests.k8s.validation import load_documents
@@ -67,6 +68,7 @@ def _builds() -> list[Path]:
     return [BASE, *OVERLAYS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", _builds(), ids=lambda p: str(p.relative_to(K8S)))
 @needs_kustomize
 def test_kustomize_output_is_valid(path: Path) -> None:

@@ -9,13 +9,13 @@ import pytest
 from pydantic import SecretStr
 
 from agentqueue.core.base.errors import BudgetExhausted, LimiterUnavailable, UnknownBudget
+from agentqueue.core.base.ports import free_port
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
 from agentqueue.core.ratelimit.leases import Charge, Feedback
 from agentqueue.limiter.app import create_app
 from agentqueue.limiter.schemas import FeedbackBody
 from agentqueue.limiter.settings import LimiterSettings
-from tests.conftest import _free_port
 from tests.servers import serving
 
 B = "anthropic:claude-sonnet-4-6:default"
@@ -97,7 +97,7 @@ async def test_probes_and_metrics(service) -> None:
 
 
 async def test_unreachable_service_is_limiter_unavailable() -> None:
-    client = HttpBudgets(f"http://127.0.0.1:{_free_port()}", timeout=1)
+    client = HttpBudgets(f"http://127.0.0.1:{free_port()}", timeout=1)
     with pytest.raises(LimiterUnavailable):
         await client.acquire([Charge(B, 1)])
     await client.aclose()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import _free_port
+from agentqueue.core.base.ports import free_port
 from tests.operator.conftest import DEPLOYMENTS, agent_queue, apply, eventually, obj
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ async def test_the_entry_point_runs_from_the_contracts_environment(
         "apiextensions.k8s.io/v1/customresourcedefinitions", None, crd["metadata"]["name"]
     ] = crd
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AGENTQUEUE_REDIS_URL": redis_url,

@@ -17,10 +17,10 @@ import pytest
 import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 
+from agentqueue.core.base.ports import free_port
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.queues.broker import make_broker, task_message
 from agentqueue.core.queues.usage import record_usage
-from tests.conftest import _free_port
 from tests.operator.conftest import (
     AQ,
     BUDGET,
@@ -196,7 +196,7 @@ async def test_delayed_messages_keep_one_replica(
 async def test_an_unreachable_limiter_holds_the_cap_and_says_so(
     kube: Any, redis_url: str, broker: RedisBroker
 ) -> None:
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     async with running_operator(operator_settings(redis_url, closed)):
         await apply(kube, agent_queue())
         await eventually(lambda: replicas(kube) == 0)
@@ -277,7 +277,7 @@ async def test_a_spec_change_rolls_the_template_and_keeps_the_replicas(
 
 
 async def test_an_unreachable_redis_holds_the_replicas_and_says_so(kube: Any) -> None:
-    dead_redis = f"redis://127.0.0.1:{_free_port()}/0"
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     async with running_operator(operator_settings(dead_redis, None)):
         await apply(kube, agent_queue(budgets=[]))
         ready = await eventually(lambda: condition(kube, "Ready").get("status") == "False")

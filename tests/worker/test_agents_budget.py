@@ -1,20 +1,25 @@
 """Budgets: a task (``max_cost_usd``) or a session stops before the call that could
-overspend, with a clear error naming what it spent — never after the limit is passed."""
+overspend, with a clear error naming what it spent — never after the limit is passed.
+Calls already in flight when a step is refused finish and are recorded (paid for)."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from agentqueue.core.base.errors import BudgetExceeded
+from agentqueue.core.base.priority import Priority
+from agentqueue.core.llm.call_result import CallResult
 from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.llm.messages import CompletionRequest
 from agentqueue.core.tasks.model import TaskState
 from agentqueue.core.tasks.store import TaskStore
+from agentqueue.worker.agents.budget import CostGuard
 from agentqueue.worker.runner import TaskFailed, TaskRunner
-from tests.worker import test_agents_helpers as helpers
-from tests.worker.test_agents_helpers import submit
-
-runner, store = helpers.runner, helpers.store
+from tests.worker.agent_helpers import ok_calls, submit
 
 QUESTIONS = [f"Sub-question number {i} about queues?" for i in range(10)]
 
@@ -73,3 +78,60 @@ async def test_a_budget_too_small_for_one_call_makes_none(
     record = await store.get(task_id)
     assert record.error is not None and record.error.type == "BudgetExceeded"
     assert record.calls == [] and simulator.stats()["providers"] == {}
+
+
+class AnswersHeld:
+    """The runner's pipeline, each answer held back (after the provider answered, so the
+    call is paid for) until ``release`` is set: calls stay in flight as long as the test
+    wants, without racing the scheduler."""
+
+    def __init__(self, chain: Any) -> None:
+        self.chain = chain
+        self.release = asyncio.Event()
+        self.answered = 0
+
+    async def complete(
+        self, request: CompletionRequest, priority: Priority, tenant: str | None = None
+    ) -> CallResult:
+        result: CallResult = await self.chain.complete(request, priority, tenant)
+        self.answered += 1
+        await asyncio.wait_for(self.release.wait(), 60)
+        return result
+
+
+async def test_calls_in_flight_when_a_step_is_refused_finish_and_are_recorded(
+    runner: TaskRunner, store: TaskStore, simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight steps start together; the budget admits some, refuses the next. The admitted
+    calls are still in flight (their answers held) when the refusal fails the graph:
+    they finish, are recorded with their cost, and only then does the task fail."""
+    held = AnswersHeld(runner.chain)
+    runner.chain = held
+    reserve = CostGuard.reserve
+
+    def reserve_then_release(self: CostGuard, worst: Decimal) -> Decimal:
+        try:
+            return reserve(self, worst)
+        except BudgetExceeded:
+            held.release.set()  # the answers come back only after a step was refused
+            raise
+
+    monkeypatch.setattr(CostGuard, "reserve", reserve_then_release)
+    limit = Decimal("0.005")
+    task_id = await submit(
+        store,
+        "map_reduce",
+        params={"questions": QUESTIONS, "max_parallel": 8},
+        max_cost_usd=str(limit),
+        max_tokens=128,
+    )
+    with pytest.raises(TaskFailed):
+        await runner.run(task_id, retries_done=0, retries_left=3)
+    assert held.release.is_set()
+    record = await store.get(task_id)
+    assert record.state is TaskState.FAILED and record.error is not None
+    assert record.error.type == "BudgetExceeded"
+    answered = ok_calls(simulator)
+    assert 0 < held.answered == len(answered) == len(record.calls) < 8  # none lost, none more
+    assert record.cost_usd == sum((c.cost_usd for c in record.calls), Decimal(0))
+    assert 0 < record.cost_usd <= limit

@@ -25,10 +25,7 @@ from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker import agents
 from agentqueue.worker.agents.runtime import AgentRuntime
 from agentqueue.worker.runner import TaskFailed, TaskRunner
-from tests.worker import test_agents_helpers as helpers
-from tests.worker.test_agents_helpers import submit
-
-runner, store = helpers.runner, helpers.store
+from tests.worker.agent_helpers import submit
 
 SCHEMA = {
     "type": "object",

@@ -1,4 +1,5 @@
-"""The step graph: dependencies respected, concurrency bounded, the first error wins."""
+"""The step graph: dependencies respected, concurrency bounded, the first error wins once
+the steps already running have finished."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ async def test_max_parallel_bounds_the_steps_in_flight() -> None:
     assert peak == 3
 
 
-async def test_the_first_failure_cancels_the_rest_and_is_raised() -> None:
+async def test_the_first_failure_cancels_interruptible_steps_and_is_raised() -> None:
     log: list[str] = []
 
     async def boom(_: Mapping[str, Any]) -> None:
@@ -64,12 +65,74 @@ async def test_the_first_failure_cancels_the_rest_and_is_raised() -> None:
         raise RuntimeError("step failed")
 
     g = Graph()
-    g.add("slow", sleeper(log, "slow", 5))
+    g.add("slow", sleeper(log, "slow", 5), interruptible=True)
     g.add("boom", boom)
     g.add("after", sleeper(log, "after", 0), deps=["boom"])
     with pytest.raises(RuntimeError, match="step failed"):
-        await asyncio.wait_for(g.run(), 2)
+        await asyncio.wait_for(g.run(), 30)
     assert "end slow" not in log and "start after" not in log
+
+
+async def test_a_step_running_when_another_fails_finishes_before_the_error_is_raised() -> None:
+    """An LLM call in flight is being paid for: its step runs to its end (and the call
+    is recorded) before the first error is raised; nothing else starts."""
+    log: list[str] = []
+    in_call, in_tool = asyncio.Event(), asyncio.Event()
+    release, interrupted = asyncio.Event(), asyncio.Event()
+
+    async def call(_: Mapping[str, Any]) -> str:
+        log.append("start call")
+        in_call.set()
+        await release.wait()  # the provider answers only when the test says so
+        log.append("end call")
+        return "paid for"
+
+    async def boom(_: Mapping[str, Any]) -> None:
+        await in_call.wait()
+        await in_tool.wait()
+        raise RuntimeError("step failed")
+
+    async def tool(_: Mapping[str, Any]) -> None:
+        in_tool.set()
+        try:
+            await asyncio.Event().wait()  # forever, unless cancelled
+        except asyncio.CancelledError:
+            interrupted.set()
+            raise
+
+    g = Graph(max_parallel=3)
+    g.add("call", call)
+    g.add("boom", boom)
+    g.add("tool", tool, interruptible=True)
+    g.add("queued", sleeper(log, "queued", 0))  # waits for a slot: never gets one
+    g.add("after", sleeper(log, "after", 0), deps=["call"])
+    run = asyncio.create_task(g.run())
+    await asyncio.wait_for(interrupted.wait(), 30)  # the failure has been seen
+    assert not run.done() and "end call" not in log
+    release.set()
+    with pytest.raises(RuntimeError, match="step failed"):
+        await asyncio.wait_for(run, 30)
+    assert log == ["start call", "end call"]  # the call finished; nothing else started
+    assert g.timings["call"].finished >= g.timings["call"].started > 0
+
+
+async def test_the_first_error_wins_over_one_raised_while_finishing() -> None:
+    in_call = asyncio.Event()
+
+    async def call(_: Mapping[str, Any]) -> None:
+        in_call.set()
+        await asyncio.sleep(0)
+        raise ValueError("second")
+
+    async def boom(_: Mapping[str, Any]) -> None:
+        await in_call.wait()
+        raise RuntimeError("first")
+
+    g = Graph()
+    g.add("boom", boom)
+    g.add("call", call)
+    with pytest.raises(RuntimeError, match="first"):
+        await asyncio.wait_for(g.run(), 30)
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,7 @@ import pytest
 from agentqueue.core.tasks.model import TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import TaskRunner
-from tests.worker import test_agents_helpers as helpers
-from tests.worker.test_agents_helpers import ok_calls, submit
-
-runner, store = helpers.runner, helpers.store
+from tests.worker.agent_helpers import ok_calls, submit
 
 QUESTIONS = [
     "What limits do providers enforce per minute?",

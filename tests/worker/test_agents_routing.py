@@ -7,10 +7,7 @@ from agentqueue.core.llm.routing import TierChoice
 from agentqueue.core.tasks.model import TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.runner import TaskRunner
-from tests.worker import test_agents_helpers as helpers
-from tests.worker.test_agents_helpers import submit
-
-runner, store = helpers.runner, helpers.store
+from tests.worker.agent_helpers import submit
 
 QUESTIONS = ["Which limits apply?", "What does caching save?"]
 

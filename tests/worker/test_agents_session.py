@@ -23,10 +23,8 @@ from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.agents.runtime import AgentRuntime
 from agentqueue.worker.runner import TaskFailed, TaskRunner
-from tests.worker import test_agents_helpers as helpers
-from tests.worker.test_agents_helpers import ok_calls
+from tests.worker.agent_helpers import ok_calls
 
-runner, store = helpers.runner, helpers.store
 WINDOW = 200_000
 #: Long sessions send millions of tokens a minute: lift the simulator's per-key TPM.
 UNLIMITED = {"all": {"tpm": 1_000_000_000, "rpm": 100_000}}

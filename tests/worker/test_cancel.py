@@ -118,6 +118,7 @@ async def test_a_running_task_stops_before_its_next_call(
     assert _calls(simulator) == 1
 
 
+@pytest.mark.slow
 async def test_a_call_in_flight_finishes_and_is_recorded(
     api: httpx.AsyncClient, runner: TaskRunner, store: TaskStore, simulator
 ) -> None:

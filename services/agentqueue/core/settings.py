@@ -31,7 +31,8 @@ class CoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="AGENTQUEUE_", extra="ignore")
 
-    #: Redis holding the queues, task records and (later) budgets.
+    #: Redis: the queues, task records and their events, sessions, the response cache,
+    #: tenants' usage and the shared budgets.
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
 
     #: Provider preference for fallback, most preferred first (comma-separated in env).

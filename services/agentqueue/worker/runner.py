@@ -13,7 +13,7 @@ records every LLM call, and maps the outcome:
   leave the record as the gateway wrote it: nothing is recorded as failed. A call
   already in flight finishes and is recorded: it was paid for.
 
-Each step is appended to the task's event log (``core.events``) next to where it is
+Each step is appended to the task's event log (``core.tasks.events``) next to where it is
 recorded: ``started``, ``fallback`` and ``llm_call`` per call, ``retry``, and the
 terminal ``succeeded``/``failed``. A task that reaches a terminal state here with a
 webhook URL gets its delivery queued through ``notify``.

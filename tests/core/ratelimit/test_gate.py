@@ -56,17 +56,16 @@ async def test_exhausted_budget_falls_back_without_calling_the_provider(gated, s
     assert held and held[0].error_type == "RateLimited" and "our limiter" in held[0].error
 
 
+@pytest.mark.slow
 async def test_redis_down_keeps_to_the_local_share_and_never_fails_open() -> None:
     import time
 
     import redis.asyncio as aioredis
 
     from agentqueue.core.base.errors import RateLimited
-    from tests.conftest import _free_port
+    from agentqueue.core.base.ports import free_port
 
-    dead = aioredis.Redis.from_url(
-        f"redis://127.0.0.1:{_free_port()}/0", socket_connect_timeout=0.2
-    )
+    dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
     limits = BudgetLimits(rpm=10_000, tpm=6000, margin=0, minute_seconds=1.0)
     gate = BudgetGate(RedisBudgets(dead), local_limits={BUDGET: limits}, replicas=2, max_wait=5)
     small = REQUEST.model_copy(update={"max_tokens": 994})  # 1000 tokens reserved

@@ -35,6 +35,7 @@ async def _budgets(
     return budgets
 
 
+@pytest.mark.slow
 async def test_no_window_admits_more_than_capacity_plus_refill(aredis) -> None:
     # 10,000 tokens a 1-second "minute": capacity 10k, refill 10 tokens/ms.
     budgets = await _budgets(aredis)
@@ -68,6 +69,7 @@ async def test_expired_lease_gives_back_its_output_reservation(aredis) -> None:
     assert room.open_leases == 1
 
 
+@pytest.mark.slow
 async def test_waiters_of_one_priority_are_served_in_arrival_order(aredis) -> None:
     budgets = await _budgets(aredis, tpm=1000, minute=1.0)  # 1 token/ms
     await budgets.acquire([Charge(B, 1000)], priority=Priority.HIGH)  # empty the bucket

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 
 from agentqueue.core.base.errors import IdempotencyConflict, QueueUnavailable
+from agentqueue.core.base.ports import free_port
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.queues.broker import RUN_TASK_ACTOR, make_broker
@@ -19,7 +20,6 @@ from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.submission import submit
-from tests.conftest import _free_port
 
 
 def _record(priority: Priority = Priority.STANDARD, tenant: str = "t1") -> TaskRecord:
@@ -56,7 +56,7 @@ def broker(redis_url: str) -> Iterator[RedisBroker]:
 @pytest.fixture
 def dead_broker() -> Iterator[RedisBroker]:
     """A broker whose Redis is a closed port: every enqueue fails at once."""
-    broker = make_broker(f"redis://127.0.0.1:{_free_port()}/0")
+    broker = make_broker(f"redis://127.0.0.1:{free_port()}/0")
     try:
         yield broker
     finally:

@@ -119,6 +119,7 @@ async def test_429_waits_at_least_the_receivers_retry_after(
     assert await WebhookSender(store, SECRET, policy).deliver(task_id) == 3.0
 
 
+@pytest.mark.slow
 async def test_a_slow_receiver_times_out_and_is_retried(
     store: TaskStore, receiver: Receiver
 ) -> None:

@@ -3,7 +3,7 @@
 Per call: exact lookup → semantic lookup (when on) → wait for an identical call already
 in flight → :meth:`FallbackChain.complete` (limiter, providers, breakers) → store.
 
-The cache sits *before* the limiter, although the architecture map draws it after: a
+The cache sits *before* the limiter, although the original design drew it after: a
 hit spends no provider budget and no tenant quota, so it must not wait for either, and
 a request that a tenant's quota would refuse may still be served from the cache at no
 cost. A hit costs zero (``cost_usd`` 0, usage 0) and reports what it saved

@@ -1,6 +1,6 @@
 """Provider-neutral request and response types for one LLM call.
 
-Every adapter in ``core.providers`` turns a :class:`CompletionRequest` into its SDK's
+Every adapter in ``core.llm.providers`` turns a :class:`CompletionRequest` into its SDK's
 call and its SDK's answer into a :class:`Completion`; nothing above the adapters sees a
 provider's own types. The models are pydantic so that they validate at the API edge and
 serialise into task records unchanged.

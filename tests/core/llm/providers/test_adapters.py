@@ -13,11 +13,11 @@ from agentqueue.core.base.errors import (
     ProviderTimeout,
     RateLimited,
 )
+from agentqueue.core.base.ports import free_port
 from agentqueue.core.calls.registry import build_provider
 from agentqueue.core.llm.catalog import load_catalog
 from agentqueue.core.llm.messages import ChatMessage, Completion, CompletionRequest, TextDelta, Tier
 from agentqueue.core.llm.providers.base import Provider, ProviderConfig
-from tests.conftest import _free_port
 
 PROVIDERS = ["anthropic", "openai", "google"]
 PATHS = {"anthropic": "", "openai": "/v1", "google": ""}
@@ -138,7 +138,7 @@ async def test_prompt_over_the_window_is_context_too_long(provider: Provider) ->
 
 
 async def test_nothing_listening_is_a_timeout() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     for name in PROVIDERS:
         p = build_provider(_config(name, url))
         with pytest.raises(ProviderTimeout):

@@ -1,4 +1,5 @@
-"""Fixtures and helpers shared by the agent tests (imported by them; no tests here).
+"""Helpers of the agent tests (tests/worker/test_agents_*.py); their fixtures are in
+tests/worker/conftest.py.
 
 Agents run in-process through the real :class:`TaskRunner`: real Redis, the official
 SDKs, the simulator as every provider — so each LLM step is recorded, costed and
@@ -10,25 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
-import redis.asyncio as aioredis
-
-from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier
 from agentqueue.core.llm.routing import TierChoice
 from agentqueue.core.tasks.model import TaskRecord, TaskSpec
 from agentqueue.core.tasks.store import TaskStore
-from agentqueue.worker.runner import TaskRunner
-
-
-@pytest.fixture
-def store(aredis: aioredis.Redis) -> TaskStore:
-    return TaskStore(aredis, ttl=600)
-
-
-@pytest.fixture
-def runner(store: TaskStore, chain: FallbackChain) -> TaskRunner:
-    return TaskRunner(store, chain, backoff=0.1, backoff_max=0.5)
 
 
 async def submit(
@@ -42,6 +28,7 @@ async def submit(
     max_tokens: int = 256,
     system: str | None = None,
 ) -> str:
+    """Create a queued task of ``kind`` for tenant ``t`` (as the gateway would); its id."""
     spec = TaskSpec(
         kind=kind,
         input=CompletionRequest(
