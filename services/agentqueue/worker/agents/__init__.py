@@ -3,7 +3,7 @@
 An agent turns a :class:`~agentqueue.core.tasks.model.TaskSpec` into a
 :class:`~agentqueue.core.tasks.model.TaskResult`, making LLM calls only through the
 :class:`~agentqueue.worker.agents.base.AgentContext` it is given, so that every call is
-recorded, costed and subject to fallback (and later to the limiter and cache).
+recorded, costed, cached where it may be, and held to the shared budget and fallback.
 
 Built-in kinds are listed in ``BUILTIN_AGENTS``; any other kind is looked up among the
 installed packages' entry points of group ``agentqueue.agents`` (docs/agents.md), so a
