@@ -123,3 +123,20 @@ def test_the_command_prints_tables(
     assert main(["report"]) == 0
     out = capsys.readouterr().out
     assert "map_reduce" in out and "Provider TPM needed at peak" in out and "a day" in out
+
+
+async def test_a_redis_that_ran_tasks_is_read_without_wrongtype(aredis: aioredis.Redis) -> None:
+    """Each task leaves an event stream (``aq:task:<id>:events``) and a cancelled one a
+    flag (``aq:task:<id>:cancelled``) next to its record: only records are read."""
+    from agentqueue.core.tasks.events import EventType, TaskEvents
+
+    await _seed(aredis)
+    store = TaskStore(aredis, ttl=600)
+    record, _ = await store.create(_task("completion", [], state=TaskState.QUEUED))
+    await TaskEvents(aredis, ttl=600).publish(record.id, EventType.QUEUED, {})
+    await store.cancel(record.id)
+    await aredis.set(f"aq:task:{record.id}:cancelled", "1")
+    tasks, sessions = await load(aredis)
+    assert len(tasks) == 17 and len(sessions) == 1
+    data = report(observe(tasks, sessions), sessions_per_day=1_000, peak_factor=3.0)
+    assert data["sessions_observed"] == 15

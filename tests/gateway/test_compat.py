@@ -193,3 +193,23 @@ async def test_a_prompt_too_long_for_the_model_is_400_not_503(oai) -> None:
     assert info.value.response.json()["error"]["type"] == "context_too_long"
     with pytest.raises(openai.BadRequestError):
         await oai.chat.completions.create(model="gpt-4.1", messages=huge, stream=True)
+
+
+async def test_empty_content_is_a_bad_request_to_the_sdks(oai, claude) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        await oai.chat.completions.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": ""}]
+        )
+    assert "body.messages.0.content" in str(info.value)
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        await claude.messages.create(
+            model="gpt-4.1", max_tokens=10, messages=[{"role": "user", "content": []}]
+        )
+    assert "body.messages.0.content" in str(refused.value)
+    # an empty final assistant turn is accepted, as Anthropic does (a prefill of nothing)
+    message = await claude.messages.create(
+        model="gpt-4.1",
+        max_tokens=10,
+        messages=[*HI, {"role": "assistant", "content": ""}],
+    )
+    assert message.content[0].text

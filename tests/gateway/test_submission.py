@@ -1,21 +1,22 @@
 """Both routes that queue a task — ``POST /v1/tasks`` and a session's step — submit through
-``core.tasks.submission``: when the queue cannot be reached the task is failed and the
-answer is the shared 503, and a step lets its session go. In-process, real Redis; the
-queue "goes down" by swapping the app's broker for one whose Redis is a closed port."""
+``core.tasks.submission``: when Redis cannot take the task nothing of it exists, the answer
+is the shared 503, a retry with the same Idempotency-Key is accepted once Redis is back,
+and a step lets its session go. In-process, real Redis; the queue "goes down" by swapping
+the app's task store for one whose Redis is a closed port."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from agentqueue.core.base.errors import TaskNotFound
 from agentqueue.core.base.ports import free_port
-from agentqueue.core.queues.broker import make_broker
-from agentqueue.core.tasks.model import TaskState
+from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
@@ -41,15 +42,16 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@contextmanager
-def queue_down(app: FastAPI) -> Iterator[None]:
-    live = app.state.broker
-    app.state.broker = make_broker(f"redis://127.0.0.1:{free_port()}/0")
+@asynccontextmanager
+async def queue_down(app: FastAPI) -> AsyncIterator[None]:
+    live = app.state.store
+    dead = async_redis(f"redis://127.0.0.1:{free_port()}/0", retry_seconds=0.2)
+    app.state.store = TaskStore(dead, ttl=live.ttl)
     try:
         yield
     finally:
-        app.state.broker.close()
-        app.state.broker = live
+        app.state.store = live
+        await dead.aclose()
 
 
 def _task_id(message: str) -> str:
@@ -64,21 +66,23 @@ async def _assert_queue_unavailable(r: httpx.Response, store: TaskStore) -> str:
     assert error["type"] == "unavailable" and "queue is unavailable" in error["message"]
     assert r.headers["retry-after"] == "1"
     task_id = _task_id(error["message"])
-    record = await store.get(task_id)
-    assert record.state is TaskState.FAILED and record.error is not None
-    assert record.error.type == "EnqueueFailed"
+    with pytest.raises(TaskNotFound):  # nothing of a task that was not accepted exists
+        await store.get(task_id)
     return task_id
 
 
-async def test_a_task_the_queue_cannot_take_is_failed_and_503(
+async def test_a_task_the_queue_cannot_take_is_503_and_a_retry_with_its_key_is_accepted(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    with queue_down(app):
-        r = await client.post("/v1/tasks", json=HI)
+    key = {"Idempotency-Key": "submit-once"}
+    async with queue_down(app):
+        r = await client.post("/v1/tasks", json=HI, headers=key)
     task_id = await _assert_queue_unavailable(r, app.state.store)
-    view = (await client.get(f"/v1/tasks/{task_id}")).json()
-    assert view["status"] == "failed" and view["error"]["type"] == "EnqueueFailed"
-    assert (await client.post("/v1/tasks", json=HI)).status_code == 202  # the queue is back
+    assert (await client.get(f"/v1/tasks/{task_id}")).status_code == 404
+    retried = await client.post("/v1/tasks", json=HI, headers=key)  # Redis is back
+    assert retried.status_code == 202, retried.text
+    assert retried.headers.get("idempotent-replayed") != "true"
+    assert retried.json()["status"] == "queued"
 
 
 async def test_a_step_the_queue_cannot_take_lets_its_session_go(
@@ -87,7 +91,7 @@ async def test_a_step_the_queue_cannot_take_lets_its_session_go(
     sid = (
         await client.post("/v1/sessions", json={"turns": [{"role": "user", "content": "hi"}]})
     ).json()["id"]
-    with queue_down(app):
+    async with queue_down(app):
         r = await client.post(f"/v1/sessions/{sid}/steps")
     task_id = await _assert_queue_unavailable(r, app.state.store)
     view = (await client.get(f"/v1/sessions/{sid}")).json()

@@ -5,8 +5,9 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
-from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore
 from agentqueue.worker.runner import RetryLater, TaskFailed, TaskRunner
 
 
@@ -124,3 +125,31 @@ async def test_a_finished_task_whose_webhook_was_never_queued_gets_it_queued(
     again = TaskRunner(store, chain, notify=notify)
     await again.run(record.id, retries_done=0, retries_left=3)  # the redelivered message
     assert queued == [record.id]
+
+
+async def test_writes_replayed_after_a_lost_reply_count_once(
+    runner: TaskRunner, store: TaskStore, aredis: aioredis.Redis, monkeypatch
+) -> None:
+    """What the Redis client's retry does when a reply is lost: the write again. The call
+    is recorded once, and the run still knows the success is its own (announced once)."""
+    real_add, real_succeed = store.add_call, store.succeed
+
+    async def add_twice(task_id, call):  # type: ignore[no-untyped-def]
+        await real_add(task_id, call)
+        await real_add(task_id, call)
+
+    async def succeed_twice(task_id, result, *, attempt=None):  # type: ignore[no-untyped-def]
+        await real_succeed(task_id, result, attempt=attempt)
+        return await real_succeed(task_id, result, attempt=attempt)
+
+    monkeypatch.setattr(store, "add_call", add_twice)
+    monkeypatch.setattr(store, "succeed", succeed_twice)
+    task_id = await _task(store)
+    await aredis.zadd(INFLIGHT_KEY, {task_id: 1.0})
+    await runner.run(task_id, retries_done=0, retries_left=0)
+    record = await store.get(task_id)
+    assert record.state is TaskState.SUCCEEDED and len(record.calls) == 1
+    assert record.finished_attempt == 1
+    events = [e.type for e in await TaskEvents(aredis).read(task_id)]
+    assert events.count(EventType.SUCCEEDED) == 1
+    assert await aredis.zscore(INFLIGHT_KEY, task_id) is None  # out of flight with it

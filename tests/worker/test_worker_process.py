@@ -181,3 +181,23 @@ async def test_sigterm_drains_running_tasks_and_loses_nothing(api, start_worker,
     start_worker("standard")
     for task_id in ids:
         assert (await _wait(api, task_id, {"succeeded", "failed"}, 30))["status"] == "succeeded"
+
+
+async def test_a_task_whose_message_was_lost_is_requeued_and_completes_once(
+    api, start_worker, redis_url: str
+) -> None:
+    task_id = await _submit(api)
+    client = redis.Redis.from_url(redis_url)
+    queue, _, message_id = client.hget("aq:msg", task_id).decode().partition("|")
+    client.hdel(f"dramatiq:{queue}.msgs", message_id)  # gone, as a Redis restart may lose it
+    client.lrem(f"dramatiq:{queue}", 0, message_id)
+    client.zadd("aq:inflight", {task_id: 0})  # due now rather than in 5 s
+    start_worker("standard", AGENTQUEUE_RECONCILE_INTERVAL="0.5")
+    view = await _wait(api, task_id, {"succeeded", "failed"}, timeout=30)
+    assert view["status"] == "succeeded", view
+    assert view["attempts"] == 1 and len(view["calls"]) == 1  # run once, paid once
+    assert view["last_error"]["type"] == "Lost"
+    await _sleep(1.5)  # a few more passes: nothing else is queued for it
+    assert client.zscore("aq:inflight", task_id) is None
+    assert client.hlen("dramatiq:standard.msgs") == 0 and client.llen("dramatiq:standard") == 0
+    client.close()

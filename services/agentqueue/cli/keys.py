@@ -19,6 +19,9 @@ from agentqueue.core.base.priority import Priority
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.settings import CoreSettings
 
+#: Seconds a command retries an unreachable Redis before it says so.
+CLI_RETRY_SECONDS = 2.0
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     keys = sub.add_parser("keys", help="create, list and revoke tenants' API keys")
@@ -47,7 +50,7 @@ def _priorities(text: str) -> list[Priority]:
 
 
 async def _run(args: argparse.Namespace, console: Console) -> int:
-    redis = async_redis(CoreSettings().redis_url.get_secret_value(), max_connections=2)
+    redis = async_redis(CoreSettings(), max_connections=2, retry_seconds=CLI_RETRY_SECONDS)
     keys = ApiKeys(redis)
     try:
         if args.verb == "create":

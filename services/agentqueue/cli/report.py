@@ -32,6 +32,8 @@ from agentqueue.core.settings import CoreSettings
 from agentqueue.core.tasks.model import TaskRecord, TaskState
 
 MINUTES_PER_DAY = 24 * 60
+#: Seconds a command retries an unreachable Redis before it says so.
+CLI_RETRY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,16 @@ async def load(redis: aioredis.Redis) -> tuple[list[TaskRecord], list[SessionRec
     """Every task record and session record in Redis."""
     tasks: list[TaskRecord] = []
     sessions: list[SessionRecord] = []
-    async for key in redis.scan_iter(match="aq:task:*", count=1000):
-        raw = await redis.get(key)
+    # ``aq:task:*`` also matches each task's event stream (``aq:task:<id>:events``) and
+    # cancel flag (``aq:task:<id>:cancelled``): a record is ``aq:task:<id>``, a string.
+    async for key in redis.scan_iter(match="aq:task:*", count=1000, _type="string"):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        if name.count(":") != 2:
+            continue
+        raw = await redis.get(name)
         if raw is not None:
             tasks.append(TaskRecord.model_validate_json(raw))
-    async for key in redis.scan_iter(match="aq:session:*", count=1000):
+    async for key in redis.scan_iter(match="aq:session:*", count=1000, _type="string"):
         name = key.decode() if isinstance(key, bytes) else str(key)
         if name.count(":") != 2:  # the session's lists, not its record
             continue
@@ -236,7 +243,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    redis = async_redis(CoreSettings().redis_url.get_secret_value(), max_connections=2)
+    redis = async_redis(CoreSettings(), max_connections=2, retry_seconds=CLI_RETRY_SECONDS)
     try:
         tasks, sessions = await load(redis)
     finally:

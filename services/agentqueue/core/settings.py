@@ -9,12 +9,13 @@ unchanged. Secrets are ``SecretStr``: they never appear in a repr or a log line.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.quotas import DEFAULT_TENANT, TenantQuota, tenant_budget
@@ -29,11 +30,21 @@ def _env(*names: str) -> AliasChoices:
 class CoreSettings(BaseSettings):
     """Shared configuration; see the README's configuration table for each variable."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTQUEUE_", extra="ignore")
+    #: ``hide_input_in_errors``: a validation error never echoes what it was given (a
+    #: malformed value may sit next to an API key or a Redis password).
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTQUEUE_", extra="ignore", hide_input_in_errors=True
+    )
 
     #: Redis: the queues, task records and their events, sessions, the response cache,
     #: tenants' usage and the shared budgets.
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    #: Redis Sentinels, ``host:port,host:port``: when set, the master named
+    #: ``redis_sentinel_master`` is found through them (and again after a failover);
+    #: ``redis_url`` then gives only the password, db and TLS (``rediss://``).
+    redis_sentinels: str = ""
+    #: The master's name in the Sentinels' configuration.
+    redis_sentinel_master: str = "agentqueue"
 
     #: Provider preference for fallback, most preferred first (comma-separated in env).
     provider_order: Annotated[list[str], NoDecode] = Field(
@@ -61,9 +72,15 @@ class CoreSettings(BaseSettings):
         validation_alias=_env("AGENTQUEUE_GOOGLE_BASE_URL", "GOOGLE_GEMINI_BASE_URL"),
     )
 
-    #: The provider simulator. Used for every provider without a key when set, and for
-    #: all of them when no provider has a key at all (then this default applies).
+    #: Where the provider simulator is (default ``http://127.0.0.1:8090``). Setting it does
+    #: not make any provider simulated: see ``simulate``.
     simulator_url: str | None = None
+    #: Providers played by the simulator, by name (comma-separated), or ``all``. Empty (the
+    #: default): every provider is simulated when none has a key, and none is as soon as
+    #: one has — a provider without a key is then simply absent, so a simulated answer
+    #: never reaches someone who configured a real provider. A provider named here is
+    #: simulated even if it has a key (the key is not used).
+    simulate: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     #: Seconds a provider call may take (non-streaming), or wait between stream chunks.
     provider_timeout: float = Field(default=120.0, gt=0)
@@ -119,6 +136,10 @@ class CoreSettings(BaseSettings):
     catalog_path: str | None = None
     #: Seconds a finished task's record is kept in Redis.
     task_ttl: int = Field(default=7 * 24 * 3600, ge=60)
+    #: Seconds a task's event log is kept after its terminal event (the record, with its
+    #: outcome, usage and calls, stays for ``task_ttl``): long enough for a watcher to
+    #: read the end of its stream; most of a finished task's Redis memory otherwise.
+    events_ttl_after_finish: int = Field(default=3600, ge=1)
     #: Let webhook URLs resolve to private, loopback or link-local addresses. Off: a
     #: client could otherwise make workers call internal services (cloud metadata, Redis).
     webhook_allow_private: bool = False
@@ -128,7 +149,7 @@ class CoreSettings(BaseSettings):
     log_format: str = "text"
     log_level: str = "INFO"
 
-    @field_validator("provider_order", "cache_semantic_tenants", mode="before")
+    @field_validator("provider_order", "cache_semantic_tenants", "simulate", mode="before")
     @classmethod
     def _split_order(cls, value: object) -> object:
         if isinstance(value, str):
@@ -141,6 +162,45 @@ class CoreSettings(BaseSettings):
         unknown = [p for p in value if p not in PROVIDER_NAMES]
         if unknown:
             raise ValueError(f"unknown provider(s) {unknown}; known: {list(PROVIDER_NAMES)}")
+        return value
+
+    @field_validator("simulate")
+    @classmethod
+    def _known_simulated(cls, value: list[str]) -> list[str]:
+        names = [p.lower() for p in value]
+        unknown = [p for p in names if p not in (*PROVIDER_NAMES, "all")]
+        if unknown:
+            raise ValueError(
+                f"unknown provider(s) {unknown} to simulate; known: {list(PROVIDER_NAMES)} or all"
+            )
+        return list(PROVIDER_NAMES) if "all" in names else names
+
+    @field_validator("budgets")
+    @classmethod
+    def _valid_budgets(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        """Each budget is ``provider:model[:account]`` of a known provider, with ``rpm``
+        and ``tpm`` (and optionally ``itpm``, ``otpm``, ``minute_seconds``) positive: a
+        name without its provider would otherwise leave the model silently unlimited."""
+        for name, spec in value.items():
+            provider, _, rest = name.partition(":")
+            model = rest.partition(":")[0]
+            if provider not in PROVIDER_NAMES or not model:
+                raise ValueError(
+                    f"budget {name!r}: name it provider:model[:account] with a provider of "
+                    f"{', '.join(PROVIDER_NAMES)} (e.g. 'anthropic:claude-sonnet-4-6')"
+                )
+            _check_fields(f"budget {name!r}", spec, _BUDGET_FIELDS, required=("rpm", "tpm"))
+        return value
+
+    @field_validator("tenant_quotas")
+    @classmethod
+    def _valid_quotas(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        """Each tenant's quota has known fields with positive values (``usd_per_day`` may
+        be 0: the tenant may spend nothing)."""
+        for tenant, spec in value.items():
+            if not tenant:
+                raise ValueError("tenant_quotas: a tenant name is empty (use '*' for all)")
+            _check_fields(f"tenant {tenant!r}", spec, _QUOTA_FIELDS, zero_ok=("usd_per_day",))
         return value
 
     def budget_limits(self) -> dict[str, BudgetLimits]:
@@ -180,13 +240,56 @@ class CoreSettings(BaseSettings):
         return url
 
 
+_BUDGET_FIELDS = ("rpm", "tpm", "itpm", "otpm", "minute_seconds")
+_QUOTA_FIELDS = ("tpm", "rpm", "usd_per_day", "minute_seconds")
+
+
+def _check_fields(
+    what: str,
+    spec: Mapping[str, float],
+    known: tuple[str, ...],
+    *,
+    required: tuple[str, ...] = (),
+    zero_ok: tuple[str, ...] = (),
+) -> None:
+    unknown = sorted(set(spec) - set(known))
+    if unknown:
+        raise ValueError(f"{what}: unknown field(s) {unknown}; known: {', '.join(known)}")
+    missing = [f for f in required if f not in spec]
+    if missing:
+        raise ValueError(f"{what}: missing {', '.join(missing)}")
+    for field, number in spec.items():
+        ok = number >= 0 if field in zero_ok else number > 0
+        if not (math.isfinite(number) and ok):
+            least = "0 or more" if field in zero_ok else "a positive number"
+            raise ValueError(f"{what}: {field} must be {least}, not {number}")
+
+
+def settings_error(exc: ValidationError, settings_type: type[BaseSettings] | None = None) -> str:
+    """A settings validation error as one readable line naming each variable, and never
+    the value it was given (the input may hold a secret)."""
+    prefix = str((settings_type or CoreSettings).model_config.get("env_prefix", ""))
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(part) for part in error["loc"]]
+        name = f"{prefix}{loc[0]}".upper() if loc else ""
+        where = ".".join(loc[1:])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not loc:  # the settings as a whole: the message names the variable
+            problems.append(message)
+            continue
+        problems.append(f"{name}{f' ({where})' if where else ''}: {message}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
 def parse_service_args(
     prog: str,
     description: str | None,
     settings_type: type[BaseSettings],
     argv: Sequence[str] | None = None,
 ) -> None:
-    """Answer ``--help`` for a service and refuse any other argument.
+    """Answer ``--help`` for a service, refuse any other argument, and refuse invalid
+    settings in one line (:func:`check_settings`).
 
     A service takes its configuration from environment variables only (what a Deployment
     sets), so its help lists them, with their defaults; secrets show only whether they are
@@ -199,6 +302,18 @@ def parse_service_args(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.parse_args(argv)
+    check_settings(prog, settings_type)
+
+
+def check_settings(prog: str, settings_type: type[BaseSettings]) -> None:
+    """Exit with one readable line (never a traceback, never a value given) when the
+    environment does not make valid settings — before the service starts anything."""
+    try:
+        settings_type()
+    except ValidationError as exc:
+        raise SystemExit(f"{prog}: {settings_error(exc, settings_type)}") from None
+    except SettingsError as exc:  # a JSON variable that is not JSON
+        raise SystemExit(f"{prog}: invalid configuration: {exc}") from None
 
 
 def environment_lines(settings_type: type[BaseSettings]) -> list[str]:

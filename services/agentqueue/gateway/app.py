@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from agentqueue import __version__
 from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.base.redisconn import async_redis
-from agentqueue.core.calls.factory import build_chain
+from agentqueue.core.calls.factory import build_chain, configure_budgets
 from agentqueue.core.calls.pipeline import CallPipeline
 from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.sessions.store import SessionStore
+from agentqueue.core.tasks.reconciler import start_reconciler
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
@@ -28,8 +29,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        url = settings.redis_url.get_secret_value()
-        app.state.redis = async_redis(url)
+        app.state.redis = async_redis(settings)
+        await configure_budgets(settings, app.state.redis)  # limited even with no worker
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
         app.state.sessions = SessionStore(app.state.redis, ttl=settings.task_ttl)
         app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
@@ -41,10 +42,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             quotas=app.state.quotas,
         )
         app.state.pipeline = CallPipeline.from_settings(app.state.chain, app.state.redis, settings)
-        app.state.broker = make_broker(url)
+        app.state.broker = make_broker(settings)
+        stop_reconciler = start_reconciler(app.state.store, app.state.broker, settings)
         try:
             yield
         finally:
+            await stop_reconciler()
             await app.state.chain.aclose()
             app.state.broker.close()
             await app.state.redis.aclose()

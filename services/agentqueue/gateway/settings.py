@@ -32,6 +32,14 @@ class GatewaySettings(CoreSettings):
     #: Event streams one gateway process serves at once (each holds a Redis connection
     #: of its own pool while it waits); one more gets 503.
     events_max_streams: int = Field(default=256, ge=1, le=10_000)
+    #: Seconds a Redis command keeps retrying through a connection failure (a restart, a
+    #: failover) before the request fails (a submission then gets 503).
+    redis_retry_seconds: float = Field(default=15.0, ge=0, le=300)
+    #: Seconds between reconciler passes (core/tasks/reconciler.py), so that tasks of a
+    #: queue with no worker still get a lost message back; 0 runs none in this process.
+    reconcile_interval: float = Field(default=5.0, ge=0, le=3600)
+    #: Times a task whose message was lost is requeued before it fails (``Lost``).
+    reconcile_max_requeues: int = Field(default=3, ge=0, le=100)
     #: Task kinds the workers run; others are refused with 422 at submission.
     #: Add the kinds of agents you install as entry points (``agentqueue.agents``).
     task_kinds: list[str] = Field(default_factory=lambda: ["completion", "map_reduce", "extract"])

@@ -26,7 +26,7 @@ from agentqueue.limiter.settings import LimiterSettings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Connect to Redis, write the configured budgets, and keep the headroom gauges fresh."""
     settings: LimiterSettings = app.state.settings
-    redis = async_redis(settings.redis_url.get_secret_value(), max_connections=256)
+    redis = async_redis(settings, max_connections=256)
     app.state.redis = redis
     app.state.budgets = RedisBudgets(redis, lease_ttl=settings.lease_ttl)
     configured = settings.budget_limits() | settings.quota_budget_limits()

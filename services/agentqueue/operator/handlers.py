@@ -48,7 +48,7 @@ class Runtime:
 
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
-        self.redis = async_redis(settings.redis_url.get_secret_value(), max_connections=16)
+        self.redis = async_redis(settings, max_connections=16)
         self.budgets: Budgets = (
             HttpBudgets(settings.limiter_url, timeout=settings.operator_limiter_timeout)
             if settings.limiter_url

@@ -14,7 +14,9 @@ from agentqueue.simulator.outages import parse_outages
 
 
 class SimulatorSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AGENTQUEUE_SIM_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTQUEUE_SIM_", extra="ignore", hide_input_in_errors=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=0, le=65535)

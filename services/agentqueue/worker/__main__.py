@@ -3,12 +3,12 @@
 Shutdown drains: on SIGTERM or SIGINT the consumers stop fetching, prefetched messages
 go back to the queue, and running tasks get ``shutdown_timeout`` seconds to finish.
 A task still running after that is not lost: its message is unacked and is redelivered
-once this worker's heartbeat expires.
+once this worker's heartbeat expires. A reconciler thread (``worker/reconcile.py``)
+requeues any task whose message was lost, this worker's or another's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import threading
@@ -19,10 +19,9 @@ from prometheus_client import start_http_server
 
 from agentqueue.core.base.logs import configure_logging
 from agentqueue.core.base.redisconn import async_redis
-from agentqueue.core.calls.factory import build_pipeline
+from agentqueue.core.calls.factory import build_pipeline, configure_budgets_now
 from agentqueue.core.calls.registry import provider_configs
 from agentqueue.core.queues.broker import make_broker
-from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.settings import parse_service_args
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.webhook_delivery import DeliveryPolicy, WebhookSender
@@ -31,6 +30,7 @@ from agentqueue.worker.actors import (
     register_run_task,
     webhook_enqueuer,
 )
+from agentqueue.worker.reconcile import start_reconciler
 from agentqueue.worker.runner import TaskRunner
 from agentqueue.worker.settings import WorkerSettings
 
@@ -40,7 +40,7 @@ log = logging.getLogger("agentqueue.worker")
 def build_runner(settings: WorkerSettings) -> TaskRunner:
     """The runner of this worker's tasks: the task store and the call pipeline (cache,
     then the shared limiter and the providers) on one Redis pool."""
-    redis = async_redis(settings.redis_url.get_secret_value(), max_connections=settings.threads * 2)
+    redis = async_redis(settings, max_connections=settings.threads * 2)
     return TaskRunner(
         TaskStore(redis, ttl=settings.task_ttl),
         build_pipeline(settings, redis, max_wait=settings.limiter_max_wait),
@@ -67,27 +67,6 @@ def build_webhook_sender(settings: WorkerSettings, store: TaskStore) -> WebhookS
     return WebhookSender(store, secret, policy)
 
 
-def configure_budgets(settings: WorkerSettings) -> None:
-    """Write the configured limits into Redis (idempotent; a lower limit applies at once).
-
-    Only without a limiter service, which otherwise owns the configuration: then every
-    worker writes the same values from its settings.
-    """
-    limits = settings.budget_limits() | settings.quota_budget_limits()
-    if not limits:
-        return
-
-    async def write() -> None:
-        redis = async_redis(settings.redis_url.get_secret_value(), max_connections=2)
-        budgets = RedisBudgets(redis)
-        for name, budget in limits.items():
-            await budgets.configure(name, budget)
-        await redis.aclose()
-
-    asyncio.run(write())
-    log.info("budgets configured: %s", ", ".join(sorted(limits)))
-
-
 def main() -> None:
     parse_service_args("python -m agentqueue.worker", __doc__, WorkerSettings)
     settings = WorkerSettings()
@@ -95,13 +74,12 @@ def main() -> None:
         f"worker:{settings.queue.value}", level=settings.log_level, fmt=settings.log_format
     )
     broker = make_broker(
-        settings.redis_url.get_secret_value(),
+        settings,
         heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
         maintenance_chance=settings.maintenance_chance,
     )
     dramatiq.set_broker(broker)
-    if not settings.limiter_url:  # with a limiter service, it owns the configuration
-        configure_budgets(settings)
+    configure_budgets_now(settings)  # with a limiter service, it owns the configuration
     runner = build_runner(settings)
     runner.notify = webhook_enqueuer(broker)
     register_run_task(broker, settings, runner)
@@ -125,6 +103,7 @@ def main() -> None:
         worker_timeout=settings.poll_interval_ms,
     )
     worker.start()
+    stop_reconciler = start_reconciler(settings, broker, runner.notify)
     providers = ", ".join(
         f"{c.name}{' (simulated)' if c.simulated else ''}" for c in provider_configs(settings)
     )
@@ -135,6 +114,7 @@ def main() -> None:
         providers or "none",
     )
     stop.wait()
+    stop_reconciler()
     worker.stop(timeout=int(settings.shutdown_timeout * 1000))
     broker.close()
     log.info("stopped")

@@ -13,6 +13,13 @@ records every LLM call, and maps the outcome:
   leave the record as the gateway wrote it: nothing is recorded as failed. A call
   already in flight finishes and is recorded: it was paid for.
 
+Redis may blink under a run: every write here goes through a client that retries a
+failed connection for ``redis_retry_seconds`` (``core/base/redisconn.py``), and the
+store's writes are idempotent under that retry (a call carries its id; a terminal write
+knows its attempt), so a Redis restart of a few seconds loses no call and no outcome.
+A write that still fails escapes the actor: Dramatiq retries the message, and if even
+that cannot be enqueued the reconciler (``core/tasks/reconciler.py``) requeues the task.
+
 Each step is appended to the task's event log (``core.tasks.events``) next to where it is
 recorded: ``started``, ``fallback`` and ``llm_call`` per call, ``retry``, and the
 terminal ``succeeded``/``failed``. A task that reaches a terminal state here with a
@@ -318,7 +325,7 @@ class TaskRunner:
             raise RetryLater(delay, error) from exc
         if not isinstance(exc, AgentQueueError):
             log.exception("task %s failed with an unexpected error", task_id)
-        if not await self.store.fail(task_id, error):
+        if not await self.store.fail(task_id, error, attempt=record.attempts):
             log.info("task %s finished meanwhile (cancelled?); failure dropped", task_id)
             return
         TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
@@ -332,7 +339,7 @@ class TaskRunner:
         """Record the result, unless another run finished the task first (compare-and-set:
         a task succeeds exactly once), then count it and announce it."""
         task_id = record.id
-        if not await self.store.succeed(task_id, result):
+        if not await self.store.succeed(task_id, result, attempt=record.attempts):
             log.info("task %s finished elsewhere first; this run's result dropped", task_id)
             return
         TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()

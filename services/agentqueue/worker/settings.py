@@ -36,6 +36,14 @@ class WorkerSettings(CoreSettings):
     poll_interval_ms: int = Field(default=100, ge=10, le=10_000)
     #: Port of the Prometheus /metrics endpoint; 0 disables it.
     metrics_port: int = Field(default=0, ge=0, le=65535)
+    #: Seconds a Redis command keeps retrying through a connection failure (a restart, a
+    #: failover) before its error reaches the task: its calls and outcome are kept.
+    redis_retry_seconds: float = Field(default=15.0, ge=0, le=300)
+    #: Seconds between reconciler passes, which requeue tasks whose message was lost
+    #: (core/tasks/reconciler.py); 0 runs none in this process.
+    reconcile_interval: float = Field(default=5.0, ge=0, le=3600)
+    #: Times a task whose message was lost is requeued before it fails (``Lost``).
+    reconcile_max_requeues: int = Field(default=3, ge=0, le=100)
 
     #: Signing secret of completion webhooks: ``whsec_`` + base64 of 24-64 random bytes
     #: (``agentqueue.core.tasks.webhooks.generate_secret()`` makes one). Unset: no webhook is

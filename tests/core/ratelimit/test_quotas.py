@@ -110,3 +110,43 @@ async def test_provider_headers_on_a_success_lower_our_budget(simulator, aredis)
         simulator.configure(
             {"anthropic": {"tpm": original["tpm"], "minute_seconds": original["minute_seconds"]}}
         )
+
+
+async def test_an_rpm_quota_is_named_rpm_not_tpm(simulator, aredis) -> None:
+    """A tenant out of requests per minute is told so (and counted so), not tokens."""
+    chain = await _chain(simulator, aredis, {"*": TenantQuota(rpm=2)})
+    quotas = chain.gate.quotas
+    assert quotas is not None
+    try:
+        with pytest.raises(QuotaExceeded) as refused:
+            for _ in range(5):
+                await chain.complete(REQUEST, Priority.HIGH, tenant="acme")
+        named = await quotas.name_refusal(refused.value)
+        assert named.quota == "rpm" and "requests per minute" in str(named)
+        assert named.retryable and named.retry_after == refused.value.retry_after
+    finally:
+        await chain.aclose()
+
+
+async def test_with_both_limits_the_short_one_is_named(simulator, aredis) -> None:
+    both = {"*": TenantQuota(rpm=2, tpm=1_000_000)}
+    chain = await _chain(simulator, aredis, both)
+    quotas = chain.gate.quotas
+    assert quotas is not None
+    try:
+        with pytest.raises(QuotaExceeded) as refused:
+            for _ in range(5):
+                await chain.complete(REQUEST, Priority.HIGH, tenant="acme")
+        assert (await quotas.name_refusal(refused.value)).quota == "rpm"
+    finally:
+        await chain.aclose()
+    chain = await _chain(simulator, aredis, {"*": TenantQuota(rpm=1000, tpm=300)})
+    quotas = chain.gate.quotas
+    assert quotas is not None
+    try:
+        with pytest.raises(QuotaExceeded) as refused:
+            for _ in range(5):
+                await chain.complete(REQUEST, Priority.HIGH, tenant="globex")
+        assert (await quotas.name_refusal(refused.value)).quota == "tpm"
+    finally:
+        await chain.aclose()

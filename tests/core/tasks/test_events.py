@@ -9,10 +9,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.settings import CoreSettings
 from agentqueue.core.tasks.events import (
     EVENT_ID,
     EventType,
     TaskEvents,
+    default_ttl_after_finish,
     events_key,
     terminal_event,
 )
@@ -80,6 +82,46 @@ async def test_log_expires_with_the_record_ttl_and_is_capped(
     assert 0 < await aredis.ttl(events_key("t1")) <= 600
     length = await aredis.xlen(events_key("t1"))
     assert 1000 <= length < 1500  # MAXLEN ~ trims whole nodes: about 1,000 stay
+
+
+async def test_the_terminal_event_shortens_the_logs_life_and_nothing_lengthens_it_again(
+    aredis: aioredis.Redis,
+) -> None:
+    events = TaskEvents(aredis, ttl=600, ttl_after_finish=30)
+    await events.publish("t1", EventType.QUEUED, {})
+    await events.publish("t1", EventType.STARTED, {"attempt": 1})
+    assert 30 < await aredis.ttl(events_key("t1")) <= 600  # running: the record's TTL
+    await events.publish("t1", EventType.CANCELLED, {"reason": "client"})
+    assert 0 < await aredis.ttl(events_key("t1")) <= 30
+    # the call that was in flight when the task was cancelled is still logged, but does
+    # not keep the finished task's log for another week
+    await events.publish("t1", EventType.LLM_CALL, {"provider": "openai"})
+    assert 0 < await aredis.ttl(events_key("t1")) <= 30
+    assert [e.type for e in await events.read("t1")][-2:] == [
+        EventType.CANCELLED,
+        EventType.LLM_CALL,
+    ]
+
+
+@pytest.mark.parametrize("terminal", [EventType.SUCCEEDED, EventType.FAILED])
+async def test_a_finished_log_expires_and_the_reader_sees_nothing(
+    aredis: aioredis.Redis, terminal: EventType
+) -> None:
+    events = TaskEvents(aredis, ttl=600, ttl_after_finish=1)
+    await events.publish("t1", EventType.STARTED, {"attempt": 1})
+    await events.publish("t1", terminal, {"attempts": 1})
+    await asyncio.sleep(1.2)
+    assert not await aredis.exists(events_key("t1"))
+    assert await events.read("t1") == []
+
+
+def test_the_after_finish_ttl_comes_from_the_settings_and_never_exceeds_the_records(
+    aredis: aioredis.Redis,
+) -> None:
+    assert CoreSettings.model_fields["events_ttl_after_finish"].default == 3600
+    assert TaskEvents(aredis).ttl_after_finish == default_ttl_after_finish()
+    assert TaskEvents(aredis, ttl=120).ttl_after_finish == 120
+    assert TaskEvents(aredis, ttl=600, ttl_after_finish=5).ttl_after_finish == 5
 
 
 async def test_try_publish_swallows_a_dead_redis() -> None:

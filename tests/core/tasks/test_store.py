@@ -5,6 +5,7 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.base.errors import IdempotencyConflict, TaskNotFound
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Usage
+from agentqueue.core.queues.broker import MARKER_KEY
 from agentqueue.core.tasks.model import (
     CallRecord,
     TaskError,
@@ -13,7 +14,7 @@ from agentqueue.core.tasks.model import (
     TaskSpec,
     TaskState,
 )
-from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.tasks.store import INFLIGHT_KEY, REQUEUED_KEY, TaskStore
 
 
 def _record(tenant: str = "t1") -> TaskRecord:
@@ -107,8 +108,46 @@ async def test_requeued_keeps_the_error_and_calls_add_up(store: TaskStore) -> No
         attempts=[],
     )
     await store.add_call(record.id, call)
-    await store.add_call(record.id, call)
+    await store.add_call(record.id, call.model_copy(update={"id": "another-call"}))
+    await store.add_call(record.id, call)  # the same call again (a retried write): once
     assert await store.requeued(record.id, TaskError(type="RateLimited", message="slow down"))
     final = await store.get(record.id)
     assert final.state is TaskState.QUEUED and final.last_error is not None
     assert final.usage.total_tokens == 14 and float(final.cost_usd) == 1.0
+
+
+async def test_a_terminal_transition_takes_the_task_out_of_flight(
+    store: TaskStore, aredis: aioredis.Redis
+) -> None:
+    ids = []
+    for _ in range(3):
+        record, _ = await store.create(_record())
+        await aredis.zadd(INFLIGHT_KEY, {record.id: 1.0})
+        await aredis.hset(MARKER_KEY, record.id, "standard|m")
+        await aredis.hset(REQUEUED_KEY, record.id, 1)
+        ids.append(record.id)
+    await store.start(ids[0])
+    assert await store.succeed(ids[0], TaskResult(text="ok", provider="p", model="m"))
+    assert await store.fail(ids[1], TaskError(type="X", message="no"))
+    await store.cancel(ids[2])
+    assert await aredis.zcard(INFLIGHT_KEY) == 0
+    assert await aredis.hlen(MARKER_KEY) == 0 and await aredis.hlen(REQUEUED_KEY) == 0
+
+
+async def test_a_terminal_write_replayed_by_its_own_run_is_recognised(store: TaskStore) -> None:
+    """A reply lost in a Redis blink: the run's write went through, the client wrote again.
+    The same attempt sees its own outcome (True); another attempt sees a duplicate."""
+    record, _ = await store.create(_record())
+    started = await store.start(record.id)
+    assert started is not None
+    result = TaskResult(text="ok", provider="p", model="m")
+    assert await store.succeed(record.id, result, attempt=started.attempts)
+    assert await store.succeed(record.id, result, attempt=started.attempts)
+    assert not await store.succeed(record.id, result, attempt=started.attempts + 1)
+    assert not await store.succeed(record.id, result)
+    assert not await store.fail(record.id, TaskError(type="X", message="no"), attempt=1)
+    other, _ = await store.create(_record())
+    await store.start(other.id)
+    assert await store.fail(other.id, TaskError(type="X", message="no"), attempt=1)
+    assert await store.fail(other.id, TaskError(type="X", message="no"), attempt=1)
+    assert (await store.get(other.id)).finished_attempt == 1

@@ -1,24 +1,27 @@
 """``submit``: the record, its ``queued`` event before the message, the message on the
-task's priority queue; an idempotent replay sends nothing; a queue that cannot be reached
-fails the task and raises :class:`QueueUnavailable`. Real Redis, a real Dramatiq broker."""
+task's priority queue, all in one script; an idempotent replay sends nothing; a Redis
+that cannot be reached, or refuses the script, leaves nothing written and raises
+:class:`QueueUnavailable`. Real Redis, a real Dramatiq broker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
 import redis.asyncio as aioredis
+from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
 from agentqueue.core.base.errors import IdempotencyConflict, QueueUnavailable
 from agentqueue.core.base.ports import free_port
 from agentqueue.core.base.priority import Priority
+from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
-from agentqueue.core.queues.broker import RUN_TASK_ACTOR, make_broker
+from agentqueue.core.queues.broker import MARKER_KEY, RUN_TASK_ACTOR, make_broker
 from agentqueue.core.tasks.events import EventType, TaskEvents
-from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
-from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.tasks.model import TaskError, TaskRecord, TaskSpec, TaskState
+from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore, idem_key
 from agentqueue.core.tasks.submission import submit
 
 
@@ -47,16 +50,6 @@ def store(aredis: aioredis.Redis) -> TaskStore:
 @pytest.fixture
 def broker(redis_url: str) -> Iterator[RedisBroker]:
     broker = make_broker(redis_url)
-    try:
-        yield broker
-    finally:
-        broker.close()
-
-
-@pytest.fixture
-def dead_broker() -> Iterator[RedisBroker]:
-    """A broker whose Redis is a closed port: every enqueue fails at once."""
-    broker = make_broker(f"redis://127.0.0.1:{free_port()}/0")
     try:
         yield broker
     finally:
@@ -97,19 +90,83 @@ async def test_an_idempotent_replay_returns_the_first_task_and_sends_nothing(
     assert len(_queued(redis_url, "standard")) == 1
 
 
-async def test_an_unreachable_queue_fails_the_task_and_raises(
-    store: TaskStore, dead_broker: RedisBroker, redis_url: str
+async def test_acceptance_writes_record_key_index_message_and_marker(
+    store: TaskStore, broker: RedisBroker, aredis: aioredis.Redis
 ) -> None:
+    record, created = await submit(store, broker, _record(), idempotency_key="k", body_hash="h")
+    assert created
+    marker = (await aredis.hget(MARKER_KEY, record.id)).decode()
+    queue, _, message_id = marker.partition("|")
+    assert queue == "standard"
+    assert await aredis.lrange("dramatiq:standard", 0, -1) == [message_id.encode()]
+    message = Message.decode(await aredis.hget("dramatiq:standard.msgs", message_id))
+    assert message.actor_name == RUN_TASK_ACTOR and message.args == (record.id,)
+    assert message.options["redis_message_id"] == message_id
+    assert await aredis.zscore(INFLIGHT_KEY, record.id) is not None
+    assert await aredis.exists(idem_key("t1", "k"))
+
+
+async def test_an_unreachable_redis_writes_nothing_and_raises(broker: RedisBroker) -> None:
+    dead = async_redis(f"redis://127.0.0.1:{free_port()}/0", retry_seconds=0.2)
     record = _record()
     with pytest.raises(QueueUnavailable) as raised:
-        await submit(store, dead_broker, record)
+        await submit(TaskStore(dead, ttl=600), broker, record, idempotency_key="k")
     assert raised.value.task_id == record.id and raised.value.retryable
-    assert record.id in str(raised.value) and "queue is unavailable" in str(raised.value)
-    stored = await store.get(record.id)
-    assert stored.state is TaskState.FAILED and stored.error is not None
-    assert stored.error.type == "EnqueueFailed"
-    assert stored.error.message.startswith("the task could not be queued:")
-    # the queued event went out before the send was tried; the record says it failed
-    events = await TaskEvents(store.redis).read(record.id)
-    assert [e.type for e in events] == [EventType.QUEUED]
-    assert _queued(redis_url, "standard") == []
+    await dead.aclose()
+
+
+@pytest.fixture
+async def limited(redis_url: str, aredis: aioredis.Redis) -> AsyncIterator[aioredis.Redis]:
+    """A client whose user may touch ``aq:*`` keys only: Redis refuses the acceptance
+    script (it names the queue's keys) before running it, but not the event log."""
+    await aredis.execute_command("ACL", "SETUSER", "limited", "on", ">pw", "~aq:*", "+@all")
+    host_port = redis_url.removeprefix("redis://").split("/")[0]
+    client = aioredis.Redis.from_url(f"redis://limited:pw@{host_port}/0")
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        await aredis.execute_command("ACL", "DELUSER", "limited")
+
+
+async def test_a_refused_script_writes_nothing_and_a_retry_creates_the_task(
+    store: TaskStore, broker: RedisBroker, aredis: aioredis.Redis, limited: aioredis.Redis
+) -> None:
+    record = _record()
+    with pytest.raises(QueueUnavailable):
+        await submit(TaskStore(limited, ttl=600), broker, record, idempotency_key="k")
+    assert not await aredis.exists(f"aq:task:{record.id}", idem_key("t1", "k"))
+    assert await aredis.zcard(INFLIGHT_KEY) == 0 and await aredis.hlen(MARKER_KEY) == 0
+    assert await aredis.llen("dramatiq:standard") == 0
+    # the client retries with the same key: a new task, accepted for real
+    again, created = await submit(store, broker, _record(), idempotency_key="k")
+    assert created and again.id != record.id
+    assert await aredis.llen("dramatiq:standard") == 1
+    assert (await store.get(again.id)).state is TaskState.QUEUED
+
+
+async def test_an_acceptance_run_twice_is_accepted_once(
+    store: TaskStore, broker: RedisBroker, aredis: aioredis.Redis
+) -> None:
+    """What the Redis client does when a reply is lost: the same script, once more."""
+    record = _record()
+    assert (await submit(store, broker, record))[1]
+    assert (await submit(store, broker, record))[1]
+    keyed = _record()
+    assert (await submit(store, broker, keyed, idempotency_key="k", body_hash="h"))[1]
+    assert (await submit(store, broker, keyed, idempotency_key="k", body_hash="h"))[1]
+    assert await aredis.llen("dramatiq:standard") == 2
+    assert await aredis.hlen("dramatiq:standard.msgs") == 2
+
+
+async def test_a_replay_answers_the_task_as_it_is_and_queues_nothing(
+    store: TaskStore, broker: RedisBroker, aredis: aioredis.Redis
+) -> None:
+    first, _ = await submit(store, broker, _record(), idempotency_key="k", body_hash="h")
+    await store.start(first.id)
+    await store.fail(first.id, TaskError(type="X", message="no"))
+    retry = _record()
+    again, created = await submit(store, broker, retry, idempotency_key="k", body_hash="h")
+    assert not created and again.id == first.id and again.state is TaskState.FAILED
+    assert await aredis.llen("dramatiq:standard") == 1
+    assert not await aredis.exists(f"aq:task:{retry.id}", f"aq:task:{retry.id}:events")

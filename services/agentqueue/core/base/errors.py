@@ -22,7 +22,7 @@ says whether trying again can help (``retryable``) and, for rate limits, when.
     ├── LimiterUnavailable            the shared budget (Redis or the limiter service) is down
     ├── TaskNotFound                  no such task (or not yours)
     ├── IdempotencyConflict           an Idempotency-Key reused with another body
-    ├── QueueUnavailable              a task's message could not be sent; its record is failed
+    ├── QueueUnavailable              a task could not be accepted; nothing of it was written
     ├── InvalidParams                 params do not fit the agent kind (in core.tasks.agent_params)
     ├── BudgetExceeded                the next call could take a task or session past its USD limit
     ├── ContextOverflow               a session's context cannot be made to fit the model's window
@@ -248,7 +248,8 @@ class SessionClosed(AgentQueueError):
 
 
 class QueueUnavailable(AgentQueueError):
-    """The task's message could not be sent; its record is marked failed."""
+    """The task could not be accepted: Redis refused or did not answer the one script that
+    writes its record and its message together, so nothing of it exists."""
 
     retryable = True
 

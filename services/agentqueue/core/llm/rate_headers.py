@@ -12,6 +12,7 @@ provider's count by the refill since (a stream's headers arrive before its answe
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,13 +42,25 @@ _NAMES = {
 }
 
 
-def _int(value: str | None) -> int | None:
+#: A count no provider sends; beyond it a header says nothing useful ("no limit").
+_MAX_COUNT = 10**15
+
+
+def _int(value: object) -> int | None:
+    """A header's count, or None when it carries none we can use.
+
+    A provider's odd header never breaks a call: not a number, ``inf``, ``nan`` or a
+    non-finite float are ignored, a negative count is 0, a huge one is capped.
+    """
     if value is None:
         return None
     try:
-        return max(0, int(float(value)))
-    except ValueError:
+        number = float(str(value).strip())
+    except (ValueError, TypeError, OverflowError):
         return None
+    if not math.isfinite(number):
+        return None
+    return int(min(max(number, 0.0), _MAX_COUNT))
 
 
 def snapshot_from_headers(headers: Mapping[str, str] | None) -> RateLimitSnapshot | None:

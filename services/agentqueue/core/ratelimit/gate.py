@@ -162,9 +162,14 @@ class BudgetGate:
                 provider=provider,
                 model=model,
             ) from exc
-        except QuotaExceeded:
-            QUOTA_DENIALS.labels("tpm").inc()
-            raise
+        except QuotaExceeded as exc:
+            # The shared acquire refuses a tenant's per-minute budget as a whole: name the
+            # limit that refused (rpm or tpm) for the metric and for the caller.
+            named = await self.quotas.name_refusal(exc) if self.quotas else exc
+            QUOTA_DENIALS.labels(named.quota).inc()
+            if named is exc:
+                raise
+            raise named from exc
         if lease is None:
             return None
         ACQUIRES.labels(lease.charges[0].budget, priority.value).inc()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from agentqueue.core.base.errors import QuotaExceeded
 from agentqueue.core.llm.messages import Usage
@@ -29,6 +30,8 @@ from agentqueue.core.ratelimit.leases import Charge
 TENANT_BUDGET_PREFIX = "tenant:"
 #: The ``tenant_quotas`` entry that applies to every tenant not listed.
 DEFAULT_TENANT = "*"
+#: Where the shared budgets keep a budget's state (``RedisBudgets``' default prefix).
+BUDGET_KEY_PREFIX = "aq:rl:budget:"
 #: A per-minute quota with no request limit gets this many requests per minute.
 _NO_RPM = 10**9
 
@@ -85,6 +88,7 @@ class TenantQuotas:
         redis: aioredis.Redis,
         quotas: Mapping[str, TenantQuota],
     ) -> None:
+        self.redis = redis
         self.ledger = UsageLedger(redis)
         self.quotas = dict(quotas)
 
@@ -114,6 +118,48 @@ class TenantQuotas:
                 retry_after=seconds_to_midnight(),
                 detail=f"spent ${spent:.4f} of ${quota.usd_per_day} today (UTC)",
             )
+
+    async def name_refusal(self, exc: QuotaExceeded) -> QuotaExceeded:
+        """The refusal of a per-minute quota, naming the limit that refused it.
+
+        The shared acquire refuses a tenant's per-minute budget as a whole (and says
+        ``tpm``): a tenant whose quota has only ``rpm`` was refused for requests, one with
+        only ``tpm`` for tokens; with both, the budget's request level in Redis tells
+        (fewer than one request left: ``rpm``).
+        """
+        if exc.quota not in ("tpm", "rpm"):
+            return exc
+        quota = self.quota(exc.tenant)
+        if quota is None:
+            return exc
+        if quota.rpm is not None and quota.tpm is None:
+            which = "rpm"
+        elif quota.tpm is not None and quota.rpm is None:
+            which = "tpm"
+        else:
+            which = "rpm" if await self._requests_short(exc.tenant) else "tpm"
+        if which == exc.quota:
+            return exc
+        named = QuotaExceeded(exc.tenant, which, exc.retry_after)
+        named.__cause__ = exc.__cause__
+        return named
+
+    async def _requests_short(self, tenant: str) -> bool:
+        """Whether the tenant's quota budget has less than one request left now."""
+        redis = self.redis
+        try:
+            raw = await redis.hmget(
+                f"{BUDGET_KEY_PREFIX}{tenant_budget(tenant)}", ["lvl_r", "rate_r", "cap_r", "ts"]
+            )
+            seconds, micros = await redis.time()
+        except RedisError:
+            return False
+        values = [float(v) for v in raw if v is not None]
+        if len(values) != 4:
+            return False
+        level, rate, cap, ts = values
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        return min(cap, level + max(0.0, now_ms - ts) * rate) < 1.0
 
     async def record(self, tenant: str, model: str, usage: Usage, cost_usd: Decimal) -> None:
         """Add a finished call to the tenant's usage (and so to its spend today)."""

@@ -8,8 +8,13 @@ back as ``Last-Event-ID``.
 
 A Stream rather than pub/sub because pub/sub forgets: a client that connects late, or
 reconnects, must still see everything. Each stream is capped (``MAXLEN ~ 1000``; a task
-that retries that often has a problem the log would not solve) and expires with the task
-record's TTL, refreshed on every append.
+that retries that often has a problem the log would not solve). While the task runs, the
+stream expires with the task record's TTL, refreshed on every append; its terminal event
+shortens that to ``events_ttl_after_finish`` (1 h by default), and nothing appended after
+it (a call that was in flight when the task was cancelled) lengthens it again. The log was
+most of a finished task's memory (about 4.7 of 6.5 KB); the record keeps the outcome,
+usage and every call for ``task_ttl``, and the SSE endpoint ends a stream whose log has
+expired with a terminal event built from the record.
 
 Publishing is best-effort for callers that must not fail because of it (the runner): an
 event lost to a Redis blip must not fail a task whose LLM call was already paid for. The
@@ -23,12 +28,14 @@ import logging
 import re
 import time
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
+from agentqueue.core.settings import CoreSettings
 from agentqueue.core.tasks.model import TaskRecord
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,31 @@ MAX_EVENTS = 1000
 
 #: A stream entry id, the only accepted form of ``Last-Event-ID``.
 EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+#: Append one event and set the log's expiry, atomically. KEYS[1] the stream; ARGV: the
+#: cap, type, data, the TTL while running, the TTL after the end, 1 if the event is
+#: terminal. A log already shortened by its terminal event (TTL <= the after-end TTL) is
+#: never lengthened again by a late event.
+_PUBLISH = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+                      'type', ARGV[2], 'data', ARGV[3])
+local running, finished = tonumber(ARGV[4]), tonumber(ARGV[5])
+if ARGV[6] == '1' then
+  redis.call('EXPIRE', KEYS[1], finished)
+else
+  local left = redis.call('TTL', KEYS[1])
+  if left < 0 or left > finished or finished >= running then
+    redis.call('EXPIRE', KEYS[1], running)
+  end
+end
+return id
+"""
+
+
+@cache
+def default_ttl_after_finish() -> int:
+    """``AGENTQUEUE_EVENTS_TTL_AFTER_FINISH`` as this process's settings read it (once)."""
+    return CoreSettings().events_ttl_after_finish
 
 
 class EventType(StrEnum):
@@ -93,22 +125,42 @@ def _text(value: bytes | str) -> str:
 
 
 class TaskEvents:
-    """Append to and read from task event logs."""
+    """Append to and read from task event logs.
 
-    def __init__(self, redis: aioredis.Redis, *, ttl: int = 7 * 24 * 3600) -> None:
+    ``ttl``: seconds a running task's log is kept (the record's TTL). ``ttl_after_finish``:
+    seconds it is kept after its terminal event (at most ``ttl``); by default this
+    process's ``AGENTQUEUE_EVENTS_TTL_AFTER_FINISH``.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        ttl: int = 7 * 24 * 3600,
+        ttl_after_finish: int | None = None,
+    ) -> None:
         self.redis = redis
         self.ttl = ttl
+        after = default_ttl_after_finish() if ttl_after_finish is None else ttl_after_finish
+        self.ttl_after_finish = max(1, min(after, ttl))
+        self._publish = redis.register_script(_PUBLISH)
 
     async def publish(self, task_id: str, type_: EventType, data: dict[str, Any]) -> str:
-        """Append one event (``at``: unix seconds, added to ``data``); return its id."""
-        key = events_key(task_id)
+        """Append one event (``at``: unix seconds, added to ``data``); return its id.
+
+        A terminal event shortens the log's life to ``ttl_after_finish``."""
         payload = json.dumps({"at": round(time.time(), 3), **data}, default=str)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                key, {"type": type_.value, "data": payload}, maxlen=MAX_EVENTS, approximate=True
-            )
-            pipe.expire(key, self.ttl)
-            event_id, _ = await pipe.execute()
+        event_id = await self._publish(
+            keys=[events_key(task_id)],
+            args=[
+                MAX_EVENTS,
+                type_.value,
+                payload,
+                self.ttl,
+                self.ttl_after_finish,
+                int(type_.terminal),
+            ],
+        )
         return _text(event_id)
 
     async def try_publish(self, task_id: str, type_: EventType, data: dict[str, Any]) -> None:

@@ -62,6 +62,9 @@ class TaskSpec(BaseModel):
 class CallRecord(BaseModel):
     """One LLM call made by a task, after fallback: who answered, what it cost."""
 
+    #: Made once per call by the worker: recording the call again (a reply lost in a
+    #: Redis blink, then retried) finds it already there and adds nothing.
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     provider: str
     model: str
     usage: Usage
@@ -136,6 +139,9 @@ class TaskRecord(BaseModel):
     finished_at: float | None = None
     #: How many times a worker has started this task (redeliveries and retries count).
     attempts: int = 0
+    #: The attempt that made the record terminal (None: the client or the reconciler).
+    #: A terminal write replayed after its reply was lost is recognised as its own.
+    finished_attempt: int | None = None
     result: TaskResult | None = None
     error: TaskError | None = None
     #: The last transient error, while the task waits to be retried.

@@ -7,7 +7,17 @@ completes exactly once in its record whatever the broker does.
 
 Keys (prefix ``aq:``): ``task:{id}`` the record as JSON, expiring ``ttl`` seconds after
 its last write; ``idem:{tenant}:{key}`` the task an Idempotency-Key created, with the
-hash of the body it was created with.
+hash of the body it was created with; ``inflight``, the tasks not finished yet (task id →
+when the reconciler looks at it next, ``core/tasks/reconciler.py``), and ``msg``, each
+task's live message (``core/queues/broker.py``). A task leaves both in the same
+transaction that makes its record terminal (succeed, fail, cancel).
+
+Every write here may be retried by the Redis client after a connection error (a Redis
+blink, ``core/base/redisconn.py``), and a lost reply means the first try may have been
+applied: a compare-and-set interrupted while watching is re-read and re-applied, so each
+transition is written so that applying it twice is applying it once — ``add_call`` skips
+a call whose id is already recorded, and ``succeed``/``fail`` given the run's ``attempt``
+recognise a terminal state that run wrote itself.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.base.cas import Then, update_record
 from agentqueue.core.base.errors import IdempotencyConflict, TaskNotFound
+from agentqueue.core.queues.broker import MARKER_KEY
 from agentqueue.core.tasks.model import (
     CallRecord,
     TaskError,
@@ -32,6 +43,11 @@ from agentqueue.core.tasks.model import (
 
 _PREFIX = "aq:"
 
+#: Unfinished tasks, sorted by when the reconciler looks at each next.
+INFLIGHT_KEY = f"{_PREFIX}inflight"
+#: Messages the reconciler gave each unfinished task (its message had been lost).
+REQUEUED_KEY = f"{_PREFIX}requeued"
+
 
 def _task_key(task_id: str) -> str:
     return f"{_PREFIX}task:{task_id}"
@@ -43,6 +59,28 @@ def _cancel_key(task_id: str) -> str:
 
 def _idem_key(tenant: str, key: str) -> str:
     return f"{_PREFIX}idem:{tenant}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def task_key(task_id: str) -> str:
+    """The record's key (the acceptance script and the reconciler write it too)."""
+    return _task_key(task_id)
+
+
+def idem_key(tenant: str, key: str) -> str:
+    """The key an Idempotency-Key is claimed under, per tenant."""
+    return _idem_key(tenant, key)
+
+
+def _settled(task_id: str) -> Then[TaskRecord]:
+    """The writes that go with a terminal transition: the task is no longer in flight
+    and has no live message to watch."""
+
+    def then(pipe: aioredis.client.Pipeline, _: TaskRecord) -> None:
+        pipe.zrem(INFLIGHT_KEY, task_id)
+        pipe.hdel(MARKER_KEY, task_id)
+        pipe.hdel(REQUEUED_KEY, task_id)
+
+    return then
 
 
 class TaskStore:
@@ -127,34 +165,53 @@ class TaskStore:
         """Record a finished LLM call (it was paid for, whatever happens to the task)."""
 
         def change(r: TaskRecord) -> bool:
+            if any(c.id == call.id for c in r.calls):
+                return False  # a retried write whose first try went through
             r.calls.append(call)
             return True
 
         await self._update(task_id, change)
 
-    async def succeed(self, task_id: str, result: TaskResult) -> bool:
-        """Record success; False if the task had already finished (a duplicate run)."""
+    async def succeed(
+        self, task_id: str, result: TaskResult, *, attempt: int | None = None
+    ) -> bool:
+        """Record success; False if the task had already finished (a duplicate run).
+
+        ``attempt`` is the run's (``TaskRecord.attempts`` as :meth:`start` returned it):
+        a success this very run wrote already (its reply lost, the write retried) is
+        True again, not mistaken for another run's."""
+        mine: list[bool] = []
 
         def change(r: TaskRecord) -> bool:
             if r.state.terminal:
+                ours = r.state is TaskState.SUCCEEDED and r.finished_attempt == attempt
+                mine.append(attempt is not None and ours)
                 return False
             r.state, r.result, r.error = TaskState.SUCCEEDED, result, None
             r.finished_at = time.time()
+            r.finished_attempt = attempt
             return True
 
-        return await self._update(task_id, change) is not None
+        written = await self._update(task_id, change, then=_settled(task_id))
+        return written is not None or bool(mine and mine[-1])
 
-    async def fail(self, task_id: str, error: TaskError) -> bool:
-        """Record a terminal failure; False if the task had already finished."""
+    async def fail(self, task_id: str, error: TaskError, *, attempt: int | None = None) -> bool:
+        """Record a terminal failure; False if the task had already finished (True again
+        for the failure this run's ``attempt`` wrote itself, as for :meth:`succeed`)."""
+        mine: list[bool] = []
 
         def change(r: TaskRecord) -> bool:
             if r.state.terminal:
+                ours = r.state is TaskState.FAILED and r.finished_attempt == attempt
+                mine.append(attempt is not None and ours)
                 return False
             r.state, r.error = TaskState.FAILED, error
             r.finished_at = time.time()
+            r.finished_attempt = attempt
             return True
 
-        return await self._update(task_id, change) is not None
+        written = await self._update(task_id, change, then=_settled(task_id))
+        return written is not None or bool(mine and mine[-1])
 
     async def requeued(self, task_id: str, error: TaskError) -> bool:
         """Back to queued after a transient error, keeping the error for the client."""
@@ -163,6 +220,18 @@ class TaskStore:
             if r.state.terminal:
                 return False
             r.state, r.last_error = TaskState.QUEUED, error
+            return True
+
+        return await self._update(task_id, change) is not None
+
+    async def lost(self, task_id: str, error: TaskError) -> bool:
+        """Note on an unfinished task that its message was lost and a new one queued
+        (the reconciler's); False if the task had finished meanwhile."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.state.terminal:
+                return False
+            r.last_error = error
             return True
 
         return await self._update(task_id, change) is not None
@@ -185,8 +254,9 @@ class TaskStore:
             r.finished_at = time.time()
             return True
 
-        def flag(pipe: aioredis.client.Pipeline, _: TaskRecord) -> None:
+        def flag(pipe: aioredis.client.Pipeline, record: TaskRecord) -> None:
             pipe.set(_cancel_key(task_id), 1, ex=self.ttl)
+            _settled(task_id)(pipe, record)
 
         written = await self._update(task_id, change, then=flag)
         return (written, True) if written is not None else (seen[-1], False)

@@ -1,39 +1,70 @@
 """Submitting a task: the one place a task record becomes a queued message.
 
 Every path that queues a task goes through :func:`submit` — the task API
-(``POST /v1/tasks``) and a session's step (``POST /v1/sessions/{id}/steps``) — so the
-order of its writes, and what happens when the queue cannot be reached, is decided here
-and only here:
+(``POST /v1/tasks``) and a session's step (``POST /v1/sessions/{id}/steps``).
 
-1. the record is created (with the caller's Idempotency-Key, if any: a replay returns
-   the task the key created and sends nothing);
-2. its ``queued`` event is published, *before* the message: a fast worker's ``started``
-   must never come first in the event log;
-3. the Dramatiq message is sent;
-4. if sending fails, the record is marked failed (``EnqueueFailed``: a worker will never
-   see it) and :class:`QueueUnavailable` is raised, which the gateway answers with 503.
-   Whatever else the caller claimed for the task (a session's step) it releases itself.
+**A 202 is a promise.** Acceptance is one Redis script (``accept.lua``), all or nothing:
 
-The sequence is not atomic: a process that dies between 1 and 3 leaves a ``queued``
-record no worker will run. Writing the record and the message together (an outbox in
-the same Redis transaction, relayed to the queue) is the fix, and it belongs in this
-function — keep every submission going through it.
+- with an Idempotency-Key this tenant already used, it answers the task the key created
+  (``created`` False; :class:`IdempotencyConflict` if the body differs) and writes
+  nothing — the task as it is, whatever state it reached;
+- otherwise it writes the record, claims the key, adds the task to the in-flight index
+  ``aq:inflight`` (the reconciler's, ``core/tasks/reconciler.py``) and writes the
+  Dramatiq message itself, exactly as Dramatiq's Redis broker does (``HSET
+  dramatiq:<queue>.msgs <id> <message>``, ``RPUSH dramatiq:<queue> <id>``), with the
+  task's marker ``aq:msg`` (task id → ``<queue>|<id>``).
+
+So a task that exists has a message (or, once a worker took it, a reconciler that gives
+it a new one if that message is lost). If the script fails — Redis unreachable after
+the client's retries, a refusal — nothing was written: :class:`QueueUnavailable`, which
+the gateway answers with 503, and a retry with the same key creates the task afresh.
+A script whose reply was lost and which the Redis client ran again finds its own record
+(or its own key) and answers ``created``: never a second message.
+
+The ``queued`` event is published *before* the script, under the new task's id, so that
+a fast worker's ``started`` never comes first in the event log; if even that fails
+(Redis unreachable) nothing was written and the answer is 503 at once; when the script
+does not create the task (a replay, a conflict) that stray log is deleted. (One left by
+a script that failed is an orphan log without a record, which expires.)
+Dramatiq's ``enqueue`` middleware hooks run around the script as around
+``broker.enqueue``. Whatever else the caller claimed for the task (a session's step) it
+releases itself on :class:`QueueUnavailable`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from importlib import resources
+from typing import Any
 
 import dramatiq
-from anyio import to_thread
+from redis.exceptions import RedisError
 
-from agentqueue.core.base.errors import QueueUnavailable
-from agentqueue.core.queues.broker import task_message
-from agentqueue.core.tasks.events import EventType, TaskEvents
-from agentqueue.core.tasks.model import TaskError, TaskRecord
-from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.base.errors import IdempotencyConflict, QueueUnavailable
+from agentqueue.core.queues.broker import (
+    MARKER_KEY,
+    NAMESPACE,
+    messages_key,
+    queue_key,
+    stamped,
+    task_message,
+)
+from agentqueue.core.tasks.events import EventType, TaskEvents, events_key
+from agentqueue.core.tasks.model import TaskRecord
+from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore, idem_key, task_key
 
 log = logging.getLogger(__name__)
+
+_ACCEPT = resources.files("agentqueue.core.tasks").joinpath("accept.lua").read_text()
+
+#: Seconds after acceptance the reconciler first looks at a task (then every interval).
+FIRST_CHECK_S = 5.0
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def submit(
@@ -43,37 +74,68 @@ async def submit(
     *,
     idempotency_key: str | None = None,
     body_hash: str = "",
+    first_check_s: float = FIRST_CHECK_S,
 ) -> tuple[TaskRecord, bool]:
-    """Create ``record``, publish its ``queued`` event and queue it on its priority's
-    queue; ``(record, created)`` as :meth:`TaskStore.create` returns them.
+    """Accept ``record`` on its priority's queue: ``(record, created)``.
 
-    ``created`` is False on an idempotent replay: the record is the task the key
-    created earlier, and nothing is published or sent again. Raises
-    :class:`QueueUnavailable` (the task marked failed) when the message cannot be sent,
-    and :class:`~agentqueue.core.base.errors.IdempotencyConflict` as ``create`` does.
+    ``created`` is False on an idempotent replay: the record is the task the key created
+    earlier, as it is now, and nothing was written. Raises :class:`QueueUnavailable`
+    when nothing could be written (no task exists then), and
+    :class:`~agentqueue.core.base.errors.IdempotencyConflict` when the key was used with
+    another body. ``broker`` is the process's Dramatiq broker: its namespace and its
+    ``enqueue`` middleware; the script runs on ``store``'s Redis, the same server.
     """
-    record, created = await store.create(
-        record, idempotency_key=idempotency_key, body_hash=body_hash
-    )
-    if not created:
-        return record, False
-    await TaskEvents(store.redis, ttl=store.ttl).try_publish(
-        record.id,
-        EventType.QUEUED,
-        {"priority": record.spec.priority.value, "kind": record.spec.kind},
-    )
+    events = TaskEvents(store.redis, ttl=store.ttl)
     try:
-        # Dramatiq's broker is synchronous: a thread keeps the event loop (and the
-        # gateway's probes) responsive if Redis stalls. Measured cost: ~0.5 ms a task.
-        await to_thread.run_sync(broker.enqueue, task_message(record.id, record.spec.priority))
-    except Exception as exc:
-        log.warning("task %s could not be queued: %s", record.id, exc)
-        await store.fail(
+        await events.publish(
             record.id,
-            TaskError(type="EnqueueFailed", message=f"the task could not be queued: {exc}"),
+            EventType.QUEUED,
+            {"priority": record.spec.priority.value, "kind": record.spec.kind},
         )
+    except RedisError as exc:  # Redis unreachable (after the client's retries): no task
+        log.warning("task %s could not be accepted: %s", record.id, exc)
         raise QueueUnavailable(record.id, exc) from exc
-    return record, True
+    namespace = str(getattr(broker, "namespace", NAMESPACE))
+    message = stamped(task_message(record.id, record.spec.priority))
+    redis_message_id = str(message.options["redis_message_id"])
+    queue = message.queue_name
+    idem = idem_key(record.tenant, idempotency_key) if idempotency_key is not None else None
+    try:
+        broker.emit_before("enqueue", message, None)
+        accept = store.redis.register_script(_ACCEPT)
+        outcome, task_id = await accept(
+            keys=[
+                task_key(record.id),
+                idem or task_key(record.id),
+                INFLIGHT_KEY,
+                MARKER_KEY,
+                messages_key(namespace, queue),
+                queue_key(namespace, queue),
+            ],
+            args=[
+                record.id,
+                record.model_dump_json(),
+                store.ttl,
+                body_hash,
+                "1" if idem else "0",
+                time.time() + first_check_s,
+                redis_message_id,
+                message.encode(),
+                queue,
+            ],
+        )
+    except RedisError as exc:
+        log.warning("task %s could not be accepted: %s", record.id, exc)
+        raise QueueUnavailable(record.id, exc) from exc
+    outcome, task_id = _text(outcome), _text(task_id)
+    if outcome == "created":
+        broker.emit_after("enqueue", message, None)
+        return record, True
+    with contextlib.suppress(RedisError):  # the log of a task that was not created
+        await store.redis.delete(events_key(record.id))
+    if outcome == "conflict":
+        raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
+    return await store.get(task_id, tenant=record.tenant), False
 
 
 __all__ = ["QueueUnavailable", "submit"]

@@ -12,7 +12,8 @@ import time
 from typing import Annotated
 
 from dramatiq.brokers.redis import RedisBroker
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from agentqueue.core.apikeys import ApiKeyRecord, ApiKeys, key_digest
 from agentqueue.core.ratelimit.quotas import TenantQuotas
@@ -57,13 +58,21 @@ async def get_quotas(request: Request) -> TenantQuotas:
 QuotasDep = Annotated[TenantQuotas, Depends(get_quotas)]
 
 
-def _presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+#: The two ways to present a key, as OpenAPI security schemes (so the document says how
+#: to authenticate, and generated clients and test tools send the key rather than guess).
+_BEARER = HTTPBearer(auto_error=False, description="An agentqueue API key as a bearer token.")
+_API_KEY = APIKeyHeader(
+    name="x-api-key", auto_error=False, description="An agentqueue API key (Anthropic's header)."
+)
+
+
+def _presented_key(
+    bearer: HTTPAuthorizationCredentials | None, x_api_key: str | None
+) -> str | None:
     if x_api_key:
         return x_api_key
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token:
-            return token.strip()
+    if bearer is not None and bearer.credentials.strip():
+        return bearer.credentials.strip()
     return None
 
 
@@ -93,15 +102,15 @@ async def _record_for(request: Request, key: str) -> ApiKeyRecord | None:
 
 async def get_caller(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    x_api_key: Annotated[str | None, Security(_API_KEY)] = None,
 ) -> ApiKeyRecord:
     """Who is calling: the record of the API key presented (``Authorization: Bearer`` or
     ``x-api-key``). Unauthenticated only when the gateway is configured so (local demo)."""
     settings: GatewaySettings = request.app.state.settings
     if settings.auth_disabled:
         return ApiKeyRecord(key_id="local", tenant=LOCAL_TENANT, name="auth disabled")
-    key = _presented_key(authorization, x_api_key)
+    key = _presented_key(bearer, x_api_key)
     if key is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,9 +34,75 @@ from agentqueue.core.base.errors import (
     SessionNotFound,
     TaskNotFound,
 )
+from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.tasks.agent_params import InvalidParams
 
 log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    #: Validation errors: each offending field by its path (``body.messages.0.content``).
+    fields: list[FieldError] | None = None
+    #: Quota refusals: which quota (``tpm``, ``rpm``, ``usd_per_day``).
+    quota: str | None = None
+    #: Refusals of one value, as the compatible APIs name it.
+    param: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "The request is malformed or a value is out of range (the field is named).",
+    401: "Missing, invalid or revoked API key.",
+    403: "The API key may not do this (a priority it is not allowed).",
+    404: "No such resource for this tenant.",
+    409: "The request conflicts with the resource's state.",
+    413: "The request body is over the gateway's limit.",
+    422: "The body or a parameter fails validation (each field is named).",
+    429: "A quota or rate limit; retry after `retry-after` seconds.",
+    502: "The provider answered with an error.",
+    503: "A dependency (Redis, the queue, the limiter, providers) is unavailable; retry "
+    "after `retry-after` seconds.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the error statuses a route can answer, with the body
+    shape every error has. 401, 422 and 503 apply to every authenticated route (a key,
+    parameters, Redis); pass the others a route adds."""
+    return {
+        code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]}
+        for code in sorted({401, 422, 503, *codes})
+    }
+
+
+class InvalidField(Exception):
+    """A request value the API refuses past schema validation, answered with ``status``
+    (400 by default, as the compatible APIs do) naming the field."""
+
+    def __init__(self, field: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.status = status
+
+    @classmethod
+    def of(cls, exc: ValidationError, prefix: str = "body") -> InvalidField:
+        """The first error of a pydantic validation, as a field error under ``prefix``."""
+        first = exc.errors(include_url=False)[0]
+        return cls(_field_path((prefix, *first["loc"])), first["msg"])
+
 
 _STATUS_TYPES = {
     400: "bad_request",
@@ -77,6 +144,19 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _invalid_field(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidField)
+    return JSONResponse(
+        error_body(
+            "invalid_request_error",
+            str(exc),
+            param=exc.field,
+            fields=[{"field": exc.field, "message": exc.message}],
+        ),
+        status_code=exc.status,
+    )
+
+
 async def _not_found(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("not_found", str(exc)), status_code=404)
 
@@ -96,8 +176,11 @@ async def _invalid_params(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_error", str(exc)), status_code=422)
 
 
-async def _quota(_: Request, exc: Exception) -> JSONResponse:
+async def _quota(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QuotaExceeded)
+    quotas = getattr(request.app.state, "quotas", None)
+    if isinstance(quotas, TenantQuotas):
+        exc = await quotas.name_refusal(exc)  # rpm, not tpm, when requests ran out
     return JSONResponse(
         error_body("quota_exceeded", str(exc), quota=exc.quota),
         status_code=429,
@@ -137,7 +220,7 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _queue_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    """The task was created but its message could not be sent (the task is failed)."""
+    """Redis could not take the task: nothing of it was written, so a retry is safe."""
     log.error("queue unavailable: %s", exc)
     return JSONResponse(
         error_body("unavailable", str(exc)), status_code=503, headers={"retry-after": "1"}
@@ -154,6 +237,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(InvalidField, _invalid_field)
     app.add_exception_handler(TaskNotFound, _not_found)
     app.add_exception_handler(SessionNotFound, _not_found)
     app.add_exception_handler(IdempotencyConflict, _conflict)

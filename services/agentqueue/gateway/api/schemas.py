@@ -6,7 +6,15 @@ import hashlib
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import CacheControl, ChatMessage, CompletionRequest, Tier
@@ -17,6 +25,22 @@ from agentqueue.core.tasks.view import CallView, TaskView
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
+
+
+class CacheControlIn(BaseModel):
+    """Per-request cache controls (``core.llm.messages.CacheControl``), with booleans that
+    are booleans: ``0`` or ``"yes"`` is refused rather than guessed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    no_cache: StrictBool = False
+    no_store: StrictBool = False
+    ttl: int | None = Field(default=None, ge=0, le=30 * 24 * 3600)
+    semantic: StrictBool | None = None
+    allow_nondeterministic: StrictBool = False
+
+    def to_core(self) -> CacheControl:
+        return CacheControl(**self.model_dump())
 
 
 class TaskCreate(BaseModel):
@@ -44,7 +68,7 @@ class TaskCreate(BaseModel):
     )
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    cache: CacheControl | None = Field(
+    cache: CacheControlIn | None = Field(
         default=None, description="Response cache controls (docs/cache.md); not in the key."
     )
     metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=32)
@@ -83,7 +107,7 @@ class TaskCreate(BaseModel):
                 tier=Tier.FRONTIER if self.tier is TierChoice.AUTO else Tier(self.tier.value),
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
-                cache=self.cache,
+                cache=self.cache.to_core() if self.cache else None,
             ),
             metadata=self.metadata,
             webhook_url=str(self.webhook_url) if self.webhook_url else None,

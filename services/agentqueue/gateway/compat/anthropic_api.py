@@ -15,15 +15,18 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from agentqueue.core.base.errors import ProviderError
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.catalog import Catalog
-from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, TextDelta, Usage
+from agentqueue.core.llm.messages import CompletionRequest, TextDelta, Usage
 from agentqueue.gateway.api.deps import CallerDep
+from agentqueue.gateway.api.errors import InvalidField, error_responses
 from agentqueue.gateway.compat.calls import (
+    STREAM_RESPONSES,
     anthropic_stop_reason,
+    build_request,
     resolve_model,
     start_stream,
     whole_answer,
@@ -45,6 +48,13 @@ def _text(content: str | list[TextBlock]) -> str:
     return content if isinstance(content, str) else "".join(b.text for b in content)
 
 
+def _nonempty_blocks(where: str, content: str | list[TextBlock] | None) -> None:
+    if isinstance(content, list):
+        for j, block in enumerate(content):
+            if not block.text:
+                raise InvalidField(f"{where}.{j}.text", "text content blocks must be non-empty")
+
+
 class AnthropicMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,15 +72,30 @@ class MessagesBody(BaseModel):
     messages: list[AnthropicMessage] = Field(min_length=1, max_length=10_000)
     system: str | list[TextBlock] | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
-    stream: bool = False
+    stream: StrictBool = False
     metadata: dict[str, Any] | None = None
 
     def to_request(self, catalog: Catalog) -> CompletionRequest:
+        """The core request. Empty content is 400 naming it, as Anthropic answers — except
+        an empty final assistant turn, which Anthropic accepts (a prefill of nothing)."""
         tier, model = resolve_model(catalog, self.model)
         if self.messages[0].role != "user":
             raise HTTPException(422, "body.messages.0.role: the first message must be 'user'")
-        return CompletionRequest(
-            messages=[ChatMessage(role=m.role, content=_text(m.content)) for m in self.messages],
+        _nonempty_blocks("body.system", self.system)
+        messages = list(self.messages)
+        last = messages[-1]
+        if len(messages) > 1 and last.role == "assistant" and last.content in ("", []):
+            messages.pop()
+        for i, m in enumerate(messages):
+            _nonempty_blocks(f"body.messages.{i}.content", m.content)
+            if not _text(m.content):
+                raise InvalidField(
+                    f"body.messages.{i}.content",
+                    "all messages must have non-empty content except for the optional "
+                    "final assistant message",
+                )
+        return build_request(
+            turns=[(i, m.role, _text(m.content)) for i, m in enumerate(messages)],
             system=_text(self.system) if self.system else None,
             tier=tier,
             model=model,
@@ -92,7 +117,11 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-@router.post("/v1/messages", response_model=None)
+@router.post(
+    "/v1/messages",
+    response_model=None,
+    responses={**STREAM_RESPONSES, **error_responses(400, 403, 413, 429, 502)},
+)
 async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> Response:
     """An Anthropic-compatible message, streamed (SSE events) or whole."""
     chain: FallbackChain = request.app.state.chain

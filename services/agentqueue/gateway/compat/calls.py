@@ -9,17 +9,20 @@ can only end the stream with the protocol's own error event.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from fastapi import HTTPException
+from pydantic import ValidationError
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.calls.pipeline import CallPipeline, Completer
 from agentqueue.core.llm.call_result import Attempt, CallResult
 from agentqueue.core.llm.catalog import Catalog, UnknownModel
-from agentqueue.core.llm.messages import CompletionRequest, StreamEvent, Tier
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, StreamEvent, Tier
+from agentqueue.gateway.api.errors import InvalidField
 
 #: Model names that ask for a tier rather than a model.
 TIER_ALIASES = {
@@ -42,6 +45,31 @@ def resolve_model(catalog: Catalog, name: str) -> tuple[Tier, str | None]:
             422, f"body.model: unknown model {name!r}; known: {', '.join(known)}"
         ) from None
     return Tier(info.tier), info.model
+
+
+#: The 200 of a compatible route: JSON, or SSE when the body asks for a stream.
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer: JSON, or Server-Sent Events with `stream: true`.",
+        "content": {"application/json": {}, "text/event-stream": {}},
+    }
+}
+
+
+def build_request(*, turns: Sequence[tuple[int, str, str]], **fields: Any) -> CompletionRequest:
+    """The core request from what a protocol's body said: ``turns`` as (index in
+    ``body.messages``, role, text). A value the core refuses (a message over its length,
+    say) is 400 naming the field, never a 500."""
+    messages = []
+    for i, role, text in turns:
+        try:
+            messages.append(ChatMessage(role=role, content=text))  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise InvalidField.of(exc, prefix=f"body.messages.{i}") from None
+    try:
+        return CompletionRequest(messages=messages, **fields)
+    except ValidationError as exc:
+        raise InvalidField.of(exc) from None
 
 
 def finish_reason(stop_reason: str | None) -> str:

@@ -17,14 +17,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from agentqueue.core.base.errors import ProviderError
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.catalog import Catalog
-from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, TextDelta, Usage
+from agentqueue.core.llm.messages import CompletionRequest, TextDelta, Usage
 from agentqueue.gateway.api.deps import CallerDep
+from agentqueue.gateway.api.errors import InvalidField, error_responses
 from agentqueue.gateway.compat.calls import (
+    STREAM_RESPONSES,
+    build_request,
     finish_reason,
     resolve_model,
     start_stream,
@@ -57,7 +60,7 @@ class OpenAIMessage(BaseModel):
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ChatCompletionBody(BaseModel):
@@ -70,23 +73,30 @@ class ChatCompletionBody(BaseModel):
     max_completion_tokens: int | None = Field(default=None, ge=1, le=200_000)
     max_tokens: int | None = Field(default=None, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     n: Annotated[int, Field(ge=1, le=1)] = 1
     user: str | None = Field(default=None, max_length=256)
 
     def to_request(self, catalog: Catalog) -> CompletionRequest:
+        """The core request; an empty message is 400 naming it, as OpenAI answers."""
         tier, model = resolve_model(catalog, self.model)
+        for i, m in enumerate(self.messages):
+            where = f"body.messages.{i}.content"
+            if isinstance(m.content, list) and not m.content:
+                raise InvalidField(where, "empty array; expected at least one content part")
+            if m.role in ("user", "assistant") and not m.text():
+                raise InvalidField(where, f"a {m.role} message's content must not be empty")
         system = "\n".join(m.text() for m in self.messages if m.role in ("system", "developer"))
         turns = [
-            ChatMessage(role=m.role, content=m.text())  # type: ignore[arg-type]
-            for m in self.messages
+            (i, m.role, m.text())
+            for i, m in enumerate(self.messages)
             if m.role in ("user", "assistant")
         ]
         if not turns:
             raise HTTPException(422, "body.messages: at least one user message is needed")
-        return CompletionRequest(
-            messages=turns,
+        return build_request(
+            turns=turns,
             system=system or None,
             tier=tier,
             model=model,
@@ -105,7 +115,11 @@ def _usage(u: Usage) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post(
+    "/v1/chat/completions",
+    response_model=None,
+    responses={**STREAM_RESPONSES, **error_responses(400, 403, 413, 429, 502)},
+)
 async def chat_completions(
     body: ChatCompletionBody, request: Request, caller: CallerDep
 ) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 router = APIRouter(tags=["health"])
 
@@ -15,7 +16,19 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+class Readiness(BaseModel):
+    status: str
+    reason: str | None = None
+
+
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={
+        200: {"model": Readiness, "description": "Redis answers."},
+        503: {"model": Readiness, "description": "Redis does not answer."},
+    },
+)
 async def readyz(request: Request) -> dict[str, str] | JSONResponse:
     """Ready when Redis answers: without it no task can be accepted."""
     try:

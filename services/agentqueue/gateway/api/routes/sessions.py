@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from agentqueue.core.base.errors import QueueUnavailable, TaskNotFound
 from agentqueue.core.base.priority import Priority
@@ -41,6 +41,7 @@ from agentqueue.gateway.api.deps import (
     StoreDep,
     TenantDep,
 )
+from agentqueue.gateway.api.errors import error_responses
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -56,7 +57,7 @@ class TurnIn(BaseModel):
     call_id: str | None = Field(default=None, max_length=200)
     tool: str | None = Field(default=None, max_length=200)
     #: Never summarised away.
-    pinned: bool = False
+    pinned: StrictBool = False
 
     def item(self) -> Item:
         return Item(
@@ -179,7 +180,12 @@ async def _release_stale(sessions: SessionStore, store: TaskStore, record: Sessi
 # tenant's or an unknown session 404, a busy or closed one 409.
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionView)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionView,
+    responses=error_responses(400, 413),
+)
 async def create_session(
     body: SessionCreate, tenant: TenantDep, sessions: SessionsDep
 ) -> SessionView:
@@ -204,18 +210,23 @@ async def create_session(
     return await _view(sessions, record)
 
 
-@router.get("/{session_id}", response_model=SessionView)
+@router.get("/{session_id}", response_model=SessionView, responses=error_responses(404))
 async def get_session(session_id: str, tenant: TenantDep, sessions: SessionsDep) -> SessionView:
     """The session's totals (calls, cost, tokens), its compactions and its step tasks."""
     return await _view(sessions, await sessions.get(session_id, tenant=tenant))
 
 
-@router.get("/{session_id}/transcript", response_model=list[Item])
+#: The largest transcript position asked for: a Redis list holds fewer than 2**32 items,
+#: and ``start + limit`` must stay a 64-bit integer.
+MAX_TRANSCRIPT_START = 2**32
+
+
+@router.get("/{session_id}/transcript", response_model=list[Item], responses=error_responses(404))
 async def get_transcript(
     session_id: str,
     tenant: TenantDep,
     sessions: SessionsDep,
-    start: int = Query(default=0, ge=0),
+    start: int = Query(default=0, ge=0, le=MAX_TRANSCRIPT_START),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[Item]:
     """Every item ever added, verbatim (elided tool results point here by ``seq``)."""
@@ -223,14 +234,16 @@ async def get_transcript(
     return await sessions.transcript(session_id, start, start + limit - 1)
 
 
-@router.get("/{session_id}/context", response_model=list[Item])
+@router.get("/{session_id}/context", response_model=list[Item], responses=error_responses(404))
 async def get_context(session_id: str, tenant: TenantDep, sessions: SessionsDep) -> list[Item]:
     """What the next step sends: the context after its compactions."""
     await sessions.get(session_id, tenant=tenant)
     return await sessions.context(session_id)
 
 
-@router.post("/{session_id}/turns", response_model=list[Item])
+@router.post(
+    "/{session_id}/turns", response_model=list[Item], responses=error_responses(400, 404, 409, 413)
+)
 async def add_turns(
     session_id: str, body: TurnsIn, tenant: TenantDep, sessions: SessionsDep, store: StoreDep
 ) -> list[Item]:
@@ -243,7 +256,7 @@ async def add_turns(
     "/{session_id}/steps",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=StepAccepted,
-    responses={503: {"description": "The queue is unavailable; no step was queued."}},
+    responses=error_responses(400, 403, 404, 409, 413, 429),
 )
 async def run_step(
     session_id: str,
@@ -281,14 +294,14 @@ async def run_step(
     try:
         await submit(store, broker, task)
     except QueueUnavailable:
-        await sessions.release_step(session_id, task.id)  # the task is failed: let go
+        await sessions.release_step(session_id, task.id)  # no task was written: let go
         raise
     status_url = f"/v1/tasks/{task.id}"
     response.headers["Location"] = status_url
     return StepAccepted(session_id=session_id, task_id=task.id, status_url=status_url)
 
 
-@router.delete("/{session_id}", response_model=SessionView)
+@router.delete("/{session_id}", response_model=SessionView, responses=error_responses(404, 409))
 async def close_session(
     session_id: str, tenant: TenantDep, sessions: SessionsDep, store: StoreDep
 ) -> SessionView:

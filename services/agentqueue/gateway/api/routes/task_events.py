@@ -25,16 +25,18 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from agentqueue.core.base.errors import TaskNotFound
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.tasks.events import EVENT_ID, TaskEvent, TaskEvents, terminal_event
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.api.deps import SettingsDep, StoreDep, TenantDep
+from agentqueue.gateway.api.errors import ErrorBody, error_responses
 from agentqueue.gateway.settings import GatewaySettings
 
 KEEPALIVE = b": keep-alive\n\n"
@@ -49,9 +51,7 @@ class _Streams:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.limit = settings.events_max_streams
-        self.redis = async_redis(
-            settings.redis_url.get_secret_value(), max_connections=self.limit + 2
-        )
+        self.redis = async_redis(settings, max_connections=self.limit + 2)
         self.open = 0
 
 
@@ -124,6 +124,40 @@ async def _stream(
         block = keepalive
 
 
+#: The largest part of a Redis stream id (each of its two numbers is an unsigned 64-bit).
+_MAX_ID_PART = 2**64 - 1
+
+
+def _valid_event_id(value: str) -> bool:
+    """A Redis stream id within range: ``<ms>-<seq>``, each at most 2**64 - 1."""
+    if not EVENT_ID.match(value):
+        return False
+    ms, _, seq = value.partition("-")
+    return int(ms) <= _MAX_ID_PART and int(seq) <= _MAX_ID_PART
+
+
+class _SlotResponse(StreamingResponse):
+    """A stream holding one of the process's stream slots, taken at admission (before
+    the 200) and given back when the response ends however it ends — finished, client
+    gone, or never started."""
+
+    def __init__(self, content: AsyncIterator[bytes], streams: _Streams, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._streams = streams
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._streams.open -= 1
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
+
+
 @router.get(
     "/{task_id}/events",
     response_class=StreamingResponse,
@@ -133,7 +167,12 @@ async def _stream(
             "description": "queued, started, llm_call, fallback, retry, then one of "
             "succeeded, failed or cancelled; data is JSON.",
         },
-        503: {"description": "Too many open event streams on this gateway."},
+        **error_responses(400, 404),
+        503: {
+            "model": ErrorBody,
+            "description": "Too many open event streams on this gateway (retry after "
+            "`retry-after` seconds), or Redis is unavailable.",
+        },
     },
 )
 async def task_events(
@@ -145,36 +184,32 @@ async def task_events(
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The task's progress as Server-Sent Events, from the start or from Last-Event-ID."""
-    await store.get(task_id, tenant=tenant)  # another tenant's task is 404
-    if last_event_id is not None and not EVENT_ID.match(last_event_id):
+    if last_event_id is not None and not _valid_event_id(last_event_id):
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, "Last-Event-ID must be an event id like 1712-0"
+            status.HTTP_400_BAD_REQUEST,
+            "Last-Event-ID must be an event id like 1712-0 (two numbers below 2**64)",
         )
+    await store.get(task_id, tenant=tenant)  # another tenant's task is 404
     streams: _Streams = request.app.state.task_event_streams
+    # Check and take the slot with no await in between: admission is atomic within the
+    # process, so N concurrent requests past the limit are refused here, never mid-stream.
     if streams.open >= streams.limit:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "too many open event streams; poll GET /v1/tasks/{id} or retry",
             headers={"retry-after": "5"},
         )
+    streams.open += 1
     events = TaskEvents(streams.redis, ttl=store.ttl)
-
-    async def counted() -> AsyncIterator[bytes]:
-        streams.open += 1
-        try:
-            async for chunk in _stream(
-                task_id,
-                events,
-                store,
-                after=last_event_id or "0-0",
-                keepalive=settings.events_keepalive,
-            ):
-                yield chunk
-        finally:
-            streams.open -= 1
-
-    return StreamingResponse(
-        counted(),
+    return _SlotResponse(
+        _stream(
+            task_id,
+            events,
+            store,
+            after=last_event_id or "0-0",
+            keepalive=settings.events_keepalive,
+        ),
+        streams,
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )

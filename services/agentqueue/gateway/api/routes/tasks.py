@@ -27,6 +27,7 @@ from agentqueue.gateway.api.deps import (
     StoreDep,
     TenantDep,
 )
+from agentqueue.gateway.api.errors import error_responses
 from agentqueue.gateway.api.schemas import TaskAccepted, TaskCreate, TaskView
 from agentqueue.gateway.metrics import IDEMPOTENT_REPLAYS, TASKS_SUBMITTED
 
@@ -49,7 +50,7 @@ IdempotencyKey = Annotated[
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TaskAccepted,
-    responses={503: {"description": "The queue is unavailable; the task was failed."}},
+    responses=error_responses(400, 403, 409, 413, 429),
 )
 async def submit_task(
     body: TaskCreate,
@@ -109,7 +110,7 @@ async def submit_task(
     )
 
 
-@router.get("/{task_id}", response_model=TaskView)
+@router.get("/{task_id}", response_model=TaskView, responses=error_responses(404))
 async def get_task(task_id: str, tenant: TenantDep, store: StoreDep) -> TaskView:
     """The task's status, and once finished its result or error, usage and cost."""
     return TaskView.of(await store.get(task_id, tenant=tenant))
@@ -119,7 +120,7 @@ async def get_task(task_id: str, tenant: TenantDep, store: StoreDep) -> TaskView
     "/{task_id}",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TaskView,
-    responses={409: {"description": "The task had already finished."}},
+    responses=error_responses(404, 409),
 )
 async def cancel_task(
     task_id: str, tenant: TenantDep, store: StoreDep, broker: BrokerDep

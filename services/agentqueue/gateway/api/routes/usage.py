@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from agentqueue.core.llm.usage import UsageLedger
 from agentqueue.gateway.api.deps import TenantDep
+from agentqueue.gateway.api.errors import error_responses
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
@@ -34,7 +35,7 @@ class UsageView(BaseModel):
     days: list[DayUsage]
 
 
-@router.get("", response_model=UsageView)
+@router.get("", response_model=UsageView, responses=error_responses())
 async def usage(
     request: Request,
     tenant: TenantDep,

@@ -1,0 +1,50 @@
+-- Accept a task: its record, its Idempotency-Key, its place in the in-flight index and
+-- its Dramatiq message, all or nothing (core/tasks/submission.py).
+--
+-- KEYS[1] aq:task:<id>            the record
+-- KEYS[2] aq:idem:<tenant>:<hash> the Idempotency-Key (KEYS[1] again when there is none)
+-- KEYS[3] aq:inflight             task id -> when the reconciler looks at it next
+-- KEYS[4] aq:msg                  task id -> "<queue>|<redis message id>"
+-- KEYS[5] dramatiq:<queue>.msgs   the queue's messages, as Dramatiq's dispatch.lua writes
+-- KEYS[6] dramatiq:<queue>        the queue's ready message ids
+-- ARGV: task id, record JSON, ttl (s), body hash, "1" with an Idempotency-Key,
+--       next check (score), redis message id, encoded message, queue name
+--
+-- Returns {outcome, task id}: "created" (also for a replay of this very call, whose
+-- reply was lost and which the client retried: the record is already there), "replay"
+-- (the key's task, nothing written) or "conflict" (the key was used with another body).
+local task_id = ARGV[1]
+local with_key = ARGV[5] == "1"
+
+if with_key then
+    local existing = redis.call("get", KEYS[2])
+    if existing then
+        local sep = string.find(existing, " ", 1, true)
+        local owner, hash = existing, ""
+        if sep then
+            owner = string.sub(existing, 1, sep - 1)
+            hash = string.sub(existing, sep + 1)
+        end
+        if owner == task_id then
+            return {"created", task_id}
+        end
+        if hash ~= ARGV[4] then
+            return {"conflict", owner}
+        end
+        return {"replay", owner}
+    end
+end
+
+if redis.call("exists", KEYS[1]) == 1 then
+    return {"created", task_id}
+end
+
+redis.call("set", KEYS[1], ARGV[2], "EX", ARGV[3])
+if with_key then
+    redis.call("set", KEYS[2], task_id .. " " .. ARGV[4], "EX", ARGV[3])
+end
+redis.call("zadd", KEYS[3], ARGV[6], task_id)
+redis.call("hset", KEYS[5], ARGV[7], ARGV[8])
+redis.call("rpush", KEYS[6], ARGV[7])
+redis.call("hset", KEYS[4], task_id, ARGV[9] .. "|" .. ARGV[7])
+return {"created", task_id}
