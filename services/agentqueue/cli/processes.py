@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -45,6 +45,8 @@ class ProcessGroup:
 
     log_dir: Path | None = None
     children: list[Child] = field(default_factory=list)
+    #: Directories removed once every process has stopped (a private Redis's data).
+    cleanup: list[Path] = field(default_factory=list)
     _files: list[IO[bytes]] = field(default_factory=list)
 
     def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> Child:
@@ -89,33 +91,100 @@ class ProcessGroup:
                 child.process.wait()
         for f in self._files:
             f.close()
+        self._files.clear()
         self.children.clear()
+        for path in self.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+        self.cleanup.clear()
+
+    def log_hint(self, name: str) -> str:
+        """Where ``name``'s output goes, as a hint to append to an error message."""
+        for child in self.children:
+            if child.name == name and child.log_path is not None:
+                return f"; see {child.log_path}"
+        return ""
 
 
-def wait_http(url: str, group: ProcessGroup, *, timeout: float = 30.0) -> None:
-    """Wait until ``url`` answers 200, failing fast if a child died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+#: Seconds between two "still waiting" lines while a service gets ready.
+PROGRESS_EVERY = 10.0
+
+Progress = Callable[[str], None]
+
+
+def wait_until(
+    ready: Callable[[], str | None],
+    what: str,
+    group: ProcessGroup,
+    *,
+    timeout: float,
+    progress: Progress | None = None,
+    interval: float = 0.1,
+) -> None:
+    """Poll ``ready`` until it returns None (ready) or ``timeout`` seconds pass.
+
+    ``ready`` returns None when ready, else a short state ("1/3 heartbeating") shown in
+    the progress lines. Says what it waits for at once, then every ``PROGRESS_EVERY``
+    seconds with the time spent; fails fast if a child died, and on timeout says what
+    was not ready and where its log is.
+    """
+    started = time.monotonic()
+    deadline = started + max(0.0, timeout)
+    say = progress or (lambda line: log.info("%s", line))
+    say(f"waiting for {what}…")
+    next_line = started + PROGRESS_EVERY
+    state = ready()
+    while state is not None:
         group.check_alive()
+        now = time.monotonic()
+        if now >= deadline:
+            raise StackError(
+                f"{what} was not ready after {now - started:.0f}s ({state}); "
+                "a slow machine may need a longer --ready-timeout"
+            )
+        if now >= next_line:
+            say(f"still waiting for {what}: {state} ({now - started:.0f}s)")
+            next_line = now + PROGRESS_EVERY
+        time.sleep(interval)
+        state = ready()
+
+
+def wait_http(
+    url: str,
+    group: ProcessGroup,
+    *,
+    timeout: float = 30.0,
+    what: str | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Wait until ``url`` answers 200, failing fast if a child died."""
+
+    def ready() -> str | None:
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise StackError(f"{url} did not become ready within {timeout:.0f}s")
+            code = httpx.get(url, timeout=1.0).status_code
+        except httpx.HTTPError as exc:
+            return f"no answer yet: {type(exc).__name__}"
+        return None if code == 200 else f"answers {code}"
+
+    wait_until(ready, what or url, group, timeout=timeout, progress=progress)
 
 
-def wait_workers(url: str, count: int, group: ProcessGroup, *, timeout: float = 60.0) -> None:
+def wait_workers(
+    url: str,
+    count: int,
+    group: ProcessGroup,
+    *,
+    timeout: float = 60.0,
+    progress: Progress | None = None,
+) -> None:
     """Wait until ``count`` Dramatiq worker processes heartbeat in Redis (they are fetching)."""
     client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + timeout
+
+    def ready() -> str | None:
+        beating = int(client.zcard("dramatiq:__heartbeats__"))
+        return None if beating >= count else f"{beating}/{count} heartbeating"
+
     try:
-        while client.zcard("dramatiq:__heartbeats__") < count:
-            group.check_alive()
-            if time.monotonic() > deadline:
-                raise StackError(f"{count} workers did not start within {timeout:.0f}s")
-            time.sleep(0.1)
+        wait_until(ready, f"{count} worker processes", group, timeout=timeout, progress=progress)
     finally:
         client.close()
 
@@ -127,16 +196,21 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def start_redis(group: ProcessGroup) -> str:
-    """Start a private, non-persistent ``redis-server`` on a free port; return its URL."""
+def start_redis(group: ProcessGroup, *, data_dir: Path | None = None, timeout: float = 10.0) -> str:
+    """Start a private, non-persistent ``redis-server`` on a free port; return its URL.
+
+    Its directory is ``data_dir`` or a fresh temporary one, removed when the group stops.
+    """
     binary = shutil.which("redis-server")
     if binary is None:
         raise StackError(
-            "no Redis reachable and no redis-server installed: "
-            "run `sudo apt-get install -y redis-server` or set AGENTQUEUE_REDIS_URL"
+            "no redis-server installed: run `sudo apt-get install -y redis-server`, "
+            "or give an existing Redis with --redis-url"
         )
     port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="agentqueue-redis-")
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="agentqueue-redis-"))
+        group.cleanup.append(data_dir)
     group.start(
         "redis",
         [
@@ -150,15 +224,19 @@ def start_redis(group: ProcessGroup) -> str:
             "--appendonly",
             "no",
             "--dir",
-            data_dir,
+            str(data_dir),
+            "--loglevel",
+            "warning",
+            # without a log directory the terminal is the services' log: not Redis's too
+            *([] if group.log_dir else ["--logfile", str(data_dir / "redis.log")]),
         ],
         {},
     )
     url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + timeout
     while not redis_answers(url):
         group.check_alive()
         if time.monotonic() > deadline:
-            raise StackError("redis-server did not answer within 10s")
+            raise StackError(f"redis-server did not answer within {timeout:.0f}s")
         time.sleep(0.05)
     return url

@@ -3,10 +3,16 @@ gate it puts in front of the providers really limits them."""
 
 from __future__ import annotations
 
+import redis
 import redis.asyncio as aioredis
 
 from agentqueue.core.base.priority import Priority
-from agentqueue.core.calls.factory import build_chain, build_pipeline
+from agentqueue.core.calls.factory import (
+    build_chain,
+    build_pipeline,
+    configure_budgets,
+    configure_budgets_now,
+)
 from agentqueue.core.calls.pipeline import CallPipeline
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
@@ -106,3 +112,53 @@ async def test_build_pipeline_puts_the_cache_in_front_of_the_same_chain(
         assert off.chain.gate is not None and off.chain.gate.max_wait == 30.0
     finally:
         await off.aclose()
+
+
+async def test_configure_budgets_writes_provider_and_quota_budgets_into_redis(
+    aredis: aioredis.Redis, redis_url: str
+) -> None:
+    """What every calling process does at start, so a gateway alone is limited too."""
+    settings = CoreSettings(
+        redis_url=redis_url,
+        budgets={
+            "openai:gpt-4.1": {"rpm": 60, "tpm": 12_000},
+            "anthropic:claude-sonnet-4-6:acct": {"rpm": 5, "tpm": 1000, "itpm": 800},
+        },
+        tenant_quotas={"acme": {"tpm": 500}, "*": {"tpm": 100}},
+    )
+    names = await configure_budgets(settings, aredis)
+    assert names == [
+        "anthropic:claude-sonnet-4-6:acct",
+        "openai:gpt-4.1:default",
+        "tenant:acme",
+    ]
+    budgets = RedisBudgets(aredis)
+    headroom = await budgets.headroom("openai:gpt-4.1:default")
+    assert 0 < headroom.capacity_tokens <= 12_000
+    assert await aredis.exists(*(budgets.key(n) for n in names)) == 3
+
+
+def test_configure_budgets_now_is_the_same_from_synchronous_code(redis_url: str) -> None:
+    """A worker's start: no event loop yet, a client of its own."""
+    settings = CoreSettings(
+        redis_url=redis_url, budgets={"openai:gpt-4.1": {"rpm": 60, "tpm": 12_000}}
+    )
+    assert configure_budgets_now(settings) == ["openai:gpt-4.1:default"]
+    assert configure_budgets_now(settings) == ["openai:gpt-4.1:default"]  # idempotent
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.exists("aq:rl:budget:openai:gpt-4.1:default")
+    finally:
+        client.close()
+
+
+async def test_configure_budgets_leaves_the_configuration_to_a_limiter_service(
+    aredis: aioredis.Redis,
+) -> None:
+    settings = CoreSettings(
+        limiter_url="http://limiter:8091",
+        budgets={"openai:gpt-4.1": {"rpm": 60, "tpm": 12_000}},
+    )
+    assert await configure_budgets(settings, aredis) == []
+    assert await configure_budgets(CoreSettings(), aredis) == []  # nothing to configure
+    assert await aredis.keys("aq:rl:*") == []

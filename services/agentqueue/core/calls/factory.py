@@ -11,12 +11,21 @@ not limited.
 
 :func:`build_chain` is the bare :class:`FallbackChain`; :func:`build_pipeline` puts the
 response cache in front of it (:class:`CallPipeline`), as the workers run it.
+
+A budget limits only once its limits are in the shared state: every process that calls a
+provider writes its configured budgets there at start (:func:`configure_budgets`; the
+gateway in its lifespan, each worker before it consumes), so a gateway run alone is as
+limited as one beside workers and the limiter service.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import redis.asyncio as aioredis
 
+from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.calls.pipeline import CallPipeline
 from agentqueue.core.calls.registry import build_providers
@@ -28,12 +37,49 @@ from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.settings import CoreSettings
 
+log = logging.getLogger(__name__)
+
 
 def build_budgets(settings: CoreSettings, redis: aioredis.Redis) -> Budgets:
     """The shared budgets: the limiter service if configured, else Redis directly."""
     if settings.limiter_url:
         return HttpBudgets(settings.limiter_url)
     return RedisBudgets(redis)
+
+
+async def configure_budgets(settings: CoreSettings, redis: aioredis.Redis) -> list[str]:
+    """Write the configured provider budgets and tenants' quota budgets into Redis; return
+    their names.
+
+    Idempotent (every process writes the same values from the same settings; a lowered
+    limit applies at once). With a limiter service (``limiter_url``) nothing is written:
+    the service owns the configuration and writes it from its own settings. Raises
+    :class:`~agentqueue.core.base.errors.LimiterUnavailable` when Redis does not answer —
+    a process that cannot configure its budgets must not start calling unlimited.
+    """
+    limits = settings.budget_limits() | settings.quota_budget_limits()
+    if not limits or settings.limiter_url:
+        return []
+    budgets = RedisBudgets(redis)
+    for name, budget in limits.items():
+        await budgets.configure(name, budget)
+    names = sorted(limits)
+    log.info("budgets configured: %s", ", ".join(names))
+    return names
+
+
+def configure_budgets_now(settings: CoreSettings) -> list[str]:
+    """:func:`configure_budgets` from synchronous code (a worker's start), on a client of
+    its own."""
+
+    async def run() -> list[str]:
+        redis = async_redis(settings, max_connections=2)
+        try:
+            return await configure_budgets(settings, redis)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
 
 
 def build_chain(
