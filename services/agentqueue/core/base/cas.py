@@ -45,7 +45,7 @@ async def update_record(
                     await pipe.unwatch()  # type: ignore[no-untyped-call]
                     return None
                 pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(key, record.model_dump_json(), ex=ttl)
+                pipe.set(key, record.model_dump_json(exclude_none=True), ex=ttl)
                 if then is not None:
                     then(pipe, record)
                 await pipe.execute()

@@ -100,7 +100,9 @@ class TaskStore:
         """
         # The record is written before the key is claimed, so whoever loses the claim
         # always finds the winner's record.
-        await self.redis.set(_task_key(record.id), record.model_dump_json(), ex=self.ttl)
+        await self.redis.set(
+            _task_key(record.id), record.model_dump_json(exclude_none=True), ex=self.ttl
+        )
         if idempotency_key is not None:
             key = _idem_key(record.tenant, idempotency_key)
             claimed = await self.redis.set(key, f"{record.id} {body_hash}", nx=True, ex=self.ttl)

@@ -114,7 +114,7 @@ async def submit(
             ],
             args=[
                 record.id,
-                record.model_dump_json(),
+                record.model_dump_json(exclude_none=True),
                 store.ttl,
                 body_hash,
                 "1" if idem else "0",
