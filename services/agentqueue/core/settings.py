@@ -106,6 +106,10 @@ class CoreSettings(BaseSettings):
     #: Processes sharing each budget. While Redis is unreachable each keeps to
     #: limit ÷ this, so the fleet stays under the provider's limit (never fails open).
     limiter_replicas: int = Field(default=4, ge=1)
+    #: Seconds the shared budget's Redis calls retry a lost connection before the process
+    #: falls back to its local share. Short on purpose: every LLM call waits this long
+    #: while Redis is down (task records and usage retry for ``redis_retry_seconds``).
+    limiter_redis_retry_seconds: float = Field(default=1.0, ge=0, le=60)
     #: Safety margin kept unused on every budget (0.02 = 2%).
     limiter_margin: float = Field(default=0.02, ge=0, lt=0.5)
 

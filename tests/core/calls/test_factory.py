@@ -72,11 +72,12 @@ async def test_with_a_limiter_url_the_gate_asks_the_limiter_service(
 
 
 async def test_max_wait_zero_falls_back_at_once_past_an_exhausted_budget(
-    aredis: aioredis.Redis, simulator
+    aredis: aioredis.Redis, redis_url: str, simulator
 ) -> None:
     """The built gate limits for real: the first provider's budget fits one call, so the
     next is held back before it is sent and, waiting nothing, falls back at once."""
-    chain = build_chain(CoreSettings(simulator_url=simulator.url), aredis, max_wait=0.0)
+    settings = CoreSettings(simulator_url=simulator.url, redis_url=redis_url)
+    chain = build_chain(settings, aredis, max_wait=0.0)
     try:
         provider, model = chain.candidates(REQUEST)[0]
         per_call = estimate_input_tokens(REQUEST) + REQUEST.max_tokens

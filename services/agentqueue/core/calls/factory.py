@@ -40,11 +40,21 @@ from agentqueue.core.settings import CoreSettings
 log = logging.getLogger(__name__)
 
 
-def build_budgets(settings: CoreSettings, redis: aioredis.Redis) -> Budgets:
-    """The shared budgets: the limiter service if configured, else Redis directly."""
+def build_budgets(settings: CoreSettings) -> Budgets:
+    """The shared budgets: the limiter service if configured, else Redis directly.
+
+    Directly, through a client of its own that gives up on a lost connection after
+    ``limiter_redis_retry_seconds``: the process's main client retries for much longer
+    (records and usage must survive a blink), but an LLM call should not wait that long
+    for its budget when the local share can decide at once.
+    """
     if settings.limiter_url:
         return HttpBudgets(settings.limiter_url)
-    return RedisBudgets(redis)
+    return RedisBudgets(
+        async_redis(
+            settings, max_connections=32, retry_seconds=settings.limiter_redis_retry_seconds
+        )
+    )
 
 
 async def configure_budgets(settings: CoreSettings, redis: aioredis.Redis) -> list[str]:
@@ -98,7 +108,7 @@ def build_chain(
     recorded either way, quota or not.
     """
     gate = BudgetGate(
-        build_budgets(settings, redis),
+        build_budgets(settings),
         max_wait=settings.limiter_max_wait if max_wait is None else max_wait,
         margin=settings.limiter_margin,
         local_limits=settings.budget_limits(),

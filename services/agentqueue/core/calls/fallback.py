@@ -232,3 +232,6 @@ class FallbackChain:
     async def aclose(self) -> None:
         for provider in self.providers:
             await provider.aclose()
+        close_budgets = getattr(self.gate.budgets, "aclose", None) if self.gate else None
+        if close_budgets is not None:
+            await close_budgets()

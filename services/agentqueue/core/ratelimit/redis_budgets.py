@@ -46,12 +46,23 @@ _SCRIPT = resources.files("agentqueue.core.ratelimit").joinpath("limiter.lua").r
 
 class RedisBudgets:
     def __init__(
-        self, redis: aioredis.Redis, *, prefix: str = "aq:rl:", lease_ttl: float = 300.0
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = "aq:rl:",
+        lease_ttl: float = 300.0,
+        owns_client: bool = False,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.lease_ttl = lease_ttl
+        #: Close ``redis`` with :meth:`aclose` (a client made for these budgets alone).
+        self.owns_client = owns_client
         self._script = redis.register_script(_SCRIPT)
+
+    async def aclose(self) -> None:
+        if self.owns_client:
+            await self.redis.aclose()
 
     def key(self, budget: str) -> str:
         return f"{self.prefix}budget:{budget}"
