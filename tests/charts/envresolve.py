@@ -1,13 +1,14 @@
 """What environment a rendered container would really get, resolved from rendered objects.
 
-Follows envFrom (ConfigMaps and Secrets) and env valueFrom (secretKeyRef, configMapKeyRef,
-fieldRef) the way the kubelet does: later entries win, ``env`` wins over ``envFrom``, a
-missing object or key is an error unless marked optional. Secrets the chart does not make
-(``existingSecret`` values) come from ``existing``.
+Follows envFrom (ConfigMaps and Secrets), env valueFrom (secretKeyRef, configMapKeyRef,
+fieldRef) and ``$(NAME)`` references in values the way the kubelet does: later entries win,
+``env`` wins over ``envFrom``, a missing object or key is an error unless marked optional.
+Secrets the chart does not make (``existingSecret`` values) come from ``existing``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.charts.rendering import NAMESPACE, secret_data
@@ -27,6 +28,21 @@ def _store(
         elif obj["kind"] == "ConfigMap":
             store["ConfigMap", obj["metadata"]["name"]] = dict(obj.get("data") or {})
     return store
+
+
+_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def expand(value: str, env: dict[str, str]) -> str:
+    """The kubelet's expansion of an env value: ``$(NAME)`` becomes NAME's value if NAME
+    is defined before (by envFrom or an earlier entry), else stays as written; ``$$`` is ``$``."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return env.get(match.group(1), match.group(0))
+
+    return _REFERENCE.sub(one, value)
 
 
 def resolve_env(
@@ -50,7 +66,7 @@ def resolve_env(
         env.update({source.get("prefix", "") + k: v for k, v in data.items()})
     for entry in container.get("env", []):
         if "value" in entry:
-            env[entry["name"]] = str(entry["value"])
+            env[entry["name"]] = expand(str(entry["value"]), env)
             continue
         source = entry.get("valueFrom")
         if source is None:  # `value` omitted: the empty string

@@ -99,6 +99,18 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"redis": {"enabled": False, "external": {"url": "http://x"}}},
         "url",
     ),
+    "fewer than 3 Sentinel Pods": (
+        {"redis": {"sentinel": {"enabled": True, "replicas": 2}}},
+        "replicas",
+    ),
+    "Sentinel not host:port": (
+        {"redis": {"enabled": False, "external": {"sentinels": ["sentinel-0"]}}},
+        "sentinels",
+    ),
+    "password Secret without key": (
+        {"redis": {"enabled": False, "external": {"host": "r", "passwordSecret": {"key": ""}}}},
+        "key",
+    ),
 }
 
 
@@ -120,6 +132,10 @@ BAD_COMBINATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "helm test on a disabled queue": (
         {"queues": {"high": {"enabled": False}}},
         "tests.priority",
+    ),
+    "Sentinel quorum above the Sentinels": (
+        {"redis": {"sentinel": {"enabled": True, "replicas": 3, "quorum": 4}}},
+        "quorum must not exceed",
     ),
 }
 

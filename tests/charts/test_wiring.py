@@ -41,6 +41,7 @@ EXISTING_SECRETS = {
     "agentqueue-redis": {"url": "redis://:existing-password@redis.example.internal:6379/2"},
     "llm-provider-keys": {"anthropic": "sk-ant-existing", "openai": "sk-existing"},
     "agentqueue-api-keys": {"keys": "team-x:existing-key-0123456789"},
+    "agentqueue-redis-password": {"password": "existing-redis-password"},
 }
 SETTINGS: dict[str, type[BaseSettings]] = {
     "agentqueue.gateway": GatewaySettings,
@@ -125,6 +126,121 @@ def test_every_process_accepts_the_environment_it_gets(scenario: Path | None, bu
     url = redis_urls.pop()
     if values.get("redis", {}).get("enabled", True):
         assert url.startswith("redis://:") and url.endswith("@aq-agentqueue-redis:6379/0")
+    assert "$(" not in url, "a $(VAR) reference the kubelet could not expand"
+
+
+#: What each scenario's processes must be told about Sentinels: (addresses, master name).
+SENTINEL_SCENARIOS = {
+    "redis-sentinel-values.yaml": (
+        ",".join(f"aq-agentqueue-redis-{i}.aq-agentqueue-redis:26379" for i in range(3)),
+        "agentqueue",
+    ),
+    "external-redis-sentinels-values.yaml": (
+        ",".join(f"sentinel-{i}.redis.example.internal:26379" for i in range(3)),
+        "redis-ha",
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", CASES, ids=IDS)
+def test_every_redis_process_gets_the_same_sentinels(scenario: Path | None, build: Build) -> None:
+    """Sentinel settings reach every process that talks to Redis (workers included, through
+    the operator), and each service's own settings class reads them; without Sentinels
+    no process gets any."""
+    values = scenario_values(scenario)
+    objs = render(values)
+    expected = SENTINEL_SCENARIOS.get(scenario.name if scenario else "", ("", None))
+    seen = []
+    for _, container in _containers(objs):
+        module = _module(container)
+        if module is None or module == "agentqueue.simulator":
+            continue
+        settings = build(SETTINGS[module], resolve_env(container, objs, EXISTING_SECRETS))
+        seen.append(module)
+        assert settings.redis_sentinels == expected[0], module
+        if expected[1] is not None:
+            assert settings.redis_sentinel_master == expected[1], module
+    assert {"agentqueue.gateway", "agentqueue.operator", "agentqueue.worker"} <= set(seen)
+
+
+@pytest.mark.parametrize(
+    "scenario", ["external-redis-tls-values.yaml", "external-redis-sentinels-values.yaml"]
+)
+def test_external_redis_over_tls_with_a_password_from_an_existing_secret(
+    scenario: str, build: Build
+) -> None:
+    values = scenario_values(next(p for p in SCENARIOS if p.name == scenario))
+    objs = render(values)
+    secret = secret_data(find(objs, "Secret", "-env"))
+    assert "AGENTQUEUE_REDIS_URL" not in secret and "REDIS_PASSWORD" not in secret
+    for cm in (o for o in objs if o["kind"] == "ConfigMap"):
+        assert "existing-redis-password" not in str(cm.get("data"))
+    workers = [c for _, c in _containers(objs) if _module(c) == "agentqueue.worker"]
+    assert len(workers) == 3
+    for _, container in _containers(objs):
+        module = _module(container)
+        if module is None or module == "agentqueue.simulator":
+            continue
+        env = {e["name"]: e for e in container["env"]}
+        # The password comes from the user's Secret, defined before the URL refers to it.
+        assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": "agentqueue-redis-password",
+            "key": "password",
+        }
+        names = [e["name"] for e in container["env"]]
+        assert names.index("REDIS_PASSWORD") < names.index("AGENTQUEUE_REDIS_URL")
+        assert "$(REDIS_PASSWORD)" in env["AGENTQUEUE_REDIS_URL"]["value"]
+        settings = build(SETTINGS[module], resolve_env(container, objs, EXISTING_SECRETS))
+        parsed = redis.connection.parse_url(settings.redis_url.get_secret_value())
+        assert parsed["password"] == "existing-redis-password", module
+        assert parsed["connection_class"] is redis.connection.SSLConnection, module
+        external = values["redis"]["external"]
+        assert parsed["db"] == external.get("db", 0)
+        if external.get("host"):
+            assert (parsed["host"], parsed["port"]) == (external["host"], external["port"])
+
+
+def test_in_chart_sentinels_run_hardened_next_to_each_redis() -> None:
+    scenario = next(p for p in SCENARIOS if p.name == "redis-sentinel-values.yaml")
+    objs = render(scenario_values(scenario))
+    sts = find(objs, "StatefulSet", "-redis")
+    assert sts["spec"]["replicas"] == 3 and sts["spec"]["podManagementPolicy"] == "Parallel"
+    pod = sts["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    assert set(containers) == {"redis", "sentinel"}
+    assert containers["redis"]["command"] == ["redis-server", "/conf/redis.conf"]
+    sentinel_command = ["redis-server", "/conf/sentinel.conf", "--sentinel"]
+    assert containers["sentinel"]["command"] == sentinel_command
+    (init,) = pod["initContainers"]
+    script = init["args"][0]
+    for line in (
+        "appendonly yes",
+        "appendfsync everysec",
+        "maxmemory-policy noeviction",
+        "requirepass ${REDIS_PASSWORD}",
+        "masterauth ${REDIS_PASSWORD}",
+        "sentinel monitor agentqueue ${master} 6379 2",
+        "sentinel auth-pass agentqueue ${REDIS_PASSWORD}",
+        "sentinel resolve-hostnames yes",
+        "replicaof ${master} 6379",
+    ):
+        assert line in script, line
+    # The configs (the password included) go to an emptyDir, never into a ConfigMap.
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes["conf"]
+    for c in [init, *containers.values()]:
+        assert {"name": "conf", "mountPath": "/conf"} in c["volumeMounts"], c["name"]
+    assert {"name": "data", "mountPath": "/data"} in containers["redis"]["volumeMounts"]
+    service = find(objs, "Service", "-redis")
+    assert service["spec"]["publishNotReadyAddresses"] is True
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {
+        "redis": 6379,
+        "sentinel": 26379,
+    }
+    policy = find(objs, "NetworkPolicy", "-redis")
+    assert {p["port"] for p in policy["spec"]["ingress"][0]["ports"]} == {6379, 26379}
+    env = resolve_env(init, objs)
+    assert len(env["REDIS_PASSWORD"]) >= 32 and env["POD_NAMESPACE"] == NAMESPACE
 
 
 def test_workers_get_provider_keys_limiter_budgets_and_simulator(build: Build) -> None:

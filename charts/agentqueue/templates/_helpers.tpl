@@ -64,6 +64,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-config" (include "agentqueue.fullname" .) -}}
 {{- end -}}
 
+{{/* "true" when the URL of an external Redis is assembled from host, port, db, tls and
+passwordSecret (neither redis.external.url nor redis.external.existingSecret given). */}}
+{{- define "agentqueue.redisUrlAssembled" -}}
+{{- $e := .Values.redis.external -}}
+{{- if and (not .Values.redis.enabled) (not $e.existingSecret) (not $e.url) (or $e.host $e.sentinels) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The assembled URL; the password stays a $(REDIS_PASSWORD) reference the kubelet expands. */}}
+{{- define "agentqueue.redisAssembledUrl" -}}
+{{- $e := .Values.redis.external -}}
+{{- $auth := "" -}}
+{{- if $e.passwordSecret.name -}}
+{{- $auth = printf "%s:$(REDIS_PASSWORD)@" ($e.username | urlquery) -}}
+{{- else if $e.username -}}
+{{- $auth = printf "%s@" ($e.username | urlquery) -}}
+{{- end -}}
+{{- printf "%s://%s%s:%d/%d" (ternary "rediss" "redis" (eq (toString $e.tls) "true")) $auth ($e.host | default $e.sentinelMaster) (int $e.port) (int $e.db) -}}
+{{- end -}}
+
 {{/* Where AGENTQUEUE_REDIS_URL lives: the chart's Secret, or the user's existing one. */}}
 {{- define "agentqueue.redisUrlSecretRef" -}}
 {{- if and (not .Values.redis.enabled) .Values.redis.external.existingSecret -}}
@@ -75,12 +94,74 @@ key: AGENTQUEUE_REDIS_URL
 {{- end -}}
 {{- end -}}
 
-{{/* The env entry every agentqueue process gets for Redis. */}}
+{{/* Sentinels as host:port, comma-separated: the in-chart ones or redis.external.sentinels. */}}
+{{- define "agentqueue.redisSentinels" -}}
+{{- if .Values.redis.enabled -}}
+{{- if .Values.redis.sentinel.enabled -}}
+{{- $fullname := include "agentqueue.fullname" . -}}
+{{- $hosts := list -}}
+{{- range $i := until (int .Values.redis.sentinel.replicas) -}}
+{{- $hosts = append $hosts (printf "%s-redis-%d.%s-redis:26379" $fullname $i $fullname) -}}
+{{- end -}}
+{{- join "," $hosts -}}
+{{- end -}}
+{{- else -}}
+{{- join "," .Values.redis.external.sentinels -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The env entries every agentqueue process gets for Redis (workers too, through their
+AgentQueue): the URL, the password it refers to when assembled, and the Sentinels. */}}
 {{- define "agentqueue.redisUrlEnv" -}}
+{{- if include "agentqueue.redisUrlAssembled" . -}}
+{{- with .Values.redis.external.passwordSecret.name }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.external.passwordSecret.key }}
+{{- end }}
+- name: AGENTQUEUE_REDIS_URL
+  value: {{ include "agentqueue.redisAssembledUrl" . | quote }}
+{{- else }}
 - name: AGENTQUEUE_REDIS_URL
   valueFrom:
     secretKeyRef:
       {{- include "agentqueue.redisUrlSecretRef" . | nindent 6 }}
+{{- end }}
+{{- with include "agentqueue.redisSentinels" . }}
+- name: AGENTQUEUE_REDIS_SENTINELS
+  value: {{ . | quote }}
+- name: AGENTQUEUE_REDIS_SENTINEL_MASTER
+  value: {{ ternary $.Values.redis.sentinel.masterName $.Values.redis.external.sentinelMaster $.Values.redis.enabled | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The in-chart Redis Pods' env: their password, the same for redis-cli (probes), and with
+Sentinel the Pod's name and namespace. */}}
+{{- define "agentqueue.redisPodEnv" -}}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "agentqueue.envSecretName" . }}
+      key: REDIS_PASSWORD
+# redis-cli (the readiness probe) reads its password from here.
+- name: REDISCLI_AUTH
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "agentqueue.envSecretName" . }}
+      key: REDIS_PASSWORD
+{{- if .Values.redis.sentinel.enabled }}
+# where the Pod is: its stable DNS name is announced to the Sentinels and the replicas
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- end }}
 {{- end -}}
 
 {{/* Where the gateway's API keys live. */}}
