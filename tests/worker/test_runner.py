@@ -52,6 +52,25 @@ async def test_duplicate_delivery_of_a_finished_task_changes_nothing(
     assert (await store.get(task_id)).model_dump() == before.model_dump()
 
 
+async def test_a_redelivered_finished_task_publishes_its_missing_terminal_event_once(
+    runner: TaskRunner, store: TaskStore
+) -> None:
+    """A worker killed between writing ``succeeded`` and publishing it: the broker's
+    redelivery repairs the event log, and a further one adds nothing."""
+    task_id = await _task(store)
+    await runner.run(task_id, retries_done=0, retries_left=3)
+    events = TaskEvents(store.redis)
+    logged = await events.read(task_id)
+    terminal = [e for e in logged if e.type.terminal]
+    assert [e.type for e in terminal] == [EventType.SUCCEEDED]
+    await store.redis.xdel(f"aq:task:{task_id}:events", terminal[0].id)  # the death
+    for _ in range(2):
+        await runner.run(task_id, retries_done=0, retries_left=3)
+    repaired = [e for e in await events.read(task_id) if e.type.terminal]
+    assert [e.type for e in repaired] == [EventType.SUCCEEDED]
+    assert repaired[0].data["usage"] == terminal[0].data["usage"]
+
+
 async def test_rate_limit_asks_for_a_retry_no_sooner_than_retry_after(
     runner: TaskRunner, store: TaskStore, simulator
 ) -> None:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from agentqueue.core.base.errors import (
     AgentQueueError,
     NoProviderAvailable,
@@ -144,14 +146,27 @@ class TaskRunner:
             except Exception:
                 log.exception("task %s: its webhook could not be queued", task_id)
 
-    async def _webhook_not_queued(self, task_id: str) -> None:
-        """A finished task delivered again may be one whose worker died between finishing
-        it and queueing its webhook: queue it now if no attempt was ever made (a delivery
+    async def _owed_after_finish(self, task_id: str) -> None:
+        """A finished task delivered again may be one whose worker died right after
+        writing its terminal state: publish the terminal event if its log lacks it, and
+        queue the webhook if it never was."""
+        record = await self.store.get(task_id)
+        if not record.state.terminal:
+            return
+        try:
+            if await self.events.publish_terminal_if_missing(record):
+                log.warning("task %s: finished without its terminal event; published", task_id)
+        except RedisError as exc:
+            log.warning("task %s: terminal event not repaired: %s", task_id, exc)
+        await self._webhook_not_queued(record)
+
+    async def _webhook_not_queued(self, record: TaskRecord) -> None:
+        """Queue the webhook of a finished task if no attempt was ever made (a delivery
         already queued but not yet tried is queued twice — webhooks are at least once,
         receivers deduplicate on ``webhook-id``)."""
         if self.notify is None:
             return
-        record = await self.store.get(task_id)
+        task_id = record.id
         hook = record.webhook
         never_tried = hook is not None and hook.state is WebhookState.PENDING and not hook.attempts
         if record.state.terminal and never_tried:
@@ -207,7 +222,7 @@ class TaskRunner:
         record = await self.store.start(task_id)
         if record is None:
             log.info("task %s already finished; duplicate delivery ignored", task_id)
-            await self._webhook_not_queued(task_id)
+            await self._owed_after_finish(task_id)
             return None
         log.info(
             "task %s started (attempt %d, kind %s)", task_id, record.attempts, record.spec.kind

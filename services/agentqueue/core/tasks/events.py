@@ -116,8 +116,18 @@ def terminal_event(record: TaskRecord) -> TaskEvent:
     return TaskEvent(id="", type=EventType(record.state.value), data=terminal_data(record))
 
 
+#: Events looked at from the end of a log for its terminal one.
+MAX_TAIL_SCAN = 50
+
+
 def events_key(task_id: str) -> str:
     return f"aq:task:{task_id}:events"
+
+
+def event_data(data: dict[str, Any]) -> str:
+    """An event's ``data`` field as stored: ``data`` with ``at`` (unix seconds), as JSON.
+    (The acceptance script writes the ``queued`` event with it, ``core/tasks/accept.lua``.)"""
+    return json.dumps({"at": round(time.time(), 3), **data}, default=str)
 
 
 def _text(value: bytes | str) -> str:
@@ -149,7 +159,7 @@ class TaskEvents:
         """Append one event (``at``: unix seconds, added to ``data``); return its id.
 
         A terminal event shortens the log's life to ``ttl_after_finish``."""
-        payload = json.dumps({"at": round(time.time(), 3), **data}, default=str)
+        payload = event_data(data)
         event_id = await self._publish(
             keys=[events_key(task_id)],
             args=[
@@ -162,6 +172,24 @@ class TaskEvents:
             ],
         )
         return _text(event_id)
+
+    async def publish_terminal_if_missing(self, record: TaskRecord) -> bool:
+        """Publish the terminal event a finished ``record`` implies unless its log has one;
+        True if it was missing.
+
+        A worker can die between writing the terminal state and publishing its event; the
+        broker then delivers the task again, and the redelivery repairs the log through
+        this. Events published after the terminal one (a call that was in flight when the
+        task was cancelled) are looked past.
+        """
+        event = terminal_event(record)
+        recent: Any = await self.redis.xrevrange(events_key(record.id), count=MAX_TAIL_SCAN)
+        for _entry_id, raw in recent or []:
+            fields = {_text(k): _text(v) for k, v in raw.items()}
+            if EventType(fields["type"]).terminal:
+                return False
+        await self.publish(record.id, event.type, event.data)
+        return True
 
     async def try_publish(self, task_id: str, type_: EventType, data: dict[str, Any]) -> None:
         """:meth:`publish`, logging instead of raising when Redis fails."""
