@@ -48,7 +48,7 @@ from agentqueue.core.calls.pipeline import Completer
 from agentqueue.core.llm.call_result import CallResult
 from agentqueue.core.llm.messages import Completion, CompletionRequest
 from agentqueue.core.queues.usage import record_usage
-from agentqueue.core.tasks.events import EventType, TaskEvents, terminal_data
+from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import CallRecord, TaskError, TaskRecord, TaskResult, WebhookState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.agents import AgentContext, CallInfo, TaskCancelled, get_agent
@@ -136,11 +136,10 @@ class TaskRunner:
         #: Catalog, token counter, routing and context policy the agents share.
         self.runtime = runtime or AgentRuntime.for_completer(chain)
 
-    async def _finished(self, task_id: str, priority: Priority, event: EventType) -> None:
-        """Publish the terminal event and queue the webhook, if the task has one."""
-        record = await self.store.get(task_id)
-        await self.events.try_publish(task_id, event, terminal_data(record))
-        if record.spec.webhook_url and self.notify is not None:
+    async def _finished(self, task_id: str, priority: Priority, webhook: bool) -> None:
+        """Queue the webhook, if the task has one (its terminal event was written with
+        its terminal state, by the store)."""
+        if webhook and self.notify is not None:
             try:
                 await self.notify(task_id, priority)
             except Exception:
@@ -345,7 +344,7 @@ class TaskRunner:
             return
         TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
         log.error("task %s failed: %s", task_id, error.message)
-        await self._finished(task_id, record.spec.priority, EventType.FAILED)
+        await self._finished(task_id, record.spec.priority, bool(record.spec.webhook_url))
         raise TaskFailed(error.message) from exc
 
     async def _succeed(
@@ -361,4 +360,4 @@ class TaskRunner:
         TASK_COST.observe(float(cost))
         observe_task(record.spec.kind, cost, calls)
         log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)
-        await self._finished(task_id, record.spec.priority, EventType.SUCCEEDED)
+        await self._finished(task_id, record.spec.priority, bool(record.spec.webhook_url))

@@ -6,6 +6,7 @@ import redis.asyncio as aioredis
 from agentqueue.core.base.errors import IdempotencyConflict, TaskNotFound
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Usage
 from agentqueue.core.queues.broker import MARKER_KEY
+from agentqueue.core.tasks.events import events_key
 from agentqueue.core.tasks.model import (
     CallRecord,
     TaskError,
@@ -94,6 +95,27 @@ async def test_a_task_completes_exactly_once_under_racing_runs(store: TaskStore)
     assert sum(outcomes) == 1
     final = await store.get(record.id)
     assert final.state.terminal
+
+
+async def test_racing_terminal_writes_leave_exactly_one_terminal_event(
+    store: TaskStore,
+) -> None:
+    """The terminal event is written in the terminal transition's transaction: one
+    winner, one event, carrying the winner's outcome."""
+    record, _ = await store.create(_record())
+    await store.start(record.id)
+    await asyncio.gather(
+        *(
+            store.succeed(record.id, TaskResult(text=str(i), provider="p", model="m"))
+            for i in range(5)
+        ),
+        store.fail(record.id, TaskError(type="X", message="late failure")),
+        store.cancel(record.id),
+    )
+    final = await store.get(record.id)
+    terminal = [e for e in await store.events.read(record.id) if e.type.terminal]
+    assert [e.type.value for e in terminal] == [final.state.value]
+    assert store.redis is not None and await store.redis.ttl(events_key(record.id)) > 0
 
 
 async def test_requeued_keeps_the_error_and_calls_add_up(store: TaskStore) -> None:

@@ -173,6 +173,24 @@ class TaskEvents:
         )
         return _text(event_id)
 
+    def publish_terminal_in(self, pipe: aioredis.client.Pipeline, record: TaskRecord) -> None:
+        """Queue the terminal event of a finished ``record`` on ``pipe`` (a MULTI that
+        writes the record): the state and its event reach Redis, its AOF and its replicas
+        together, so a worker killed after the write, or a failover that loses the tail of
+        the old primary's stream, cannot leave a finished task without its event."""
+        event = terminal_event(record)
+        pipe.eval(
+            _PUBLISH,
+            1,
+            events_key(record.id),
+            MAX_EVENTS,
+            event.type.value,
+            event_data(event.data),
+            self.ttl,
+            self.ttl_after_finish,
+            1,
+        )
+
     async def publish_terminal_if_missing(self, record: TaskRecord) -> bool:
         """Publish the terminal event a finished ``record`` implies unless its log has one;
         True if it was missing.

@@ -69,7 +69,7 @@ from agentqueue.core.queues.broker import (
     task_message,
     webhook_message,
 )
-from agentqueue.core.tasks.events import EventType, TaskEvents, terminal_data
+from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskError, TaskRecord
 from agentqueue.core.tasks.store import INFLIGHT_KEY, REQUEUED_KEY, TaskStore, task_key
 
@@ -276,8 +276,7 @@ class Reconciler:
         if not failed:
             return
         log.error("task %s: lost %d times; failed", task_id, count + 1)
-        record = await self.store.get(task_id)
-        await self.events.try_publish(task_id, EventType.FAILED, terminal_data(record))
+        record = await self.store.get(task_id)  # its terminal event came with the write
         if record.spec.webhook_url and self.notify is not None:
             try:
                 await self.notify(task_id, record.spec.priority)

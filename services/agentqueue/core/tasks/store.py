@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 from agentqueue.core.base.cas import Then, update_record
 from agentqueue.core.base.errors import IdempotencyConflict, TaskNotFound
 from agentqueue.core.queues.broker import MARKER_KEY
+from agentqueue.core.tasks.events import TaskEvents
 from agentqueue.core.tasks.model import (
     CallRecord,
     TaskError,
@@ -71,11 +72,12 @@ def idem_key(tenant: str, key: str) -> str:
     return _idem_key(tenant, key)
 
 
-def _settled(task_id: str) -> Then[TaskRecord]:
-    """The writes that go with a terminal transition: the task is no longer in flight
-    and has no live message to watch."""
+def _settled(task_id: str, events: TaskEvents) -> Then[TaskRecord]:
+    """The writes that go with a terminal transition, in its transaction: the task's
+    terminal event, and it is no longer in flight with a live message to watch."""
 
-    def then(pipe: aioredis.client.Pipeline, _: TaskRecord) -> None:
+    def then(pipe: aioredis.client.Pipeline, record: TaskRecord) -> None:
+        events.publish_terminal_in(pipe, record)
         pipe.zrem(INFLIGHT_KEY, task_id)
         pipe.hdel(MARKER_KEY, task_id)
         pipe.hdel(REQUEUED_KEY, task_id)
@@ -89,6 +91,8 @@ class TaskStore:
     def __init__(self, redis: aioredis.Redis, *, ttl: int = 7 * 24 * 3600) -> None:
         self.redis = redis
         self.ttl = ttl
+        #: Terminal events are written with the terminal state (see :func:`_settled`).
+        self.events = TaskEvents(redis, ttl=ttl)
 
     async def create(
         self, record: TaskRecord, *, idempotency_key: str | None = None, body_hash: str = ""
@@ -194,7 +198,7 @@ class TaskStore:
             r.finished_attempt = attempt
             return True
 
-        written = await self._update(task_id, change, then=_settled(task_id))
+        written = await self._update(task_id, change, then=_settled(task_id, self.events))
         return written is not None or bool(mine and mine[-1])
 
     async def fail(self, task_id: str, error: TaskError, *, attempt: int | None = None) -> bool:
@@ -212,7 +216,7 @@ class TaskStore:
             r.finished_attempt = attempt
             return True
 
-        written = await self._update(task_id, change, then=_settled(task_id))
+        written = await self._update(task_id, change, then=_settled(task_id, self.events))
         return written is not None or bool(mine and mine[-1])
 
     async def requeued(self, task_id: str, error: TaskError) -> bool:
@@ -258,7 +262,7 @@ class TaskStore:
 
         def flag(pipe: aioredis.client.Pipeline, record: TaskRecord) -> None:
             pipe.set(_cancel_key(task_id), 1, ex=self.ttl)
-            _settled(task_id)(pipe, record)
+            _settled(task_id, self.events)(pipe, record)
 
         written = await self._update(task_id, change, then=flag)
         return (written, True) if written is not None else (seen[-1], False)
