@@ -1,13 +1,15 @@
 """Keys made with ``agentqueue keys``: they authenticate, bind a tenant, limit priorities,
 and stop working when revoked."""
 
+import asyncio
 import subprocess
 import sys
+import time
 
 import pytest
 from pydantic import SecretStr
 
-from agentqueue.core.apikeys import ApiKeys
+from agentqueue.core.apikeys import ApiKeys, key_digest
 from agentqueue.core.base.priority import Priority
 from agentqueue.gateway import api
 from agentqueue.gateway.settings import GatewaySettings
@@ -91,3 +93,35 @@ def test_cli_creates_lists_and_revokes(redis_url: str) -> None:
     assert cli("revoke", key_id).returncode == 1
     bad = cli("create", "--tenant", "acme", "--priorities", "urgent")
     assert bad.returncode != 0 and "--priorities" in bad.stderr
+
+
+async def test_a_revoked_key_is_refused_within_the_cache_bound(
+    gateway, aredis, monkeypatch
+) -> None:
+    """The gateway trusts a looked-up key for ``KEY_CACHE_SECONDS`` (5 s; 0.5 s here):
+    revoked, it still works until then, and is refused once the period is over."""
+    monkeypatch.setattr(api.deps, "KEY_CACHE_SECONDS", 0.5)
+    keys = ApiKeys(aredis)
+    key, record = await keys.create("acme")
+    assert (await gateway.post("/v1/tasks", json=HI, headers=_auth(key))).status_code == 202
+    revoked_at = time.monotonic()
+    assert await keys.revoke(record.key_id)
+    while (await gateway.post("/v1/tasks", json=HI, headers=_auth(key))).status_code == 202:
+        assert time.monotonic() - revoked_at < 0.5, "still accepted after the cache bound"
+        await asyncio.sleep(0.05)
+    refused = await gateway.post("/v1/tasks", json=HI, headers=_auth(key))
+    assert refused.status_code == 401 and "revoked" in refused.json()["error"]["message"]
+
+
+async def test_the_key_cache_is_bounded_and_forgets_the_oldest(
+    gateway, aredis, monkeypatch
+) -> None:
+    monkeypatch.setattr(api.deps, "KEY_CACHE_SIZE", 3)
+    keys = ApiKeys(aredis)
+    made = [(await keys.create(f"t{i}"))[0] for i in range(5)]
+    for key in made:
+        assert (await gateway.post("/v1/tasks", json=HI, headers=_auth(key))).status_code == 202
+    assert (await gateway.get("/v1/tasks/task_x", headers=_auth("aq_unknown"))).status_code == 401
+    cache = gateway._transport.app.state.key_cache
+    assert len(cache) == 3
+    assert key_digest("aq_unknown") in cache and key_digest(made[0]) not in cache

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -22,6 +24,15 @@ from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, 
 from agentqueue.gateway.bodylimit import BodySizeLimit
 from agentqueue.gateway.compat import anthropic_api, openai_api
 from agentqueue.gateway.settings import GatewaySettings
+
+#: FastAPI's native OpenTelemetry middleware, off: agentqueue configures no OpenTelemetry
+#: provider, and asking per request whether one exists cost 2-3% of a submission's CPU
+#: (``bench/gateway_submit.py``). Older FastAPI versions have no such option.
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -57,6 +68,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version=__version__,
         summary="Queue, rate-limit and run LLM agent tasks across providers.",
         lifespan=lifespan,
+        **_NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.key_hashes = settings.key_hashes()

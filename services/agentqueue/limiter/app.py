@@ -26,7 +26,10 @@ from agentqueue.limiter.settings import LimiterSettings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Connect to Redis, write the configured budgets, and keep the headroom gauges fresh."""
     settings: LimiterSettings = app.state.settings
-    redis = async_redis(settings, max_connections=256)
+    # Fail fast like the in-process budget client: callers fall back to their local share.
+    redis = async_redis(
+        settings, max_connections=256, retry_seconds=settings.limiter_redis_retry_seconds
+    )
     app.state.redis = redis
     app.state.budgets = RedisBudgets(redis, lease_ttl=settings.lease_ttl)
     configured = settings.budget_limits() | settings.quota_budget_limits()

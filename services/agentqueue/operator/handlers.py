@@ -48,7 +48,8 @@ class Runtime:
 
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
-        self.redis = async_redis(settings, max_connections=16)
+        # A short retry: each pass reads again anyway, and an outage must show at once.
+        self.redis = async_redis(settings, max_connections=16, retry_seconds=1.0)
         self.budgets: Budgets = (
             HttpBudgets(settings.limiter_url, timeout=settings.operator_limiter_timeout)
             if settings.limiter_url

@@ -1,7 +1,7 @@
 """``submit``: the record, its ``queued`` event before the message, the message on the
-task's priority queue, all in one script; an idempotent replay sends nothing; a Redis
-that cannot be reached, or refuses the script, leaves nothing written and raises
-:class:`QueueUnavailable`. Real Redis, a real Dramatiq broker."""
+task's priority queue, all in one script (one round trip); an idempotent replay sends
+nothing; a Redis that cannot be reached, or refuses the script, leaves nothing written and
+raises :class:`QueueUnavailable`. Real Redis, a real Dramatiq broker."""
 
 from __future__ import annotations
 
@@ -135,7 +135,9 @@ async def test_a_refused_script_writes_nothing_and_a_retry_creates_the_task(
     record = _record()
     with pytest.raises(QueueUnavailable):
         await submit(TaskStore(limited, ttl=600), broker, record, idempotency_key="k")
-    assert not await aredis.exists(f"aq:task:{record.id}", idem_key("t1", "k"))
+    assert not await aredis.exists(
+        f"aq:task:{record.id}", f"aq:task:{record.id}:events", idem_key("t1", "k")
+    )
     assert await aredis.zcard(INFLIGHT_KEY) == 0 and await aredis.hlen(MARKER_KEY) == 0
     assert await aredis.llen("dramatiq:standard") == 0
     # the client retries with the same key: a new task, accepted for real
@@ -170,3 +172,33 @@ async def test_a_replay_answers_the_task_as_it_is_and_queues_nothing(
     assert not created and again.id == first.id and again.state is TaskState.FAILED
     assert await aredis.llen("dramatiq:standard") == 1
     assert not await aredis.exists(f"aq:task:{retry.id}", f"aq:task:{retry.id}:events")
+
+
+async def test_the_queued_event_is_written_with_the_message_and_only_once(
+    store: TaskStore, broker: RedisBroker, aredis: aioredis.Redis
+) -> None:
+    """One script writes the event and the message: the log exists, with the record's
+    TTL, exactly when the message does; a rerun (lost reply) or a replay adds no event,
+    a conflict leaves no log."""
+    record = _record()
+    assert (await submit(store, broker, record, idempotency_key="k", body_hash="h"))[1]
+    log_key = f"aq:task:{record.id}:events"
+    assert 0 < await aredis.ttl(log_key) <= 600
+    assert (await submit(store, broker, record, idempotency_key="k", body_hash="h"))[1]
+    other = _record()
+    assert not (await submit(store, broker, other, idempotency_key="k", body_hash="h"))[1]
+    with pytest.raises(IdempotencyConflict):
+        await submit(store, broker, _record(), idempotency_key="k", body_hash="x")
+    assert [e.type for e in await TaskEvents(aredis).read(record.id)] == [EventType.QUEUED]
+    assert not await aredis.exists(f"aq:task:{other.id}:events")
+    assert await aredis.llen("dramatiq:standard") == 1
+
+
+async def test_a_redis_that_lost_its_scripts_still_accepts(
+    store: TaskStore, broker: RedisBroker, aredis: aioredis.Redis
+) -> None:
+    """The script goes by its SHA; after a restart (or SCRIPT FLUSH) it is sent whole."""
+    await aredis.script_flush()
+    _, created = await submit(store, broker, _record())
+    assert created and await aredis.llen("dramatiq:standard") == 1
+    assert (await submit(store, broker, _record()))[1]

@@ -1,5 +1,7 @@
--- Accept a task: its record, its Idempotency-Key, its place in the in-flight index and
--- its Dramatiq message, all or nothing (core/tasks/submission.py).
+-- Accept a task: its record, its "queued" event, its Idempotency-Key, its place in the
+-- in-flight index and its Dramatiq message, all or nothing (core/tasks/submission.py).
+-- The event is the first entry of the task's log: it is written with the message, in the
+-- same script, so no worker can start the task (and log "started") before it.
 --
 -- KEYS[1] aq:task:<id>            the record
 -- KEYS[2] aq:idem:<tenant>:<hash> the Idempotency-Key (KEYS[1] again when there is none)
@@ -7,8 +9,10 @@
 -- KEYS[4] aq:msg                  task id -> "<queue>|<redis message id>"
 -- KEYS[5] dramatiq:<queue>.msgs   the queue's messages, as Dramatiq's dispatch.lua writes
 -- KEYS[6] dramatiq:<queue>        the queue's ready message ids
+-- KEYS[7] aq:task:<id>:events     the task's event log (core/tasks/events.py)
 -- ARGV: task id, record JSON, ttl (s), body hash, "1" with an Idempotency-Key,
---       next check (score), redis message id, encoded message, queue name
+--       next check (score), redis message id, encoded message, queue name,
+--       the log's cap (MAXLEN ~), the event's type, the event's data (JSON)
 --
 -- Returns {outcome, task id}: "created" (also for a replay of this very call, whose
 -- reply was lost and which the client retried: the record is already there), "replay"
@@ -39,6 +43,8 @@ if redis.call("exists", KEYS[1]) == 1 then
     return {"created", task_id}
 end
 
+redis.call("xadd", KEYS[7], "MAXLEN", "~", ARGV[10], "*", "type", ARGV[11], "data", ARGV[12])
+redis.call("expire", KEYS[7], ARGV[3])
 redis.call("set", KEYS[1], ARGV[2], "EX", ARGV[3])
 if with_key then
     redis.call("set", KEYS[2], task_id .. " " .. ARGV[4], "EX", ARGV[3])

@@ -3,12 +3,14 @@
 Every path that queues a task goes through :func:`submit` — the task API
 (``POST /v1/tasks``) and a session's step (``POST /v1/sessions/{id}/steps``).
 
-**A 202 is a promise.** Acceptance is one Redis script (``accept.lua``), all or nothing:
+**A 202 is a promise.** Acceptance is one Redis script (``accept.lua``), all or nothing,
+in one round trip:
 
 - with an Idempotency-Key this tenant already used, it answers the task the key created
   (``created`` False; :class:`IdempotencyConflict` if the body differs) and writes
   nothing — the task as it is, whatever state it reached;
-- otherwise it writes the record, claims the key, adds the task to the in-flight index
+- otherwise it appends the task's ``queued`` event to its log (``core/tasks/events.py``),
+  writes the record, claims the key, adds the task to the in-flight index
   ``aq:inflight`` (the reconciler's, ``core/tasks/reconciler.py``) and writes the
   Dramatiq message itself, exactly as Dramatiq's Redis broker does (``HSET
   dramatiq:<queue>.msgs <id> <message>``, ``RPUSH dramatiq:<queue> <id>``), with the
@@ -19,13 +21,14 @@ it a new one if that message is lost). If the script fails — Redis unreachable
 the client's retries, a refusal — nothing was written: :class:`QueueUnavailable`, which
 the gateway answers with 503, and a retry with the same key creates the task afresh.
 A script whose reply was lost and which the Redis client ran again finds its own record
-(or its own key) and answers ``created``: never a second message.
+(or its own key) and answers ``created``: never a second message, never a second event.
 
-The ``queued`` event is published *before* the script, under the new task's id, so that
-a fast worker's ``started`` never comes first in the event log; if even that fails
-(Redis unreachable) nothing was written and the answer is 503 at once; when the script
-does not create the task (a replay, a conflict) that stray log is deleted. (One left by
-a script that failed is an orphan log without a record, which expires.)
+The ``queued`` event is always the first entry of the task's log: it is written by the
+same script as the message, before it, and a script runs alone in Redis, so no worker
+can take the message (and log ``started``) before the event exists. (It used to be
+published by a call of its own before the script, for the same reason; the script now
+does it in the same round trip, and a replay or a conflict leaves no stray log to
+delete — ``bench/gateway_submit.py``.)
 Dramatiq's ``enqueue`` middleware hooks run around the script as around
 ``broker.enqueue``. Whatever else the caller claimed for the task (a session's step) it
 releases itself on :class:`QueueUnavailable`.
@@ -33,14 +36,15 @@ releases itself on :class:`QueueUnavailable`.
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import logging
 import time
 from importlib import resources
 from typing import Any
 
 import dramatiq
-from redis.exceptions import RedisError
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
 
 from agentqueue.core.base.errors import IdempotencyConflict, QueueUnavailable
 from agentqueue.core.queues.broker import (
@@ -51,13 +55,14 @@ from agentqueue.core.queues.broker import (
     stamped,
     task_message,
 )
-from agentqueue.core.tasks.events import EventType, TaskEvents, events_key
+from agentqueue.core.tasks.events import MAX_EVENTS, EventType, event_data, events_key
 from agentqueue.core.tasks.model import TaskRecord
 from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore, idem_key, task_key
 
 log = logging.getLogger(__name__)
 
 _ACCEPT = resources.files("agentqueue.core.tasks").joinpath("accept.lua").read_text()
+_ACCEPT_SHA = hashlib.sha1(_ACCEPT.encode(), usedforsecurity=False).hexdigest()
 
 #: Seconds after acceptance the reconciler first looks at a task (then every interval).
 FIRST_CHECK_S = 5.0
@@ -65,6 +70,15 @@ FIRST_CHECK_S = 5.0
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def _run_accept(redis: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
+    """The acceptance script by its SHA, sent whole once if this Redis does not know it
+    (as ``register_script`` does, without an object per call)."""
+    try:
+        return await redis.evalsha(_ACCEPT_SHA, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+    except NoScriptError:
+        return await redis.eval(_ACCEPT, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
 
 
 async def submit(
@@ -85,34 +99,26 @@ async def submit(
     another body. ``broker`` is the process's Dramatiq broker: its namespace and its
     ``enqueue`` middleware; the script runs on ``store``'s Redis, the same server.
     """
-    events = TaskEvents(store.redis, ttl=store.ttl)
-    try:
-        await events.publish(
-            record.id,
-            EventType.QUEUED,
-            {"priority": record.spec.priority.value, "kind": record.spec.kind},
-        )
-    except RedisError as exc:  # Redis unreachable (after the client's retries): no task
-        log.warning("task %s could not be accepted: %s", record.id, exc)
-        raise QueueUnavailable(record.id, exc) from exc
     namespace = str(getattr(broker, "namespace", NAMESPACE))
     message = stamped(task_message(record.id, record.spec.priority))
     redis_message_id = str(message.options["redis_message_id"])
     queue = message.queue_name
     idem = idem_key(record.tenant, idempotency_key) if idempotency_key is not None else None
+    queued = {"priority": record.spec.priority.value, "kind": record.spec.kind}
     try:
         broker.emit_before("enqueue", message, None)
-        accept = store.redis.register_script(_ACCEPT)
-        outcome, task_id = await accept(
-            keys=[
+        outcome, task_id = await _run_accept(
+            store.redis,
+            [
                 task_key(record.id),
                 idem or task_key(record.id),
                 INFLIGHT_KEY,
                 MARKER_KEY,
                 messages_key(namespace, queue),
                 queue_key(namespace, queue),
+                events_key(record.id),
             ],
-            args=[
+            [
                 record.id,
                 record.model_dump_json(exclude_none=True),
                 store.ttl,
@@ -122,17 +128,18 @@ async def submit(
                 redis_message_id,
                 message.encode(),
                 queue,
+                MAX_EVENTS,
+                EventType.QUEUED.value,
+                event_data(queued),
             ],
         )
-    except RedisError as exc:
+    except RedisError as exc:  # Redis unreachable (after the client's retries): no task
         log.warning("task %s could not be accepted: %s", record.id, exc)
         raise QueueUnavailable(record.id, exc) from exc
     outcome, task_id = _text(outcome), _text(task_id)
     if outcome == "created":
         broker.emit_after("enqueue", message, None)
         return record, True
-    with contextlib.suppress(RedisError):  # the log of a task that was not created
-        await store.redis.delete(events_key(record.id))
     if outcome == "conflict":
         raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
     return await store.get(task_id, tenant=record.tenant), False

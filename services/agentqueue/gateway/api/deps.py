@@ -76,12 +76,20 @@ def _presented_key(
     return None
 
 
-#: Seconds a looked-up key is trusted before Redis is asked again (revocation delay).
+#: Seconds a looked-up key is trusted before Redis is asked again: a revoked key is
+#: refused at most this long after ``agentqueue keys revoke`` (docs/gateway.md).
 KEY_CACHE_SECONDS = 5.0
+#: Keys (and unknown keys) remembered per process; past it the oldest is forgotten.
+KEY_CACHE_SIZE = 10_000
 
 
 async def _record_for(request: Request, key: str) -> ApiKeyRecord | None:
-    """The key's record: from the environment's keys, else Redis (cached briefly)."""
+    """The key's record: from the environment's keys, else Redis (cached briefly).
+
+    A Redis key's record, or its absence, is kept in this process for
+    :data:`KEY_CACHE_SECONDS`, so authentication costs no Redis round trip on most
+    requests (``bench/gateway_submit.py``), and an unknown key presented again and again
+    costs one lookup per period."""
     digest = key_digest(key)
     hashes: dict[str, str] = request.app.state.key_hashes
     for known, tenant in hashes.items():
@@ -94,8 +102,9 @@ async def _record_for(request: Request, key: str) -> ApiKeyRecord | None:
         return hit[0]
     keys: ApiKeys = request.app.state.api_keys
     record = await keys.lookup(key)
-    if len(cache) > 10_000:
-        cache.clear()
+    cache.pop(digest, None)
+    while len(cache) >= KEY_CACHE_SIZE:
+        del cache[next(iter(cache))]  # the oldest entry (dicts keep insertion order)
     cache[digest] = (record, now + KEY_CACHE_SECONDS)
     return record
 
