@@ -6,19 +6,9 @@ from agentqueue.core.calls.registry import (
     simulated_providers,
 )
 from agentqueue.core.settings import CoreSettings
+from tests.conftest import PROVIDER_ENV
 
-KEY_VARS = (
-    "ANTHROPIC_API_KEY",
-    "OPENAI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GEMINI_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_BASE_URL",
-    "GOOGLE_GEMINI_BASE_URL",
-    "AGENTQUEUE_SIMULATOR_URL",
-    "AGENTQUEUE_PROVIDER_ORDER",
-    "AGENTQUEUE_SIMULATE",
-)
+KEY_VARS = PROVIDER_ENV  # every variable that could point a provider elsewhere
 
 
 @pytest.fixture(autouse=True)

@@ -5,15 +5,13 @@ index, and a task lost too often fails visibly. Real Redis, a real Dramatiq brok
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 import redis.asyncio as aioredis
 from dramatiq import Message
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
-from agentqueue.core.queues.broker import MARKER_KEY, TaskBroker, make_broker, task_message
+from agentqueue.core.queues.broker import MARKER_KEY, TaskBroker, task_message
 from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskError, TaskRecord, TaskSpec, TaskState
 from agentqueue.core.tasks.reconciler import LOCK_KEY, Reconciler
@@ -29,20 +27,6 @@ def _record(priority: Priority = Priority.STANDARD) -> TaskRecord:
         input=CompletionRequest(messages=[ChatMessage(role="user", content="hi")]),
     )
     return TaskRecord(tenant="t1", spec=spec)
-
-
-@pytest.fixture
-def store(aredis: aioredis.Redis) -> TaskStore:
-    return TaskStore(aredis, ttl=600)
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[TaskBroker]:
-    broker = make_broker(redis_url)
-    try:
-        yield broker
-    finally:
-        broker.close()
 
 
 def _reconciler(store: TaskStore, broker: TaskBroker, **kwargs: object) -> Reconciler:

@@ -23,11 +23,6 @@ def _record(tenant: str = "t1") -> TaskRecord:
     return TaskRecord(tenant=tenant, spec=spec)
 
 
-@pytest.fixture
-def store(aredis: aioredis.Redis) -> TaskStore:
-    return TaskStore(aredis, ttl=600)
-
-
 async def test_create_then_get_round_trips(store: TaskStore) -> None:
     record, created = await store.create(_record())
     assert created

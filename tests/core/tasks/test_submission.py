@@ -5,7 +5,7 @@ raises :class:`QueueUnavailable`. Real Redis, a real Dramatiq broker."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -18,7 +18,7 @@ from agentqueue.core.base.ports import free_port
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
-from agentqueue.core.queues.broker import MARKER_KEY, RUN_TASK_ACTOR, make_broker
+from agentqueue.core.queues.broker import MARKER_KEY, RUN_TASK_ACTOR
 from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskError, TaskRecord, TaskSpec, TaskState
 from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore, idem_key
@@ -40,20 +40,6 @@ def _queued(redis_url: str, queue: str) -> list[bytes]:
         return list(client.hvals(f"dramatiq:{queue}.msgs"))
     finally:
         client.close()
-
-
-@pytest.fixture
-def store(aredis: aioredis.Redis) -> TaskStore:
-    return TaskStore(aredis, ttl=600)
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    broker = make_broker(redis_url)
-    try:
-        yield broker
-    finally:
-        broker.close()
 
 
 @pytest.mark.parametrize("priority", list(Priority))
