@@ -106,7 +106,10 @@ def operator_settings(redis_url: str, limiter_url: str | None, **changes: Any) -
         "operator_interval": 0.3,
         "operator_standalone": True,
         "operator_health_port": 0,
-        "operator_limiter_timeout": 0.5,
+        # Generous: the limiter is served from a thread of this busy process, and a slow
+        # answer on a loaded machine must not read as "unreachable" (a closed port still
+        # fails at once).
+        "operator_limiter_timeout": 5.0,
     }
     base.update(changes)
     return OperatorSettings(**base)
