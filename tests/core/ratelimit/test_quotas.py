@@ -128,25 +128,23 @@ async def test_an_rpm_quota_is_named_rpm_not_tpm(simulator, aredis) -> None:
         await chain.aclose()
 
 
-async def test_with_both_limits_the_short_one_is_named(simulator, aredis) -> None:
-    both = {"*": TenantQuota(rpm=2, tpm=1_000_000)}
-    chain = await _chain(simulator, aredis, both)
+@pytest.mark.parametrize(
+    ("quota", "tenant", "short"),
+    [
+        (TenantQuota(rpm=2, tpm=1_000_000), "acme", "rpm"),
+        (TenantQuota(rpm=1000, tpm=300), "globex", "tpm"),
+    ],
+)
+async def test_with_both_limits_the_short_one_is_named(
+    simulator, aredis, quota: TenantQuota, tenant: str, short: str
+) -> None:
+    chain = await _chain(simulator, aredis, {"*": quota})
     quotas = chain.gate.quotas
     assert quotas is not None
     try:
         with pytest.raises(QuotaExceeded) as refused:
             for _ in range(5):
-                await chain.complete(REQUEST, Priority.HIGH, tenant="acme")
-        assert (await quotas.name_refusal(refused.value)).quota == "rpm"
-    finally:
-        await chain.aclose()
-    chain = await _chain(simulator, aredis, {"*": TenantQuota(rpm=1000, tpm=300)})
-    quotas = chain.gate.quotas
-    assert quotas is not None
-    try:
-        with pytest.raises(QuotaExceeded) as refused:
-            for _ in range(5):
-                await chain.complete(REQUEST, Priority.HIGH, tenant="globex")
-        assert (await quotas.name_refusal(refused.value)).quota == "tpm"
+                await chain.complete(REQUEST, Priority.HIGH, tenant=tenant)
+        assert (await quotas.name_refusal(refused.value)).quota == short
     finally:
         await chain.aclose()
