@@ -189,3 +189,36 @@ def test_a_sentinel_master_takes_credentials_db_and_tls_from_the_url() -> None:
         "password": "pw",
         "db": 3,
     }
+
+
+@pytest.mark.slow
+async def test_a_command_on_a_connection_to_a_killed_master_reaches_the_new_one(
+    sentinel_setup: tuple[RedisProc, RedisProc, RedisProc],
+) -> None:
+    """The master dies under pooled connections: the command that finds its connection
+    dead is retried on the master the Sentinels elect next, not on the dead address
+    (redis-py reconnects to the address it had: redis/redis-py#3874)."""
+    master, replica, sentinel = sentinel_setup
+    settings = CoreSettings(
+        redis_url=SecretStr("redis://ignored-host:1/0"),
+        redis_sentinels=f"127.0.0.1:{sentinel.port}",
+        redis_sentinel_master="agentqueue",
+    )
+    client = async_redis(settings, retry_seconds=20)
+    broker = make_broker(settings)
+    await client.set("before", "1")  # both clients hold a connection to the master now
+    broker.enqueue(task_message("task_a", Priority.STANDARD))
+    deadline = time.monotonic() + 15
+    while replica.client().llen("dramatiq:standard") != 1:
+        assert time.monotonic() < deadline, "the replica never got the first message"
+        await asyncio.sleep(0.05)
+
+    master.kill()
+    await client.set("after", "2")  # retried until the Sentinels name the replica
+    await asyncio.to_thread(broker.enqueue, task_message("task_b", Priority.STANDARD))
+
+    assert _master_port(sentinel) == replica.port
+    assert replica.client().get("after") == b"2"
+    assert replica.client().hget("aq:msg", "task_b") is not None
+    await client.aclose()
+    broker.close()

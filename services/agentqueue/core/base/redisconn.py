@@ -24,6 +24,10 @@ Every process builds its Redis clients here (and its Dramatiq broker's client th
   and port are then ignored; the Sentinels themselves are asked without a password (over
   TLS too with ``rediss://``). Writes that reach an old master after its replacement and
   before Sentinel demotes it are lost: Sentinel's window (``min-replicas-to-write``).
+  redis-py reconnects a dropped connection to the address it had (redis/redis-py#3874,
+  open): a command retried through a failover would knock on the dead master until its
+  retries ran out. Our connections ask the Sentinels on every reconnect instead
+  (:class:`_AsyncMasterConnection`, :class:`_SyncMasterConnection`).
 
 ``source`` is a URL or any settings object with ``redis_url`` (a ``SecretStr`` or a
 string), and optionally ``redis_sentinels``, ``redis_sentinel_master`` and
@@ -133,6 +137,57 @@ def _master_kwargs(url: str) -> dict[str, Any]:
     return kwargs
 
 
+class _AsyncMasterConnection(aiosentinel.SentinelManagedConnection):
+    """A connection to the Sentinel-named master that asks where the master is whenever
+    it (re)connects, including the reconnect inside a command's retry."""
+
+    async def _connect_retry(self) -> None:
+        if self.is_connected:
+            return
+        if not self.connection_pool.is_master:
+            await super()._connect_retry()  # type: ignore[no-untyped-call]
+            return
+        await self.connect_check_health(
+            check_health=self.connection_pool.check_connection, retry_socket_connect=False
+        )
+
+    async def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        if not self.is_connected and self.connection_pool.is_master:
+            self.host, self.port = await self.connection_pool.get_master_address()
+        await super().connect_check_health(check_health, retry_socket_connect)
+
+
+class _AsyncMasterSSLConnection(_AsyncMasterConnection, aiosentinel.SentinelManagedSSLConnection):
+    pass
+
+
+class _SyncMasterConnection(redis.sentinel.SentinelManagedConnection):
+    """:class:`_AsyncMasterConnection` for the synchronous client (Dramatiq's broker)."""
+
+    def _connect_retry(self) -> None:
+        if self._sock:
+            return
+        if not self.connection_pool.is_master:
+            super()._connect_retry()  # type: ignore[no-untyped-call]
+            return
+        self.connect_check_health(
+            check_health=self.connection_pool.check_connection, retry_socket_connect=False
+        )
+
+    def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        if not self._sock and self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        super().connect_check_health(check_health, retry_socket_connect)
+
+
+class _SyncMasterSSLConnection(_SyncMasterConnection, redis.sentinel.SentinelManagedSSLConnection):
+    pass
+
+
 class _BlockingSentinelPool(aiosentinel.SentinelConnectionPool, aioredis.BlockingConnectionPool):
     """A Sentinel-managed pool that waits for a free connection instead of raising."""
 
@@ -150,18 +205,20 @@ def async_redis(
     sentinels = sentinels_of(source)
     if sentinels:
         kwargs = _master_kwargs(url)
+        ssl = bool(kwargs.pop("ssl", False))
         sentinel = aiosentinel.Sentinel(  # type: ignore[no-untyped-call]
             sentinels,
             sentinel_kwargs={
                 "socket_timeout": 2.0,
                 "socket_connect_timeout": 2.0,
-                "ssl": kwargs.get("ssl", False),
+                "ssl": ssl,
             },
             **kwargs,
         )
         client: aioredis.Redis = sentinel.master_for(
             _master(source),
             connection_pool_class=_BlockingSentinelPool,
+            connection_class=_AsyncMasterSSLConnection if ssl else _AsyncMasterConnection,
             max_connections=max_connections,
             timeout=timeout,
             retry=retry,
@@ -191,17 +248,20 @@ def sync_redis(
     sentinels = sentinels_of(source)
     if sentinels:
         kwargs = _master_kwargs(url)
+        ssl = bool(kwargs.pop("ssl", False))
         sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
             sentinels,
             sentinel_kwargs={
                 "socket_timeout": 2.0,
                 "socket_connect_timeout": 2.0,
-                "ssl": kwargs.get("ssl", False),
+                "ssl": ssl,
             },
             **kwargs,
         )
         client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-            _master(source), **options
+            _master(source),
+            connection_class=_SyncMasterSSLConnection if ssl else _SyncMasterConnection,
+            **options,
         )
         return client
     return redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, **options))
