@@ -159,6 +159,9 @@ def main() -> None:
     )
     parser.add_argument("--cache", action="store_true", help="keep the response cache on")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument(
+        "--show-record", action="store_true", help="print one finished task's record"
+    )
     args = parser.parse_args()
     stack = start_stack(
         StackConfig(
@@ -196,6 +199,8 @@ def main() -> None:
             f"{len(ids)} tasks finished in {took:.1f}s; events_ttl_after_finish "
             f"{args.events_ttl}s; response cache {'on' if args.cache else 'off'}"
         )
+        if args.show_record and ids:
+            print(f"one record ({ids[0]}):\n{client.get(f'aq:task:{ids[0]}')!r}")
         report(f"1. events kept ({logs}/{len(ids)} logs present)", used, baseline, sizes, len(ids))
         stats_line(memory_stats(client), base_stats, len(ids))
 

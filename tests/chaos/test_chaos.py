@@ -119,7 +119,6 @@ def test_worker_sigkilled_mid_task_and_restarted(make_stack, tmp_path: Path) -> 
         progress,
         tasks=TASKS,
         bound_s=BOUND_S,
-        killed_in_flight=stack.worker_threads,
     )
     check(result, min_acknowledged=TASKS)
     # The kill landed mid-task: the task it interrupted ran again.

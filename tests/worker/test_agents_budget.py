@@ -91,9 +91,16 @@ class AnswersHeld:
         self.answered = 0
 
     async def complete(
-        self, request: CompletionRequest, priority: Priority, tenant: str | None = None
+        self,
+        request: CompletionRequest,
+        priority: Priority,
+        tenant: str | None = None,
+        *,
+        record_usage: bool = True,
     ) -> CallResult:
-        result: CallResult = await self.chain.complete(request, priority, tenant)
+        result: CallResult = await self.chain.complete(
+            request, priority, tenant, record_usage=record_usage
+        )
         self.answered += 1
         await asyncio.wait_for(self.release.wait(), 60)
         return result

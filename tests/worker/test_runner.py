@@ -5,6 +5,7 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.llm.usage import UsageLedger
 from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
 from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore
@@ -153,9 +154,9 @@ async def test_writes_replayed_after_a_lost_reply_count_once(
     is recorded once, and the run still knows the success is its own (announced once)."""
     real_add, real_succeed = store.add_call, store.succeed
 
-    async def add_twice(task_id, call):  # type: ignore[no-untyped-def]
-        await real_add(task_id, call)
-        await real_add(task_id, call)
+    async def add_twice(task_id, call, *, ledger=False):  # type: ignore[no-untyped-def]
+        await real_add(task_id, call, ledger=ledger)
+        await real_add(task_id, call, ledger=ledger)
 
     async def succeed_twice(task_id, result, *, attempt=None):  # type: ignore[no-untyped-def]
         await real_succeed(task_id, result, attempt=attempt)
@@ -169,6 +170,8 @@ async def test_writes_replayed_after_a_lost_reply_count_once(
     record = await store.get(task_id)
     assert record.state is TaskState.SUCCEEDED and len(record.calls) == 1
     assert record.finished_attempt == 1
+    [(_, models)] = await UsageLedger(aredis).by_day(record.tenant, 1)
+    assert sum(int(m["calls"]) for m in models.values()) == 1  # charged once, by the record
     events = [e.type for e in await TaskEvents(aredis).read(task_id)]
     assert events.count(EventType.SUCCEEDED) == 1
     assert await aredis.zscore(INFLIGHT_KEY, task_id) is None  # out of flight with it

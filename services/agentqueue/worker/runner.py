@@ -240,7 +240,9 @@ class TaskRunner:
         async def call(request: CompletionRequest, info: CallInfo | None = None) -> Completion:
             if await self.store.is_cancelled(record.id):
                 raise TaskCancelled(f"task {record.id} was cancelled")
-            result = await self.chain.complete(request, record.spec.priority, record.tenant)
+            result = await self.chain.complete(
+                request, record.spec.priority, record.tenant, record_usage=False
+            )
             spend.usd += result.cost_usd
             await self._record_call(record, result, info)
             return result.completion
@@ -278,6 +280,7 @@ class TaskRunner:
                 cached=result.cached,
                 saved_usd=result.saved_usd,
             ),
+            ledger=result.cached is None,  # the chain left it to us: a cache hit cost nothing
         )
         await self._publish_fallbacks(
             record.id, [(a.provider, a.model, a.error_type) for a in result.attempts]

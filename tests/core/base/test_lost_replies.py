@@ -74,9 +74,12 @@ async def test_a_call_recorded_again_is_kept_once(
         provider="p", model="m", usage=Usage(), cost_usd=Decimal(1), latency_s=0.1, attempts=[]
     )
     proxy.lose_reply_to(b"EXEC")
-    await store.add_call(record.id, call)
+    await store.add_call(record.id, call, ledger=True)
     assert proxy.fired == 1
     assert len((await store.get(record.id)).calls) == 1
+    [(_, models)] = await UsageLedger(aredis).by_day(record.tenant, 1)
+    assert models["m"]["calls"] == 1  # the ledger, written with the record, once too
+    assert await UsageLedger(aredis).spent(record.tenant) == Decimal(1)
     proxy.lose_reply_to(b"EXEC")
     result = TaskResult(text="ok", provider="p", model="m")
     assert await store.succeed(record.id, result, attempt=started.attempts)  # its own

@@ -120,6 +120,7 @@ class FallbackChain:
         started: float,
         lease: Lease | None,
         tenant: str | None,
+        record_usage: bool = True,
     ) -> tuple[Attempt, Decimal]:
         """An answered attempt: its reservation settled with the real usage (and the
         tenant's usage and spend recorded), its breaker told, the attempt noted; returns
@@ -137,6 +138,7 @@ class FallbackChain:
                 cost_usd=cost,
                 rate_limit=completion.rate_limit,
                 model=model,
+                record_usage=record_usage,
             )
         self.breakers[provider.name].record_success()
         attempt = Attempt(
@@ -152,8 +154,13 @@ class FallbackChain:
         request: CompletionRequest,
         priority: Priority = Priority.STANDARD,
         tenant: str | None = None,
+        *,
+        record_usage: bool = True,
     ) -> CallResult:
         """Call the first provider that answers; the gate (if any) limits every attempt.
+
+        ``record_usage=False``: the tenant's usage ledger is left to the caller, who records
+        the call with its own record of it (a task's call: ``TaskStore.add_call``).
 
         A tenant over its quota raises :class:`QuotaExceeded` without falling back: the
         quota covers every provider.
@@ -175,7 +182,7 @@ class FallbackChain:
                 errors.append(exc)
                 continue
             attempt, cost = await self._succeeded(
-                provider, model, completion, started, lease, tenant
+                provider, model, completion, started, lease, tenant, record_usage
             )
             attempts.append(attempt)
             return CallResult(completion=completion, cost_usd=cost, attempts=attempts)

@@ -51,6 +51,8 @@ class Completer(Protocol):
         request: CompletionRequest,
         priority: Priority = Priority.STANDARD,
         tenant: str | None = None,
+        *,
+        record_usage: bool = True,
     ) -> CallResult: ...
 
 
@@ -98,11 +100,13 @@ class CallPipeline:
         request: CompletionRequest,
         priority: Priority = Priority.STANDARD,
         tenant: str | None = None,
+        *,
+        record_usage: bool = True,
     ) -> CallResult:
         decision = self.policy.decide(request, tenant)
         if self.exact is None or not (decision.read or decision.store):
             LOOKUPS.labels("bypass").inc()
-            return await self.chain.complete(request, priority, tenant)
+            return await self.chain.complete(request, priority, tenant, record_usage=record_usage)
         exact = self.exact
         candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
         hit, vector = await self._lookup(request, tenant, decision, candidates)
@@ -110,7 +114,7 @@ class CallPipeline:
             return hit
 
         async def call() -> CallResult:
-            result = await self.chain.complete(request, priority, tenant)
+            result = await self.chain.complete(request, priority, tenant, record_usage=record_usage)
             await self._store(request, tenant, decision, result, vector)
             return result
 

@@ -12,7 +12,9 @@ first try was applied — replayed ``HINCRBY``s would count the call twice. Each
 :meth:`UsageLedger.record` therefore carries an id of its own, claimed (``SET NX``, kept
 ten minutes) in the same script as the increments: a replay finds it claimed and adds
 nothing. A caller that calls ``record`` again after an error makes a new record (a new
-id): it must call it once per paid call, as the call gate does.
+id): it must call it once per paid call, as the call gate does. A task's calls are
+recorded with the task's call record instead (:meth:`UsageLedger.record_in`), in one
+transaction that the call's id makes exactly-once: no id key of its own.
 """
 
 from __future__ import annotations
@@ -32,22 +34,39 @@ _KEEP_S = 400 * 24 * 3600
 _TOTAL = "total_usd"
 _SEEN_S = 600
 
-# KEYS: the day's hash, the record's id; ARGV: model, input, output, cached tokens,
-# cost (USD), seconds the hash is kept, seconds the id is kept.
+# KEYS: the day's hash, the record's id; ARGV: seconds the hash is kept, seconds the id
+# is kept, then (field, increment) pairs, the float ones last after their count.
 _RECORD = """
-if not redis.call("set", KEYS[2], 1, "NX", "EX", ARGV[7]) then
+if not redis.call("set", KEYS[2], 1, "NX", "EX", ARGV[2]) then
     return 0
 end
-local model = ARGV[1]
-redis.call("hincrby", KEYS[1], model .. "|calls", 1)
-redis.call("hincrby", KEYS[1], model .. "|input_tokens", ARGV[2])
-redis.call("hincrby", KEYS[1], model .. "|output_tokens", ARGV[3])
-redis.call("hincrby", KEYS[1], model .. "|cached_tokens", ARGV[4])
-redis.call("hincrbyfloat", KEYS[1], model .. "|cost_usd", ARGV[5])
-redis.call("hincrbyfloat", KEYS[1], "total_usd", ARGV[5])
-redis.call("expire", KEYS[1], ARGV[6])
+local floats = tonumber(ARGV[3])
+local n = (#ARGV - 3) / 2
+for i = 1, n do
+    local field, amount = ARGV[2 + 2 * i], ARGV[3 + 2 * i]
+    if i > n - floats then
+        redis.call("hincrbyfloat", KEYS[1], field, amount)
+    else
+        redis.call("hincrby", KEYS[1], field, amount)
+    end
+end
+redis.call("expire", KEYS[1], ARGV[1])
 return 1
 """
+
+
+def _increments(
+    model: str, usage: Usage, cost_usd: Decimal
+) -> tuple[list[tuple[str, int]], list[tuple[str, str]]]:
+    """What one call adds to its day's hash: integer counters, then the USD amounts."""
+    counts = [
+        (f"{model}|calls", 1),
+        (f"{model}|input_tokens", usage.input_tokens),
+        (f"{model}|output_tokens", usage.output_tokens),
+        (f"{model}|cached_tokens", usage.cache_read_tokens + usage.cache_write_tokens),
+    ]
+    cost = repr(float(cost_usd))
+    return counts, [(f"{model}|cost_usd", cost), (_TOTAL, cost)]
 
 
 def utc_today() -> dt.date:
@@ -64,22 +83,42 @@ class UsageLedger:
         return f"{self.prefix}{tenant}:{day.isoformat()}"
 
     async def record(self, tenant: str, model: str, usage: Usage, cost_usd: Decimal) -> None:
-        key = self._key(tenant, utc_today())
+        counts, amounts = _increments(model, usage, cost_usd)
+        args: list[str | int] = [_KEEP_S, _SEEN_S, len(amounts)]
+        for field, count in counts:
+            args += [field, count]
+        for field, amount in amounts:
+            args += [field, amount]
         try:
             await self._record(
-                keys=[key, f"{self.prefix.rstrip(':')}-seen:{uuid.uuid4().hex}"],
-                args=[
-                    model,
-                    usage.input_tokens,
-                    usage.output_tokens,
-                    usage.cache_read_tokens + usage.cache_write_tokens,
-                    repr(float(cost_usd)),
-                    _KEEP_S,
-                    _SEEN_S,
+                keys=[
+                    self._key(tenant, utc_today()),
+                    f"{self.prefix.rstrip(':')}-seen:{uuid.uuid4().hex}",
                 ],
+                args=args,
             )
         except RedisError as exc:
             raise LimiterUnavailable(f"redis: {exc}") from exc
+
+    def record_in(
+        self,
+        pipe: aioredis.client.Pipeline,
+        tenant: str,
+        model: str,
+        usage: Usage,
+        cost_usd: Decimal,
+    ) -> None:
+        """Queue :meth:`record`'s increments on ``pipe``, a transaction that something
+        else makes happen exactly once: a task's call record, whose call id a replayed
+        write finds already there (``TaskStore.add_call``), so that the record and the
+        ledger hold the same calls whatever crashes in between."""
+        key = self._key(tenant, utc_today())
+        counts, amounts = _increments(model, usage, cost_usd)
+        for field, count in counts:
+            pipe.hincrby(key, field, count)
+        for field, amount in amounts:
+            pipe.hincrbyfloat(key, field, float(amount))
+        pipe.expire(key, _KEEP_S)
 
     async def spent(self, tenant: str, day: dt.date | None = None) -> Decimal:
         try:

@@ -290,10 +290,12 @@ class BudgetGate:
         cost_usd: Decimal | None = None,
         rate_limit: RateLimitSnapshot | None = None,
         model: str | None = None,
+        record_usage: bool = True,
     ) -> None:
-        """Settle the lease with the real usage, record the tenant's usage and spend, and
-        learn from the provider's rate-limit headers."""
-        if tenant is not None and usage is not None:
+        """Settle the lease with the real usage, record the tenant's usage and spend
+        (unless ``record_usage`` is False: the caller records it with its own record of the
+        call), and learn from the provider's rate-limit headers."""
+        if tenant is not None and usage is not None and record_usage:
             await self._record_tenant_usage(tenant, model, usage, cost_usd)
         if lease is None:
             return

@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.base.cas import Then, update_record
 from agentqueue.core.base.errors import IdempotencyConflict, TaskNotFound
+from agentqueue.core.llm.usage import UsageLedger
 from agentqueue.core.queues.broker import MARKER_KEY
 from agentqueue.core.tasks.events import TaskEvents
 from agentqueue.core.tasks.model import (
@@ -93,6 +94,8 @@ class TaskStore:
         self.ttl = ttl
         #: Terminal events are written with the terminal state (see :func:`_settled`).
         self.events = TaskEvents(redis, ttl=ttl)
+        #: Tenants' usage, written with a task's call record (:meth:`add_call`).
+        self.ledger = UsageLedger(redis)
 
     async def create(
         self, record: TaskRecord, *, idempotency_key: str | None = None, body_hash: str = ""
@@ -167,8 +170,15 @@ class TaskStore:
 
         return await self._update(task_id, change)
 
-    async def add_call(self, task_id: str, call: CallRecord) -> None:
-        """Record a finished LLM call (it was paid for, whatever happens to the task)."""
+    async def add_call(self, task_id: str, call: CallRecord, *, ledger: bool = False) -> None:
+        """Record a finished LLM call (it was paid for, whatever happens to the task).
+
+        ``ledger``: add it to the tenant's usage ledger in the same transaction (a provider
+        call made with ``record_usage=False``), so that the two never disagree — neither a
+        crash between two writes nor a replayed write counts it once in one, twice or not
+        at all in the other. The ledger is keyed by the model the chain asked for (the
+        answered attempt's), as the call gate keys it.
+        """
 
         def change(r: TaskRecord) -> bool:
             if any(c.id == call.id for c in r.calls):
@@ -176,7 +186,11 @@ class TaskStore:
             r.calls.append(call)
             return True
 
-        await self._update(task_id, change)
+        def also_ledger(pipe: aioredis.client.Pipeline, r: TaskRecord) -> None:
+            asked = next((a.model for a in reversed(call.attempts) if a.ok), call.model)
+            self.ledger.record_in(pipe, r.tenant, asked, call.usage, call.cost_usd)
+
+        await self._update(task_id, change, then=also_ledger if ledger else None)
 
     async def succeed(
         self, task_id: str, result: TaskResult, *, attempt: int | None = None
