@@ -76,6 +76,22 @@ async def test_an_idempotent_replay_returns_the_first_task_and_sends_nothing(
     assert len(_queued(redis_url, "standard")) == 1
 
 
+async def test_a_key_stored_with_the_whole_body_hash_still_matches_its_retry(
+    store: TaskStore, broker: RedisBroker, redis_url: str
+) -> None:
+    """Keys stored by a version that kept all 64 hex digits (a retry across an upgrade)
+    match the 32 digits kept now, and only those."""
+    whole = "ab" * 32
+    first, created = await submit(store, broker, _record(), idempotency_key="k", body_hash=whole)
+    again, created_again = await submit(
+        store, broker, _record(), idempotency_key="k", body_hash=whole[:32]
+    )
+    assert created and not created_again and again.id == first.id
+    with pytest.raises(IdempotencyConflict):
+        await submit(store, broker, _record(), idempotency_key="k", body_hash="cd" * 16)
+    assert len(_queued(redis_url, "standard")) == 1
+
+
 async def test_acceptance_writes_record_key_index_message_and_marker(
     store: TaskStore, broker: RedisBroker, aredis: aioredis.Redis
 ) -> None:

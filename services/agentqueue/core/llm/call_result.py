@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 
 from agentqueue.core.llm.messages import Completion
 
@@ -22,6 +22,10 @@ class Attempt(BaseModel):
     latency_s: float
     error_type: str | None = None
     error: str | None = None
+
+    @field_serializer("latency_s")
+    def _to_the_tenth_ms(self, seconds: float) -> float:
+        return round(seconds, 4)
 
 
 class CallResult(BaseModel):

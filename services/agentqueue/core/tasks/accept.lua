@@ -32,7 +32,7 @@ if with_key then
         if owner == task_id then
             return {"created", task_id}
         end
-        if hash ~= ARGV[4] then
+        if string.sub(hash, 1, #ARGV[4]) ~= ARGV[4] then  -- stored whole by older versions
             return {"conflict", owner}
         end
         return {"replay", owner}

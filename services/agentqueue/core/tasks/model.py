@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.call_result import Attempt
@@ -79,8 +79,18 @@ class CallRecord(BaseModel):
     prices_as_of: str | None = None
     #: "exact" or "semantic" when our cache answered (then the call cost nothing) …
     cached: str | None = None
-    #: … and what that answer cost when it was first bought.
-    saved_usd: Decimal = Decimal(0)
+    #: … and what that answer cost when it was first bought (left out when nothing).
+    saved_usd: Decimal = Field(default=Decimal(0), exclude_if=lambda v: not v)
+
+    # A task keeps every call for its record's whole TTL, millions of records at scale:
+    # zero counters and sub-0.1 ms digits are left out of what is stored.
+    @field_serializer("usage")
+    def _usage_without_zeros(self, usage: Usage) -> dict[str, int]:
+        return usage.model_dump(exclude_defaults=True)
+
+    @field_serializer("latency_s")
+    def _latency_to_the_tenth_ms(self, seconds: float) -> float:
+        return round(seconds, 4)
 
 
 class TaskResult(BaseModel):
@@ -149,6 +159,10 @@ class TaskRecord(BaseModel):
     calls: list[CallRecord] = Field(default_factory=list)
     #: Present when the spec names a webhook URL.
     webhook: WebhookRecord | None = None
+
+    @field_serializer("created_at", "started_at", "finished_at")
+    def _to_the_ms(self, at: float | None) -> float | None:
+        return None if at is None else round(at, 3)
 
     @model_validator(mode="after")
     def _webhook_pending(self) -> TaskRecord:

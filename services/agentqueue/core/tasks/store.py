@@ -119,7 +119,7 @@ class TaskStore:
                 if isinstance(existing, bytes):
                     existing = existing.decode()
                 task_id, _, stored_hash = existing.partition(" ")
-                if stored_hash != body_hash:
+                if stored_hash[: len(body_hash)] != body_hash:  # stored whole before
                     raise IdempotencyConflict(
                         "Idempotency-Key was already used with a different request body"
                     )

@@ -117,7 +117,10 @@ class TaskCreate(BaseModel):
         )
 
     def body_hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """What an Idempotency-Key's retry must match: 128 bits of the body's SHA-256 (it
+        is stored with the key for the record's whole TTL; keys stored whole by earlier
+        versions still match, by their prefix)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:32]
 
 
 class TaskAccepted(BaseModel):
