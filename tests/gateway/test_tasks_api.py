@@ -70,7 +70,8 @@ async def test_idempotency_key_reused_with_another_body_is_409(
         ({}, "body.messages"),
         ({"messages": []}, "body.messages"),
         ({"messages": [{"role": "robot", "content": "x"}]}, "body.messages.0.role"),
-        ({"messages": [{"role": "user", "content": ""}]}, "body.messages.0.content"),
+        # an empty turn: it needs text, tool calls, tool results or images
+        ({"messages": [{"role": "user", "content": ""}]}, "body.messages.0"),
         ({**HI, "priority": "urgent"}, "body.priority"),
         ({**HI, "tier": "genius"}, "body.tier"),
         ({**HI, "max_tokens": 0}, "body.max_tokens"),

@@ -9,7 +9,12 @@ from agentqueue.core.llm.messages import (
     CacheControl,
     ChatMessage,
     CompletionRequest,
+    ImagePart,
+    ResponseFormat,
     Tier,
+    ToolCall,
+    ToolChoice,
+    ToolResult,
     ToolSpec,
 )
 
@@ -36,7 +41,35 @@ CHANGES: dict[str, object] = {
     "temperature": 0.5,
     "tools": [ToolSpec(name="calc", description="multiplies")],
     "cache": CacheControl(no_store=True, ttl=5),
+    "tool_choice": ToolChoice(mode="required"),
+    "parallel_tool_calls": False,
+    "stop": ["\n\n"],
+    "seed": 7,
+    "response_format": ResponseFormat(type="json_object"),
 }
+
+
+def test_tool_results_and_images_are_in_the_key() -> None:
+    """An agent's next turn differs from its last only by what its tool returned."""
+
+    def turn(**parts: object) -> CompletionRequest:
+        call = ToolCall(id="c1", name="calc", arguments={"a": 2})
+        return BASE.model_copy(
+            update={
+                "messages": [
+                    ChatMessage(role="user", content="add"),
+                    ChatMessage(role="assistant", tool_calls=[call]),
+                    ChatMessage(role="user", **parts),  # type: ignore[arg-type]
+                ]
+            }
+        )
+
+    four = turn(tool_results=[ToolResult(tool_call_id="c1", content="4")])
+    five = turn(tool_results=[ToolResult(tool_call_id="c1", content="5")])
+    image = turn(content="x", images=[ImagePart(url="https://example.org/a.png")])
+    other = turn(content="x", images=[ImagePart(url="https://example.org/b.png")])
+    assert exact_key(four, "acme", "a", "m") != exact_key(five, "acme", "a", "m")
+    assert exact_key(image, "acme", "a", "m") != exact_key(other, "acme", "a", "m")
 
 
 def test_every_field_is_covered() -> None:

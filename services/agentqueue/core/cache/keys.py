@@ -66,9 +66,12 @@ def flight_key(request: CompletionRequest, tenant: str | None) -> str:
 
 
 def semantic_prompt(request: CompletionRequest) -> str | None:
-    """The text a paraphrase may differ in: the last message, when it is the user's."""
+    """The text a paraphrase may differ in: the last message, when it is the user's and
+    only text (a tool's result or an image is not something a paraphrase can match)."""
     last = request.messages[-1]
-    return last.content if last.role == "user" else None
+    if last.role != "user" or last.tool_results or last.images:
+        return None
+    return last.content
 
 
 def semantic_scope(

@@ -17,7 +17,7 @@ import logging
 import math
 from typing import Any, Protocol
 
-from agentqueue.core.llm.messages import CompletionRequest, Usage
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Usage
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,19 @@ def estimate_text(text: str) -> int:
     return math.ceil(len(text) / 4) + PER_MESSAGE
 
 
+#: What one image is counted as before a provider says (Claude: about 1,600 tokens for
+#: an image of 1,000 by 1,000 pixels; OpenAI's high detail is of that order too).
+IMAGE_TOKENS = 1600
+
+
+def estimate_message(message: ChatMessage) -> int:
+    """One turn's tokens by the local estimate: its text, tool calls and results, images."""
+    return estimate_text(message.all_text()) + IMAGE_TOKENS * len(message.images)
+
+
 def estimate_request(request: CompletionRequest) -> int:
     """The prompt tokens of ``request`` by the local estimate (uncalibrated)."""
-    total = sum(estimate_text(m.content) for m in request.messages)
+    total = sum(estimate_message(m) for m in request.messages)
     if request.system:
         total += estimate_text(request.system)
     if request.tools:

@@ -30,6 +30,7 @@ from agentqueue.core.base.errors import (
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import CompletionRequest, Usage
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot
+from agentqueue.core.llm.tokens import IMAGE_TOKENS
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
 from agentqueue.core.ratelimit.leases import Budgets, Charge, Feedback, Lease
 from agentqueue.core.ratelimit.local_share import LocalShare
@@ -58,10 +59,11 @@ UNLIMITED_RECHECK_S = 30.0
 def estimate_input_tokens(request: CompletionRequest) -> int:
     """About 4 characters a token, 4 tokens of overhead a message: an over-estimate for
     English on current tokenizers, corrected at settle time by the real usage."""
-    texts = [m.content for m in request.messages]
+    texts = [m.all_text() for m in request.messages]
     if request.system:
         texts.append(request.system)
-    return sum(math.ceil(len(t) / 4) + 4 for t in texts)
+    images = sum(len(m.images) for m in request.messages)
+    return sum(math.ceil(len(t) / 4) + 4 for t in texts) + IMAGE_TOKENS * images
 
 
 def tokens_used(
