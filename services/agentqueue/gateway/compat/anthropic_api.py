@@ -95,7 +95,9 @@ class MessagesBody(BaseModel):
                     "final assistant message",
                 )
         return build_request(
-            turns=[(i, m.role, _text(m.content)) for i, m in enumerate(messages)],
+            turns=[
+                (i, {"role": m.role, "content": _text(m.content)}) for i, m in enumerate(messages)
+            ],
             system=_text(self.system) if self.system else None,
             tier=tier,
             model=model,

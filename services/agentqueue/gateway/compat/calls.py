@@ -56,14 +56,17 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_request(*, turns: Sequence[tuple[int, str, str]], **fields: Any) -> CompletionRequest:
+def build_request(
+    *, turns: Sequence[tuple[int, dict[str, Any]]], **fields: Any
+) -> CompletionRequest:
     """The core request from what a protocol's body said: ``turns`` as (index in
-    ``body.messages``, role, text). A value the core refuses (a message over its length,
-    say) is 400 naming the field, never a 500."""
+    ``body.messages``, the :class:`ChatMessage`'s fields: role, content, tool calls,
+    tool results, images). A value the core refuses (a message over its length, say) is
+    400 naming the field, never a 500."""
     messages = []
-    for i, role, text in turns:
+    for i, turn in turns:
         try:
-            messages.append(ChatMessage(role=role, content=text))  # type: ignore[arg-type]
+            messages.append(ChatMessage(**turn))
         except ValidationError as exc:
             raise InvalidField.of(exc, prefix=f"body.messages.{i}") from None
     try:

@@ -89,7 +89,7 @@ class ChatCompletionBody(BaseModel):
                 raise InvalidField(where, f"a {m.role} message's content must not be empty")
         system = "\n".join(m.text() for m in self.messages if m.role in ("system", "developer"))
         turns = [
-            (i, m.role, m.text())
+            (i, {"role": m.role, "content": m.text()})
             for i, m in enumerate(self.messages)
             if m.role in ("user", "assistant")
         ]
