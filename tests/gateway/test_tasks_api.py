@@ -2,6 +2,7 @@ import httpx
 import pytest
 import redis
 
+from agentqueue.core.tasks.model import TaskRecord
 from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway.conftest import KEY_T2
 
@@ -30,6 +31,33 @@ async def test_submit_answers_202_with_id_and_status_url(
     view = (await client.get(body["status_url"])).json()
     assert view["status"] == "queued" and view["kind"] == "completion"
     assert view["usage"]["input_tokens"] == 0 and view["cost_usd"] == 0
+
+
+async def test_a_task_names_its_model_tools_and_answer_format(
+    client: httpx.AsyncClient, redis_url: str
+) -> None:
+    """A catalog model sets the task's tier (fallback stays in it); tools, tool choice,
+    stop, seed and the response format are stored with the task's input as given."""
+    tools = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+    body = {
+        **HI,
+        "model": "gpt-4.1-mini",
+        "tools": tools,
+        "tool_choice": {"mode": "tool", "name": "get_weather"},
+        "stop": ["END"],
+        "seed": 7,
+        "response_format": {"type": "json_object"},
+    }
+    r = await client.post("/v1/tasks", json=body)
+    assert r.status_code == 202, r.text
+    raw = redis.Redis.from_url(redis_url).get(f"aq:task:{r.json()['id']}")
+    assert raw is not None
+    spec = TaskRecord.model_validate_json(raw).spec.input
+    assert spec.model == "gpt-4.1-mini" and spec.tier.value == "efficient"
+    assert [t.name for t in spec.tools] == ["get_weather"]
+    assert spec.tool_choice is not None and spec.tool_choice.name == "get_weather"
+    assert spec.stop == ["END"] and spec.seed == 7
+    assert spec.response_format is not None and spec.response_format.type == "json_object"
 
 
 @pytest.mark.parametrize("priority", ["high", "standard", "batch"])
@@ -78,6 +106,11 @@ async def test_idempotency_key_reused_with_another_body_is_409(
         ({**HI, "temperature": 9}, "body.temperature"),
         ({**HI, "surprise": 1}, "body.surprise"),
         ({**HI, "kind": "Not A Kind"}, "body.kind"),
+        ({**HI, "model": "gpt-9-imaginary"}, "body.model"),
+        ({**HI, "tools": [{"name": "has space"}]}, "body.tools.0.name"),
+        ({**HI, "tool_choice": {"mode": "tool"}}, "body.tool_choice"),
+        ({**HI, "response_format": {"type": "json_schema"}}, "body.response_format"),
+        ({**HI, "stop": ["a", "b", "c", "d", "e"]}, "body.stop"),
     ],
 )
 async def test_bad_payloads_get_422_naming_the_field(

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_valid
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.call_result import Attempt
-from agentqueue.core.llm.messages import CompletionRequest, Usage
+from agentqueue.core.llm.messages import CompletionRequest, ToolCall, Usage
 from agentqueue.core.llm.routing import RouteDecision, TierChoice
 
 
@@ -97,8 +97,12 @@ class TaskResult(BaseModel):
     text: str
     provider: str
     model: str
-    #: Structured output (``extract``: the validated JSON object), when the agent has one.
+    #: Structured output (``extract``: the validated JSON object; a ``completion`` with a
+    #: JSON ``response_format``: its answer parsed), when the agent has one.
     data: Any = None
+    #: Tool calls the model asked for (a ``completion`` task with ``tools``): the caller
+    #: runs them and submits the next turn with their results.
+    tool_calls: list[ToolCall] = Field(default_factory=list, exclude_if=lambda v: not v)
 
 
 class TaskError(BaseModel):

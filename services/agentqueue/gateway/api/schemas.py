@@ -17,7 +17,16 @@ from pydantic import (
 )
 
 from agentqueue.core.base.priority import Priority
-from agentqueue.core.llm.messages import CacheControl, ChatMessage, CompletionRequest, Tier
+from agentqueue.core.llm.catalog import Catalog
+from agentqueue.core.llm.messages import (
+    CacheControl,
+    ChatMessage,
+    CompletionRequest,
+    ResponseFormat,
+    Tier,
+    ToolChoice,
+    ToolSpec,
+)
 from agentqueue.core.llm.routing import TierChoice
 from agentqueue.core.tasks.agent_params import check_params
 from agentqueue.core.tasks.model import TaskSpec, TaskState
@@ -66,8 +75,31 @@ class TaskCreate(BaseModel):
         description="Model capability the task needs: frontier, efficient, or auto (each "
         "call routed by the routing rules; the decision is recorded on the call).",
     )
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A catalog model to try first (GET /v1/models); the task's tier becomes "
+        "the model's, and fallback stays within it.",
+    )
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    tools: list[ToolSpec] = Field(
+        default_factory=list,
+        max_length=128,
+        description="Tools the model may call (a completion's result then holds its "
+        "tool_calls; submit the next turn with their tool_results).",
+    )
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: StrictBool | None = None
+    stop: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        default_factory=list, max_length=4
+    )
+    seed: int | None = None
+    response_format: ResponseFormat | None = Field(
+        default=None,
+        description="json_object or json_schema: the answer is JSON (a completion's "
+        "result.data holds it parsed).",
+    )
     cache: CacheControlIn | None = Field(
         default=None, description="Response cache controls (docs/cache.md); not in the key."
     )
@@ -97,16 +129,30 @@ class TaskCreate(BaseModel):
         check_params(self.kind, self.params)  # InvalidParams is a ValueError: 422
         return self
 
-    def to_spec(self) -> TaskSpec:
+    def to_spec(self, catalog: Catalog | None = None) -> TaskSpec:
+        """The stored spec. With a ``model``, ``catalog`` resolves it: its tier is the
+        task's (:class:`UnknownModel` for a name the catalog does not have)."""
+        tier = Tier.FRONTIER if self.tier is TierChoice.AUTO else Tier(self.tier.value)
+        model = None
+        if self.model is not None and catalog is not None:
+            info = catalog.get(self.model)
+            tier, model = Tier(info.tier), info.model
         return TaskSpec(
             kind=self.kind,
             priority=self.priority,
             input=CompletionRequest(
                 messages=self.messages,
                 system=self.system,
-                tier=Tier.FRONTIER if self.tier is TierChoice.AUTO else Tier(self.tier.value),
+                tier=tier,
+                model=model,
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
+                tools=self.tools,
+                tool_choice=self.tool_choice,
+                parallel_tool_calls=self.parallel_tool_calls,
+                stop=self.stop,
+                seed=self.seed,
+                response_format=self.response_format,
                 cache=self.cache.to_core() if self.cache else None,
             ),
             metadata=self.metadata,

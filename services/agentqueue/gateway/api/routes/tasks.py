@@ -14,6 +14,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
+from agentqueue.core.llm.catalog import UnknownModel
 from agentqueue.core.queues.broker import webhook_message
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.tasks.model import TaskRecord
@@ -86,6 +87,19 @@ async def submit_task(
         raise HTTPException(
             403, f"body.priority: this API key may submit at {allowed} only, not {body.priority}"
         )
+    try:
+        spec = body.to_spec(state.chain.catalog)
+    except UnknownModel:
+        known = ", ".join(sorted(m.model for m in state.chain.catalog.models))
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "model"),
+                    "msg": f"unknown model {body.model!r}; known: {known}",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
     tenant = caller.tenant
     quotas: TenantQuotas = state.quotas
     await quotas.check_spend(tenant)
@@ -93,7 +107,7 @@ async def submit_task(
     record, created = await submit(
         store,
         state.broker,
-        TaskRecord(tenant=tenant, spec=body.to_spec()),
+        TaskRecord(tenant=tenant, spec=spec),
         idempotency_key=idempotency_key,
         body_hash=body.body_hash() if idempotency_key is not None else "",
     )
