@@ -1,8 +1,10 @@
 """The protocol-neutral heart of the simulator: admit, answer, account.
 
-Each protocol router parses its provider's request into texts and ``max_tokens``, asks
-:meth:`Simulator.admit`, and renders either the :class:`Refusal` in its provider's error
-format or the :class:`Admission`'s reply in its provider's response format, then calls
+Each protocol router parses its provider's request into texts, ``max_tokens`` and
+:class:`~agentqueue.simulator.tool_turns.Extras` (tools, tool results, output format,
+stop sequences, images), asks :meth:`Simulator.admit`, and renders either the
+:class:`Refusal` in its provider's error format or the :class:`Admission`'s reply — text,
+JSON or a tool call — in its provider's response format, then calls
 :meth:`Simulator.finish`. Checks run in the order a real provider applies them: key,
 outage, request size, rate limits, random faults.
 """
@@ -21,7 +23,8 @@ from agentqueue.simulator.outages import in_outage, parse_outages
 from agentqueue.simulator.prompt_cache import PromptCache
 from agentqueue.simulator.settings import SimulatorSettings
 from agentqueue.simulator.stats import Stats
-from agentqueue.simulator.text import estimate_tokens, reply_tokens
+from agentqueue.simulator.text import estimate_tokens
+from agentqueue.simulator.tool_turns import Extras, ToolCall, answer
 
 #: Context window assumed for every model, tokens: large enough for real tests, small
 #: enough that a test can overflow it.
@@ -90,6 +93,8 @@ class Admission:
     limits: LimitView
     started: float
     stream: bool
+    tool_call: ToolCall | None = None  # the reply is this call's arguments
+    stop_sequence: str | None = None  # the stop sequence that cut the reply
 
     @property
     def output_tokens(self) -> int:
@@ -97,7 +102,8 @@ class Admission:
 
     @property
     def stop_reason_max(self) -> bool:
-        return len(self.reply) >= self.max_tokens
+        ended = self.tool_call is not None or self.stop_sequence is not None
+        return not ended and len(self.reply) >= self.max_tokens
 
 
 class Simulator:
@@ -149,27 +155,32 @@ class Simulator:
         max_tokens: int,
         *,
         stream: bool = False,
+        extras: Extras | None = None,
     ) -> Admission | Refusal:
+        """``extras``: tools, tool results, output format, stop sequences and images."""
         started = time.time()
-        texts = [system, *turns] if system else list(turns)
+        extras = extras or Extras()
+        input_tokens = input_estimate(system, turns, extras)
         b = self.behaviours[provider]
-        refusal = self._check(provider, key, model, texts, max_tokens, b)
+        refusal = self._check(provider, key, model, input_tokens, max_tokens, b)
         if refusal is not None:
             self.stats.record(provider, model, key or "", started, refusal.status, stream=stream)
             return refusal
         assert key is not None
-        input_tokens = estimate_tokens(texts)
+        reply = answer(model, system, turns, max_tokens, extras)
         return Admission(
             provider,
             model,
             key,
             input_tokens,
             max_tokens,
-            reply_tokens(model, system, turns, max_tokens),
+            reply.pieces,
             b,
             self.limits(provider, key, model),
             started,
             stream,
+            reply.tool_call,
+            reply.stop_sequence,
         )
 
     def _check(
@@ -177,7 +188,7 @@ class Simulator:
         provider: str,
         key: str | None,
         model: str,
-        texts: list[str],
+        input_tokens: int,
         max_tokens: int,
         b: Behaviour,
     ) -> Refusal | None:
@@ -189,7 +200,6 @@ class Simulator:
                 "overloaded",
                 "the service is temporarily unavailable (simulated outage)",
             )
-        input_tokens = estimate_tokens(texts)
         if input_tokens > CONTEXT_WINDOW:
             return Refusal(
                 400,
@@ -243,6 +253,12 @@ class Simulator:
             input_tokens=admission.input_tokens,
             output_tokens=used,
         )
+
+
+def input_estimate(system: str | None, turns: list[str], extras: Extras | None = None) -> int:
+    """The prompt's tokens: its texts, plus images and tool definitions."""
+    texts = [system, *turns] if system else list(turns)
+    return estimate_tokens(texts) + (extras.input_tokens() if extras else 0)
 
 
 def retry_after_header(refusal: Refusal) -> dict[str, str]:

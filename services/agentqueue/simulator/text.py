@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable
 
 _WORDS = (
@@ -62,3 +63,27 @@ def reply_tokens(
     words = [*head, *(_WORDS[digest[(i % 31) + 1] % len(_WORDS)] for i in range(length))]
     words = words[: max(length, 1)]
     return [w if i == 0 else " " + w for i, w in enumerate(words)]
+
+
+def word_pieces(text: str) -> list[str]:
+    """``text`` as simulated tokens: each word with the whitespace before it."""
+    return re.findall(r"\s*\S+", text)
+
+
+def char_pieces(text: str, size: int = 4) -> list[str]:
+    """``text`` (JSON, say) as simulated tokens of ``size`` characters, as it is counted."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def prompt_words(text: str) -> list[str]:
+    """The words of a prompt worth echoing: letters first, three characters or more."""
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]*", text) if len(w) >= 3]
+
+
+def cut_at_stop(text: str, stops: Iterable[str]) -> tuple[str, str | None]:
+    """``text`` up to the first stop sequence it holds, and that sequence (or None)."""
+    found = [(text.find(s), s) for s in stops if s and s in text]
+    if not found:
+        return text, None
+    at, stop = min(found)
+    return text[:at], stop

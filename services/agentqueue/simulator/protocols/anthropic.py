@@ -10,11 +10,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
+from agentqueue.simulator.engine import (
+    Admission,
+    Refusal,
+    Simulator,
+    input_estimate,
+    retry_after_header,
+)
 from agentqueue.simulator.prompt_cache import CacheUsage, PrefixHasher
 from agentqueue.simulator.protocols.keys import bearer_token
 from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
 from agentqueue.simulator.text import estimate_tokens
+from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult
 
 PROVIDER = "anthropic"
 _ERROR_TYPES = {
@@ -49,7 +56,76 @@ def _key(request: Request) -> str | None:
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return "".join(b.get("text", "") for b in content or [] if isinstance(b, dict))
+    return "".join(_block_text(b) for b in content or [] if isinstance(b, dict))
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    """A block's text; a tool call's and a tool result's count as text too."""
+    if block.get("type") == "tool_use":
+        return f"{block.get('name', '')}({json.dumps(block.get('input'), sort_keys=True)})"
+    if block.get("type") == "tool_result":
+        return _text_of(block.get("content"))
+    return str(block.get("text", ""))
+
+
+def _images(content: Any) -> int:
+    """Images and documents in a turn, those inside tool results too."""
+    if not isinstance(content, list):
+        return 0
+    return sum(
+        1 if b.get("type") in ("image", "document") else _images(b.get("content"))
+        for b in content
+        if isinstance(b, dict)
+    )
+
+
+def _extras(body: dict[str, Any]) -> Extras:
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    raw_tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    choice = body.get("tool_choice") or {}
+    names = {
+        b.get("id"): b.get("name")
+        for m in messages
+        if isinstance(m.get("content"), list)
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_use"
+    }
+    last = messages[-1] if messages else {}
+    results = tuple(
+        ToolResult(
+            names.get(b.get("tool_use_id")) or str(b.get("tool_use_id", "")),
+            _text_of(b.get("content")),
+            bool(b.get("is_error")),
+        )
+        for b in (last.get("content") if last.get("role") == "user" else None) or []
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    )
+    return Extras(
+        tools=tuple(
+            Tool(t["name"], t.get("input_schema") or {}) for t in raw_tools if t.get("name")
+        ),
+        no_tools=choice.get("type") == "none",
+        forced_tool=choice.get("name") if choice.get("type") == "tool" else None,
+        results=results,
+        stop=tuple(body.get("stop_sequences") or ()),
+        images=sum(_images(m.get("content")) for m in messages),
+        tools_text=json.dumps(raw_tools, sort_keys=True) if raw_tools else "",
+    )
+
+
+def _stop_reason(a: Admission) -> str:
+    if a.tool_call is not None:
+        return "tool_use"
+    if a.stop_sequence is not None:
+        return "stop_sequence"
+    return "max_tokens" if a.stop_reason_max else "end_turn"
+
+
+def _content(a: Admission) -> list[dict[str, Any]]:
+    call = a.tool_call
+    if call is None:
+        return [{"type": "text", "text": "".join(a.reply)}]
+    return [{"type": "tool_use", "id": f"toolu_{call.id}", "name": call.name, "input": call.args}]
 
 
 def _parse(body: dict[str, Any]) -> tuple[str, str | None, list[str], int]:
@@ -80,8 +156,8 @@ def _prompt_cache(sim: Simulator, a: Admission, body: dict[str, Any]) -> CacheUs
     for message in body.get("messages", []):
         text = _text_of(message.get("content"))
         prefixes.add(text, estimate_tokens([text]), _marked(message.get("content")))
-    # the same estimate as the admission's, plus the tool definitions
-    return sim.prompt_cache.account(a.key, a.model, prefixes.marks, prefixes.tokens)
+    # the admission's estimate: the same texts and tool definitions, plus images
+    return sim.prompt_cache.account(a.key, a.model, prefixes.marks, a.input_tokens)
 
 
 def _usage(a: Admission, output_tokens: int, cache: CacheUsage | None = None) -> dict[str, int]:
@@ -103,8 +179,9 @@ def router(sim: Simulator) -> APIRouter:
 
     @api.post("/v1/messages/count_tokens")
     async def count_tokens(request: Request) -> dict[str, int]:
-        _, system, turns, _ = _parse(await request.json())
-        return {"input_tokens": estimate_tokens([system, *turns] if system else turns)}
+        body = await request.json()
+        _, system, turns, _ = _parse(body)
+        return {"input_tokens": input_estimate(system, turns, _extras(body))}
 
     @api.post("/v1/messages")
     async def messages(request: Request) -> Response:
@@ -112,7 +189,9 @@ def router(sim: Simulator) -> APIRouter:
         model, system, turns, max_tokens = _parse(body)
         stream = bool(body.get("stream"))
         key = _key(request)
-        decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
+        decision = sim.admit(
+            PROVIDER, key, model, system, turns, max_tokens, stream=stream, extras=_extras(body)
+        )
         if isinstance(decision, Refusal):
             headers = sim.limits(PROVIDER, key, model).anthropic_headers() if key else {}
             return _refuse(decision, headers)
@@ -132,9 +211,9 @@ def router(sim: Simulator) -> APIRouter:
                 "type": "message",
                 "role": "assistant",
                 "model": model,
-                "content": [{"type": "text", "text": "".join(decision.reply)}],
-                "stop_reason": "max_tokens" if decision.stop_reason_max else "end_turn",
-                "stop_sequence": None,
+                "content": _content(decision),
+                "stop_reason": _stop_reason(decision),
+                "stop_sequence": decision.stop_sequence,
                 "usage": _usage(decision, decision.output_tokens, cache),
             },
             headers=headers,
@@ -160,20 +239,23 @@ async def _stream(sim: Simulator, a: Admission, cache: CacheUsage) -> AsyncItera
             },
         },
     )
+    call = a.tool_call
+    block: dict[str, Any] = {"type": "text", "text": ""}
+    if call is not None:
+        block = {"type": "tool_use", "id": f"toolu_{call.id}", "name": call.name, "input": {}}
     yield _sse(
-        "content_block_start",
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
     )
     sent = 0
     fail = sim.mid_stream_failure(a)
     async for piece, tokens in paced(a):
+        delta = (
+            {"type": "text_delta", "text": piece}
+            if call is None
+            else {"type": "input_json_delta", "partial_json": piece}
+        )
         yield _sse(
-            "content_block_delta",
-            {
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": "text_delta", "text": piece},
-            },
+            "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
         )
         sent += tokens
         if fail:
@@ -185,10 +267,7 @@ async def _stream(sim: Simulator, a: Admission, cache: CacheUsage) -> AsyncItera
         "message_delta",
         {
             "type": "message_delta",
-            "delta": {
-                "stop_reason": "max_tokens" if a.stop_reason_max else "end_turn",
-                "stop_sequence": None,
-            },
+            "delta": {"stop_reason": _stop_reason(a), "stop_sequence": a.stop_sequence},
             "usage": {"output_tokens": a.output_tokens},
         },
     )

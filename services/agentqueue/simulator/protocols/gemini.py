@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from agentqueue.simulator.engine import Admission, Refusal, Simulator
+from agentqueue.simulator.engine import Admission, Refusal, Simulator, input_estimate
 from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
-from agentqueue.simulator.text import estimate_tokens
+from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult
 
 PROVIDER = "google"
 _STATUS = {
@@ -40,10 +40,90 @@ def _error(r: Refusal) -> dict[str, Any]:
     return {"error": error}
 
 
-def _text_of(content: Any) -> str:
+def _get(data: dict[str, Any], camel: str, snake: str) -> Any:
+    """A field as the REST API names it, or as a client that sends snake case does."""
+    return data.get(camel, data.get(snake))
+
+
+def _parts(content: Any) -> list[dict[str, Any]]:
     if not isinstance(content, dict):
-        return ""
-    return "".join(p.get("text", "") for p in content.get("parts", []) if isinstance(p, dict))
+        return []
+    return [p for p in content.get("parts") or [] if isinstance(p, dict)]
+
+
+def _part_text(part: dict[str, Any]) -> str:
+    """A part's text; a function call's and a function response's count as text too."""
+    call = _get(part, "functionCall", "function_call")
+    if isinstance(call, dict):
+        return f"{call.get('name', '')}({json.dumps(call.get('args'), sort_keys=True)})"
+    response = _get(part, "functionResponse", "function_response")
+    if isinstance(response, dict):
+        return f"{response.get('name', '')}: {_response_text(response.get('response'))}"
+    return str(part.get("text", ""))
+
+
+def _response_text(response: Any) -> str:
+    """A function's response as text: its one string value, else its JSON."""
+    if isinstance(response, dict) and len(response) == 1:
+        (value,) = response.values()
+        if isinstance(value, str):
+            return value
+    return json.dumps(response)
+
+
+def _text_of(content: Any) -> str:
+    return "".join(_part_text(p) for p in _parts(content))
+
+
+def _extras(body: dict[str, Any]) -> Extras:
+    contents = body.get("contents") or []
+    raw_tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    declarations = [
+        d
+        for t in raw_tools
+        for d in _get(t, "functionDeclarations", "function_declarations") or []
+        if isinstance(d, dict) and d.get("name")
+    ]
+    tools = tuple(
+        Tool(
+            d["name"],
+            _get(d, "parametersJsonSchema", "parameters_json_schema") or d.get("parameters") or {},
+        )
+        for d in declarations
+    )
+    tool_config = _get(body, "toolConfig", "tool_config") or {}
+    calling = _get(tool_config, "functionCallingConfig", "function_calling_config") or {}
+    allowed = _get(calling, "allowedFunctionNames", "allowed_function_names") or []
+    responses = [
+        _get(p, "functionResponse", "function_response")
+        for p in _parts(contents[-1] if contents else None)
+    ]
+    results = tuple(
+        ToolResult(str(r.get("name", "")), _response_text(r.get("response")))
+        for r in responses
+        if isinstance(r, dict)
+    )
+    config = _get(body, "generationConfig", "generation_config") or {}
+    schema = _get(config, "responseJsonSchema", "response_json_schema") or _get(
+        config, "responseSchema", "response_schema"
+    )
+    images = sum(
+        1
+        for c in contents
+        for p in _parts(c)
+        if _get(p, "inlineData", "inline_data") or _get(p, "fileData", "file_data")
+    )
+    return Extras(
+        tools=tools,
+        no_tools=str(calling.get("mode", "")).upper() == "NONE",
+        forced_tool=str(allowed[0]) if allowed else None,
+        results=results,
+        json_output=_get(config, "responseMimeType", "response_mime_type") == "application/json",
+        output_schema=schema,
+        stop=tuple(_get(config, "stopSequences", "stop_sequences") or ()),
+        images=images,
+        tools_text=json.dumps(raw_tools, sort_keys=True) if raw_tools else "",
+    )
 
 
 def _parse(body: dict[str, Any]) -> tuple[str | None, list[str], int]:
@@ -62,9 +142,21 @@ def _usage(a: Admission, output_tokens: int) -> dict[str, int]:
     }
 
 
-def _response(a: Admission, text: str, finish: str | None, output_tokens: int) -> dict[str, Any]:
+def _finish(a: Admission) -> str:
+    return "MAX_TOKENS" if a.stop_reason_max else "STOP"
+
+
+def _answer_parts(a: Admission) -> list[dict[str, Any]]:
+    if a.tool_call is None:
+        return [{"text": "".join(a.reply)}]
+    return [{"functionCall": {"name": a.tool_call.name, "args": a.tool_call.args}}]
+
+
+def _response(
+    a: Admission, parts: list[dict[str, Any]], finish: str | None, output_tokens: int
+) -> dict[str, Any]:
     candidate: dict[str, Any] = {
-        "content": {"role": "model", "parts": [{"text": text}]},
+        "content": {"role": "model", "parts": parts},
         "index": 0,
     }
     if finish:
@@ -85,9 +177,9 @@ def router(sim: Simulator) -> APIRouter:
         model, _, action = model_action.partition(":")
         body = await request.json()
         system, turns, max_tokens = _parse(body)
+        extras = _extras(body)
         if action == "countTokens":
-            texts = [system, *turns] if system else turns
-            return JSONResponse({"totalTokens": estimate_tokens(texts)})
+            return JSONResponse({"totalTokens": input_estimate(system, turns, extras)})
         if action not in ("generateContent", "streamGenerateContent"):
             return JSONResponse(
                 {
@@ -101,29 +193,38 @@ def router(sim: Simulator) -> APIRouter:
             )
         stream = action == "streamGenerateContent"
         key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
-        decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
+        decision = sim.admit(
+            PROVIDER, key, model, system, turns, max_tokens, stream=stream, extras=extras
+        )
         if isinstance(decision, Refusal):
             return JSONResponse(_error(decision), status_code=decision.status)
         if stream:
             return StreamingResponse(_stream(sim, decision), media_type="text/event-stream")
         await whole_answer_delay(decision)
         sim.finish(decision)
-        finish = "MAX_TOKENS" if decision.stop_reason_max else "STOP"
         return JSONResponse(
-            _response(decision, "".join(decision.reply), finish, decision.output_tokens)
+            _response(decision, _answer_parts(decision), _finish(decision), decision.output_tokens)
         )
 
     return api
 
 
+def _event(data: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(data)}\r\n\r\n".encode()
+
+
 async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
+    """Text in pieces as paced; a function call whole, in the last chunk, as Gemini does."""
     sent = 0
     fail = sim.mid_stream_failure(a)
     async for piece, tokens in paced(a):
         sent += tokens
         last = sent >= a.output_tokens
-        finish = ("MAX_TOKENS" if a.stop_reason_max else "STOP") if last else None
-        yield f"data: {json.dumps(_response(a, piece, finish, sent))}\r\n\r\n".encode()
+        finish = _finish(a) if last else None
+        if a.tool_call is None:
+            yield _event(_response(a, [{"text": piece}], finish, sent))
+        elif last:
+            yield _event(_response(a, _answer_parts(a), finish, sent))
         if fail and not last:
             sim.finish(a, status=500, output_tokens=sent)
             error = {
@@ -133,6 +234,8 @@ async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
                     "status": "INTERNAL",
                 }
             }
-            yield f"data: {json.dumps(error)}\r\n\r\n".encode()
+            yield _event(error)
             return
+    if sent == 0:  # a stop sequence left nothing to say: still one, final, chunk
+        yield _event(_response(a, [{"text": ""}], _finish(a), 0))
     sim.finish(a)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
 from agentqueue.simulator.protocols.keys import bearer_token
 from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
+from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult
 
 PROVIDER = "openai"
 _ERRORS = {
@@ -36,14 +37,82 @@ def _text_of(content: Any) -> str:
     return "".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
 
 
+def _turn_text(message: dict[str, Any]) -> str:
+    """A message's text with the tool calls it makes, as the prompt holds them."""
+    calls = [c.get("function") or {} for c in message.get("tool_calls") or []]
+    said = "".join(f"{c.get('name', '')}({c.get('arguments', '')})" for c in calls)
+    return _text_of(message.get("content")) + said
+
+
 def _parse(body: dict[str, Any]) -> tuple[str, str | None, list[str], int]:
     system_parts: list[str] = []
     turns: list[str] = []
     for m in body.get("messages", []):
-        text = _text_of(m.get("content"))
+        text = _turn_text(m)
         (system_parts if m.get("role") in ("system", "developer") else turns).append(text)
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 1024
     return (str(body.get("model", "")), "\n".join(system_parts) or None, turns, int(max_tokens))
+
+
+def _extras(body: dict[str, Any]) -> Extras:
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    functions = [t.get("function") or {} for t in body.get("tools") or [] if isinstance(t, dict)]
+    tools = tuple(Tool(f["name"], f.get("parameters") or {}) for f in functions if f.get("name"))
+    choice = body.get("tool_choice")
+    forced = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    names = {
+        call.get("id"): (call.get("function") or {}).get("name")
+        for m in messages
+        for call in m.get("tool_calls") or []
+    }
+    results: list[ToolResult] = []
+    for m in reversed(messages):
+        if m.get("role") != "tool":
+            break
+        call_id = str(m.get("tool_call_id", ""))
+        results.insert(0, ToolResult(names.get(call_id) or call_id, _text_of(m.get("content"))))
+    fmt = body.get("response_format") or {}
+    stop = body.get("stop") or ()
+    images = sum(
+        1
+        for m in messages
+        if isinstance(m.get("content"), list)
+        for part in m["content"]
+        if isinstance(part, dict) and part.get("type") in ("image_url", "input_image", "file")
+    )
+    return Extras(
+        tools=tools,
+        no_tools=choice == "none",
+        forced_tool=forced,
+        results=tuple(results),
+        json_output=fmt.get("type") in ("json_object", "json_schema"),
+        output_schema=(fmt.get("json_schema") or {}).get("schema"),
+        stop=(stop,) if isinstance(stop, str) else tuple(stop),
+        images=images,
+        tools_text=json.dumps(body["tools"], sort_keys=True) if body.get("tools") else "",
+    )
+
+
+def _finish_reason(a: Admission) -> str:
+    return "tool_calls" if a.tool_call else "length" if a.stop_reason_max else "stop"
+
+
+def _message(a: Admission) -> dict[str, Any]:
+    if a.tool_call is None:
+        return {"role": "assistant", "content": "".join(a.reply), "refusal": None}
+    call = a.tool_call
+    return {
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "tool_calls": [
+            {
+                "id": f"call_{call.id}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+        ],
+    }
 
 
 def _usage(a: Admission, output_tokens: int) -> dict[str, Any]:
@@ -64,7 +133,9 @@ def router(sim: Simulator) -> APIRouter:
         model, system, turns, max_tokens = _parse(body)
         stream = bool(body.get("stream"))
         key = bearer_token(request)
-        decision = sim.admit(PROVIDER, key, model, system, turns, max_tokens, stream=stream)
+        decision = sim.admit(
+            PROVIDER, key, model, system, turns, max_tokens, stream=stream, extras=_extras(body)
+        )
         if isinstance(decision, Refusal):
             headers = sim.limits(PROVIDER, key, model).openai_headers() if key else {}
             return JSONResponse(
@@ -94,12 +165,8 @@ def router(sim: Simulator) -> APIRouter:
                     {
                         "index": 0,
                         "logprobs": None,
-                        "finish_reason": "length" if decision.stop_reason_max else "stop",
-                        "message": {
-                            "role": "assistant",
-                            "content": "".join(decision.reply),
-                            "refusal": None,
-                        },
+                        "finish_reason": _finish_reason(decision),
+                        "message": _message(decision),
                     }
                 ],
                 "usage": _usage(decision, decision.output_tokens),
@@ -125,18 +192,29 @@ async def _stream(sim: Simulator, a: Admission, include_usage: bool) -> AsyncIte
         }
         return f"data: {json.dumps(data)}\n\n".encode()
 
-    yield chunk({"role": "assistant", "content": ""})
+    call = a.tool_call
+    if call is None:
+        yield chunk({"role": "assistant", "content": ""})
+    else:
+        head = {"index": 0, "id": f"call_{call.id}", "type": "function"}
+        function = {"name": call.name, "arguments": ""}
+        yield chunk(
+            {"role": "assistant", "content": None, "tool_calls": [{**head, "function": function}]}
+        )
     sent = 0
     fail = sim.mid_stream_failure(a)
     async for piece, tokens in paced(a):
-        yield chunk({"content": piece})
+        if call is None:
+            yield chunk({"content": piece})
+        else:
+            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
         sent += tokens
         if fail:
             sim.finish(a, status=500, output_tokens=sent)
             error = _error("server_error", "the server had an error (simulated, mid-stream)")
             yield f"data: {json.dumps(error)}\n\n".encode()
             return
-    yield chunk({}, "length" if a.stop_reason_max else "stop")
+    yield chunk({}, _finish_reason(a))
     if include_usage:
         yield f"data: {json.dumps({**base, 'choices': [], 'usage': _usage(a, sent)})}\n\n".encode()
     yield b"data: [DONE]\n\n"
