@@ -46,3 +46,52 @@ def test_packaged_catalog_has_both_tiers_for_every_provider() -> None:
         for tier in Tier:
             info = catalog.default_model(provider, tier)
             assert info.context_window > 0 and info.output > info.input > 0
+
+
+def test_packaged_models_list_their_capabilities() -> None:
+    catalog = load_catalog()
+    for info in catalog.models:
+        assert info.capabilities is not None
+        assert {"tools", "vision", "json_schema"} <= info.capabilities, info.model
+    assert "thinking" in catalog.get("claude-sonnet-4-6").capabilities  # type: ignore[operator]
+    assert "thinking" not in catalog.get("gpt-4.1").capabilities  # type: ignore[operator]
+
+
+def test_capabilities_are_read_checked_and_optional() -> None:
+    text = CATALOG.replace(
+        '"cache_write": 3.75}', '"cache_write": 3.75, "capabilities": ["tools"]}'
+    )
+    catalog = Catalog.from_json(text)
+    big, small = catalog.get("big"), catalog.get("small")
+    assert big.capabilities == frozenset({"tools"})
+    assert big.supports({"tools"}) and not big.supports({"tools", "vision"})
+    assert small.capabilities is None and small.supports({"vision", "json_schema"})  # unstated
+    with pytest.raises(ValueError, match="telepathy"):
+        Catalog.from_json(text.replace('["tools"]', '["tools", "telepathy"]'))
+
+
+def test_capabilities_needed_by_a_request() -> None:
+    from agentqueue.core.llm.catalog import capabilities_needed
+    from agentqueue.core.llm.messages import (
+        ChatMessage,
+        CompletionRequest,
+        ImagePart,
+        ResponseFormat,
+        ToolSpec,
+    )
+
+    text = [ChatMessage(role="user", content="hi")]
+    image = [ChatMessage(role="user", images=[ImagePart(url="https://x/y.png")])]
+    assert capabilities_needed(CompletionRequest(messages=text)) == frozenset()
+    assert capabilities_needed(CompletionRequest(messages=image)) == {"vision"}
+    assert capabilities_needed(
+        CompletionRequest(
+            messages=text,
+            tools=[ToolSpec(name="t")],
+            response_format=ResponseFormat(type="json_schema", json_schema={"type": "object"}),
+        )
+    ) == {"tools", "json_schema"}
+    json_object = ResponseFormat(type="json_object")
+    assert capabilities_needed(CompletionRequest(messages=text, response_format=json_object)) == (
+        frozenset()
+    )

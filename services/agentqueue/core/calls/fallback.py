@@ -23,7 +23,7 @@ from agentqueue.core.base.errors import BadRequest, NoProviderAvailable, Provide
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.breaker import CircuitBreaker
 from agentqueue.core.llm.call_result import Attempt, CallResult
-from agentqueue.core.llm.catalog import Catalog, UnknownModel
+from agentqueue.core.llm.catalog import Catalog, ModelInfo, UnknownModel, capabilities_needed
 from agentqueue.core.llm.messages import Completion, CompletionRequest, StreamEvent, TextDelta
 from agentqueue.core.llm.providers.base import Provider
 from agentqueue.core.ratelimit.gate import BudgetGate
@@ -61,26 +61,30 @@ class FallbackChain:
     def candidates(self, request: CompletionRequest) -> list[tuple[Provider, str]]:
         """The (provider, model) pairs this chain would try, most preferred first.
 
-        A request with tools skips providers whose adapter cannot send them: an answer
-        made without the tools would be a different answer.
+        A pair is skipped when it could only answer part of the request: a request with
+        tools skips providers whose adapter cannot send them, and any request skips a
+        model whose catalog entry lacks a capability it needs (tools, vision for images,
+        json_schema for a schema-shaped answer). An answer made without the tools, blind
+        to the images or free of the schema would be a different answer, passed off as
+        this one; better to try the next provider, or fail with nothing to try.
         """
+        needed = capabilities_needed(request)
+
+        def usable(provider: Provider, model: ModelInfo) -> bool:
+            return (_supports_tools(provider) or not request.tools) and model.supports(needed)
+
         out = []
         for provider in self.providers:
-            if request.tools and not _supports_tools(provider):
-                continue
             try:
-                model = self.catalog.default_model(provider.name, request.tier).model
-                out.append((provider, model))
+                info = self.catalog.default_model(provider.name, request.tier)
             except UnknownModel:
                 continue
+            if usable(provider, info):
+                out.append((provider, info.model))
         if request.model is not None:
             # a named model is tried first; fallback goes on within its tier
             wanted = self.catalog.get(request.model)
-            named = [
-                p
-                for p in self.providers
-                if p.name == wanted.provider and (_supports_tools(p) or not request.tools)
-            ]
+            named = [p for p in self.providers if p.name == wanted.provider and usable(p, wanted)]
             out = [(p, wanted.model) for p in named] + [
                 (p, m) for p, m in out if p.name != wanted.provider
             ]

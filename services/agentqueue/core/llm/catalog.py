@@ -3,20 +3,27 @@
 Prices and context windows change monthly, so they live in a dated data file
 (``catalog.json`` beside this module, or the file named by ``AGENTQUEUE_CATALOG``), never
 in code. Cost is computed here and only here.
+
+Each model also lists what it can do (``capabilities``: "tools", "vision",
+"json_schema", "thinking"), so that fallback never sends a request to a model that would
+have to drop part of it; :func:`capabilities_needed` says what a request asks for.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from agentqueue.core.llm.messages import Tier, Usage
+from agentqueue.core.llm.messages import CompletionRequest, Tier, Usage
 
 _PER_TOKEN = Decimal(1_000_000)
+#: The capabilities a catalog entry may list (another word is a typo, refused on load).
+CAPABILITIES = frozenset({"tools", "vision", "json_schema", "thinking"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,13 @@ class ModelInfo:
     output: Decimal
     cache_read: Decimal
     cache_write: Decimal
+    #: What the model can do; None when its entry does not say (a catalog file written
+    #: before capabilities were listed), which is taken as able to do anything.
+    capabilities: frozenset[str] | None = None
+
+    def supports(self, needed: Iterable[str]) -> bool:
+        """Whether the model has every capability in ``needed``."""
+        return self.capabilities is None or self.capabilities.issuperset(needed)
 
     def cost_usd(self, usage: Usage) -> Decimal:
         """What ``usage`` costs on this model, in USD (exact decimal, not float)."""
@@ -66,9 +80,14 @@ class Catalog:
                 context_window=int(m["context_window"]),
                 max_output_tokens=int(m["max_output_tokens"]),
                 **{k: Decimal(str(m[k])) for k in ("input", "output", "cache_read", "cache_write")},
+                capabilities=frozenset(m["capabilities"]) if "capabilities" in m else None,
             )
             for m in data["models"]
         ]
+        for m in models:
+            unknown = (m.capabilities or frozenset()) - CAPABILITIES
+            if unknown:
+                raise ValueError(f"{m.model}: unknown capabilities {sorted(unknown)}")
         return cls(models, prices_as_of=data["prices_as_of"])
 
     def get(self, model: str) -> ModelInfo:
@@ -86,6 +105,19 @@ class Catalog:
 
     def cost_usd(self, model: str, usage: Usage) -> Decimal:
         return self.get(model).cost_usd(usage)
+
+
+def capabilities_needed(request: CompletionRequest) -> frozenset[str]:
+    """The capabilities a model needs to answer ``request`` whole: "tools" for tools,
+    "vision" for images, "json_schema" for a JSON-schema response format."""
+    needed: set[str] = set()
+    if request.tools:
+        needed.add("tools")
+    if any(m.images for m in request.messages):
+        needed.add("vision")
+    if request.response_format is not None and request.response_format.type == "json_schema":
+        needed.add("json_schema")
+    return frozenset(needed)
 
 
 @cache

@@ -8,28 +8,39 @@ and a cache read at 0.1 times the input price (the catalog's ``cache_write`` and
 ``cache_read``); a marked prefix below the minimum is simply not cached, so marking the
 system prompt and tools always is safe. Three marks, within the API's four.
 
+Tools: an assistant turn's calls are ``tool_use`` blocks, a user turn's results
+``tool_result`` blocks (leading the turn, as the API requires); consecutive turns of one
+role are merged, since the API alternates roles. A JSON response format has no native
+form here: it is sent as a tool named after the format and the model is made to call it;
+the call's input is the answer's text.
+
 Since SDK 1.0 the sampling parameters are no longer in ``messages.create``'s signature
 but the API still takes them: ``temperature`` travels in ``extra_body``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
 
-from agentqueue.core.base.errors import ProviderError, ProviderTimeout
+from agentqueue.core.base.errors import BadRequest, ProviderError, ProviderTimeout
 from agentqueue.core.llm.messages import (
+    ChatMessage,
     Completion,
     CompletionRequest,
+    ImagePart,
     StreamEvent,
     TextDelta,
     ToolCall,
+    ToolChoice,
     Usage,
 )
 from agentqueue.core.llm.providers.base import Provider, ProviderConfig
 from agentqueue.core.llm.providers.http_errors import error_for_status, retry_after_seconds
+from agentqueue.core.llm.providers.parts import format_tool, inline_image, wants_json
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
 #: Status implied by an error type, for errors inside a 200 stream (``event: error``).
@@ -97,6 +108,71 @@ def _usage(u: Any) -> Usage:
     )
 
 
+def _image(image: ImagePart) -> dict[str, Any]:
+    inline = inline_image(image)  # a data: URL is no URL the API can fetch
+    if inline is not None:
+        media_type, data = inline
+        return {
+            "type": "image",
+            "source": {"type": "base64", "media_type": media_type, "data": data},
+        }
+    return {"type": "image", "source": {"type": "url", "url": image.url}}
+
+
+def _blocks(m: ChatMessage) -> list[dict[str, Any]]:
+    """One core turn as content blocks: tool results first (the API wants them leading a
+    user turn), then text, then images or tool calls. Empty text is left out."""
+    blocks: list[dict[str, Any]] = []
+    for r in m.tool_results:
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": r.tool_call_id}
+        if r.content:
+            result["content"] = r.content
+        if r.is_error:
+            result["is_error"] = True
+        blocks.append(result)
+    if m.content:
+        blocks.append({"type": "text", "text": m.content})
+    blocks += [_image(i) for i in m.images]
+    blocks += [
+        {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in m.tool_calls
+    ]
+    return blocks
+
+
+def _merged(request: CompletionRequest, turns: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """API messages from the core turns' blocks: consecutive same-role turns become one
+    (the API alternates roles), tool results leading; a lone unmarked text stays a string."""
+    merged: list[tuple[str, list[dict[str, Any]]]] = []
+    for m, blocks in zip(request.messages, turns, strict=True):
+        if merged and merged[-1][0] == m.role:
+            merged[-1][1].extend(blocks)
+        else:
+            merged.append((m.role, list(blocks)))
+    out: list[dict[str, Any]] = []
+    for role, blocks in merged:
+        blocks.sort(key=lambda b: b["type"] != "tool_result")  # stable: order kept otherwise
+        if len(blocks) == 1 and blocks[0]["type"] == "text" and "cache_control" not in blocks[0]:
+            out.append({"role": role, "content": blocks[0]["text"]})
+        else:
+            out.append({"role": role, "content": blocks})
+    return out
+
+
+def _tool_choice(choice: ToolChoice | None, parallel: bool | None) -> dict[str, Any] | None:
+    """Our choice in the API's words (``required`` is its ``any``); parallel_tool_calls=False
+    is its ``disable_parallel_tool_use``, which needs a choice to ride on."""
+    if choice is None and parallel is not False:
+        return None
+    mode = choice.mode if choice is not None else "auto"
+    if mode == "tool":
+        out: dict[str, Any] = {"type": "tool", "name": choice.name if choice else None}
+    else:
+        out = {"type": {"auto": "auto", "required": "any", "none": "none"}[mode]}
+    if parallel is False and mode != "none":
+        out["disable_parallel_tool_use"] = True
+    return out
+
+
 class AnthropicProvider(Provider):
     name = "anthropic"
     supports_tools = True
@@ -112,77 +188,115 @@ class AnthropicProvider(Provider):
 
     @staticmethod
     def _params(request: CompletionRequest, model: str) -> dict[str, Any]:
-        messages: list[dict[str, Any]] = [
-            {"role": m.role, "content": m.content} for m in request.messages
-        ]
+        turns = [_blocks(m) for m in request.messages]
         first = request.messages[0]
         if (
             len(request.messages) > 1
             and first.role == "user"
-            and _estimated_tokens(first.content) >= min_cacheable_tokens(model)
+            and turns[0]
+            and _estimated_tokens(first.all_text()) >= min_cacheable_tokens(model)
         ):
-            messages[0]["content"] = [
-                {"type": "text", "text": first.content, "cache_control": EPHEMERAL}
-            ]
+            turns[0][-1] = {**turns[0][-1], "cache_control": EPHEMERAL}  # marks all before it
         params: dict[str, Any] = {
             "model": model,
             "max_tokens": request.max_tokens,
-            "messages": messages,
+            "messages": _merged(request, turns),
         }
-        if request.tools:
+        specs = request.tools
+        choice = request.tool_choice
+        if wants_json(request.response_format):
+            assert request.response_format is not None
+            if request.tools:
+                raise BadRequest(
+                    "response_format cannot be combined with tools on Claude: it is sent as "
+                    "a tool the model is made to call",
+                    provider="anthropic",
+                    model=model,
+                )
+            specs = [format_tool(request.response_format)]
+            choice = ToolChoice(mode="tool", name=request.response_format.name)
+        if specs:
             tools: list[dict[str, Any]] = [
                 {"name": t.name, "description": t.description, "input_schema": t.input_schema}
-                for t in request.tools
+                for t in specs
             ]
             tools[-1]["cache_control"] = EPHEMERAL  # marks every definition before it too
             params["tools"] = tools
+            # the API takes a tool choice only with tools
+            tool_choice = _tool_choice(choice, request.parallel_tool_calls)
+            if tool_choice is not None:
+                params["tool_choice"] = tool_choice
         if request.system:
             params["system"] = [
                 {"type": "text", "text": request.system, "cache_control": EPHEMERAL}
             ]
+        if request.stop:
+            params["stop_sequences"] = list(request.stop)
+        # request.seed is ignored: the Messages API has no seed (the request says it is
+        # best-effort, where the provider offers it).
         if request.temperature is not None:
             params["extra_body"] = {"temperature": request.temperature}
         return params
 
     def _completion(
-        self, message: Any, model: str, rate_limit: RateLimitSnapshot | None
+        self,
+        message: Any,
+        model: str,
+        rate_limit: RateLimitSnapshot | None,
+        request: CompletionRequest,
+        json_text: str | None = None,
     ) -> Completion:
-        text = "".join(b.text for b in message.content if b.type == "text")
-        calls = [
-            ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {}))
-            for b in message.content
-            if b.type == "tool_use"
-        ]
+        uses = [b for b in message.content if b.type == "tool_use"]
+        stop_reason = message.stop_reason
+        if wants_json(request.response_format):
+            # the forced format tool's input is the answer; it is no call to make
+            inputs = [dict(b.input or {}) for b in uses]
+            text = json_text or (json.dumps(inputs[0]) if inputs else "")
+            calls: list[ToolCall] = []
+            if stop_reason == "tool_use":
+                stop_reason = "end_turn"
+        else:
+            text = "".join(b.text for b in message.content if b.type == "text")
+            calls = [ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {})) for b in uses]
         return Completion(
             text=text,
             tool_calls=calls,
             provider=self.name,
             model=message.model or model,
             usage=_usage(message.usage),
-            stop_reason=message.stop_reason,
+            stop_reason=stop_reason,
             rate_limit=rate_limit,
         )
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
+        params = self._params(request, model)
         try:
-            raw = await self._client.messages.with_raw_response.create(
-                **self._params(request, model)
-            )
+            raw = await self._client.messages.with_raw_response.create(**params)
             message = await raw.parse()
         except anthropic.APIError as exc:
             raise _translate(exc, model) from exc
-        return self._completion(message, model, snapshot_from_headers(raw.headers))
+        return self._completion(message, model, snapshot_from_headers(raw.headers), request)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
+        """Text deltas as they come; tool calls (``tool_use`` blocks, their input streamed
+        as ``input_json_delta``) arrive whole in the final Completion, assembled by the
+        SDK. A JSON response format streams its forced tool's input as the text."""
+        params = self._params(request, model)
+        as_json = wants_json(request.response_format)
+        json_parts: list[str] = []
         try:
-            async with self._client.messages.stream(**self._params(request, model)) as stream:
+            async with self._client.messages.stream(**params) as stream:
                 rate_limit = snapshot_from_headers(stream.response.headers)
-                async for text in stream.text_stream:
-                    yield TextDelta(text=text)
+                async for event in stream:
+                    if event.type == "text" and not as_json and event.text:
+                        yield TextDelta(text=event.text)
+                    elif event.type == "input_json" and as_json and event.partial_json:
+                        json_parts.append(event.partial_json)
+                        yield TextDelta(text=event.partial_json)
                 final = await stream.get_final_message()
         except anthropic.APIError as exc:
             raise _translate(exc, model) from exc
-        yield self._completion(final, model, rate_limit)
+        yield self._completion(final, model, rate_limit, request, "".join(json_parts) or None)
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -5,10 +5,17 @@ google-genai retries connection errors on its own unless ``retry_options`` are g
 (``ClientError`` for 4xx, ``ServerError`` for 5xx) with the JSON error body; a 429 names
 its wait in the body's ``RetryInfo.retryDelay`` ("2s"), not in a header. Transport
 failures surface as the HTTP library's own exceptions (httpx, or aiohttp when installed).
+
+Tools: a model turn's calls are ``function_call`` parts, a user turn's results
+``function_response`` parts, which Gemini matches by the tool's name (taken from the
+result, or from the call it answers). Gemini may give a call no id; one is made up so
+that the caller can answer it. A JSON response format is Gemini's own JSON mode, with
+the schema as ``response_json_schema``.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,14 +24,26 @@ from google.genai import errors, types
 
 from agentqueue.core.base.errors import ProviderError, ProviderTimeout
 from agentqueue.core.llm.messages import (
+    ChatMessage,
     Completion,
     CompletionRequest,
+    ImagePart,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolChoice,
     Usage,
 )
 from agentqueue.core.llm.providers.base import Provider, ProviderConfig
 from agentqueue.core.llm.providers.http_errors import error_for_status
+from agentqueue.core.llm.providers.parts import (
+    format_schema,
+    image_bytes,
+    new_call_id,
+    tool_names_by_id,
+    tool_result_name,
+    wants_json,
+)
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -82,8 +101,84 @@ def _usage(meta: Any) -> Usage:
     )
 
 
+def _image(image: ImagePart, model: str) -> types.Part:
+    inline = image_bytes(image, provider="google", model=model)
+    if inline is not None:
+        media_type, data = inline
+        return types.Part(inline_data=types.Blob(mime_type=media_type, data=data))
+    mime = image.media_type or mimetypes.guess_type(image.url or "")[0]
+    return types.Part(file_data=types.FileData(file_uri=image.url, mime_type=mime))
+
+
+def _parts(m: ChatMessage, names: dict[str, str], model: str) -> list[types.Part]:
+    """One core turn as Gemini parts: text, images, function calls of a model turn and
+    function responses of a user turn (named by :func:`tool_result_name`: Gemini matches
+    a response to its call by name)."""
+    parts: list[types.Part] = []
+    for r in m.tool_results:
+        name = tool_result_name(r, names, provider="google", model=model)
+        response = {"error": r.content} if r.is_error else {"output": r.content}
+        parts.append(
+            types.Part(
+                function_response=types.FunctionResponse(
+                    id=r.tool_call_id, name=name, response=response
+                )
+            )
+        )
+    if m.content:
+        parts.append(types.Part(text=m.content))
+    parts += [_image(i, model) for i in m.images]
+    parts += [
+        types.Part(function_call=types.FunctionCall(id=c.id, name=c.name, args=c.arguments))
+        for c in m.tool_calls
+    ]
+    return parts
+
+
+def _tool_config(choice: ToolChoice) -> types.ToolConfig:
+    mode = {
+        "auto": types.FunctionCallingConfigMode.AUTO,
+        "required": types.FunctionCallingConfigMode.ANY,
+        "tool": types.FunctionCallingConfigMode.ANY,
+        "none": types.FunctionCallingConfigMode.NONE,
+    }[choice.mode]
+    return types.ToolConfig(
+        function_calling_config=types.FunctionCallingConfig(
+            mode=mode, allowed_function_names=[choice.name] if choice.name else None
+        )
+    )
+
+
+def _response_parts(response: Any) -> list[Any]:
+    candidates = response.candidates or []
+    content = candidates[0].content if candidates else None
+    return list(content.parts or []) if content is not None else []
+
+
+def _text(response: Any) -> str:
+    """The answer's text parts (thoughts left out); unlike ``response.text`` it says
+    nothing when a chunk holds only a function call."""
+    return "".join(
+        p.text for p in _response_parts(response) if p.text and not getattr(p, "thought", False)
+    )
+
+
+def _calls(response: Any) -> list[ToolCall]:
+    """The response's function calls, with an id made up where Gemini gives none."""
+    return [
+        ToolCall(
+            id=p.function_call.id or new_call_id(),
+            name=p.function_call.name,
+            arguments=dict(p.function_call.args or {}),
+        )
+        for p in _response_parts(response)
+        if p.function_call is not None and p.function_call.name
+    ]
+
+
 class GoogleProvider(Provider):
     name = "google"
+    supports_tools = True
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -98,12 +193,13 @@ class GoogleProvider(Provider):
 
     @staticmethod
     def _args(
-        request: CompletionRequest,
+        request: CompletionRequest, model: str = ""
     ) -> tuple[list[types.Content], types.GenerateContentConfig]:
+        names = tool_names_by_id(request.messages)
         contents = [
             types.Content(
                 role="model" if m.role == "assistant" else "user",
-                parts=[types.Part(text=m.content)],
+                parts=_parts(m, names, model),
             )
             for m in request.messages
         ]
@@ -111,14 +207,44 @@ class GoogleProvider(Provider):
             max_output_tokens=request.max_tokens,
             temperature=request.temperature,
             system_instruction=request.system,
+            stop_sequences=list(request.stop) or None,
+            seed=request.seed,
+            # no automatic calling: the caller runs the tools and sends their results
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True)
+            if request.tools
+            else None,
         )
+        if request.tools:
+            config.tools = [
+                types.Tool(
+                    function_declarations=[
+                        types.FunctionDeclaration(
+                            name=t.name,
+                            description=t.description or None,
+                            parameters_json_schema=t.input_schema,
+                        )
+                        for t in request.tools
+                    ]
+                )
+            ]
+            if request.tool_choice is not None:
+                config.tool_config = _tool_config(request.tool_choice)
+        # parallel_tool_calls has no Gemini counterpart: the model decides.
+        if wants_json(request.response_format):
+            assert request.response_format is not None
+            config.response_mime_type = "application/json"
+            if request.response_format.type == "json_schema":
+                config.response_json_schema = format_schema(request.response_format)
         return contents, config
 
-    def _completion(self, response: Any, text: str, model: str) -> Completion:
+    def _completion(
+        self, response: Any, text: str, model: str, calls: list[ToolCall] | None = None
+    ) -> Completion:
         candidates = response.candidates or []
         finish = candidates[0].finish_reason if candidates else None
         return Completion(
             text=text,
+            tool_calls=calls if calls is not None else _calls(response),
             provider=self.name,
             model=response.model_version or model,
             usage=_usage(response.usage_metadata),
@@ -128,18 +254,21 @@ class GoogleProvider(Provider):
         )
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
-        contents, config = self._args(request)
+        contents, config = self._args(request, model)
         try:
             response = await self._client.aio.models.generate_content(
                 model=model, contents=contents, config=config
             )  # type: ignore[arg-type]
         except _CAUGHT as exc:
             raise _translate(exc, model) from exc
-        return self._completion(response, response.text or "", model)
+        return self._completion(response, _text(response), model)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
-        contents, config = self._args(request)
+        """Text deltas as they come; function calls (whole in the chunk that carries
+        them) are gathered over the chunks into the final Completion's tool calls."""
+        contents, config = self._args(request, model)
         parts: list[str] = []
+        calls: list[ToolCall] = []
         last: Any = None
         try:
             stream = await self._client.aio.models.generate_content_stream(
@@ -147,14 +276,16 @@ class GoogleProvider(Provider):
             )  # type: ignore[arg-type]
             async for chunk in stream:
                 last = chunk
-                if chunk.text:
-                    parts.append(chunk.text)
-                    yield TextDelta(text=chunk.text)
+                text = _text(chunk)
+                if text:
+                    parts.append(text)
+                    yield TextDelta(text=text)
+                calls += _calls(chunk)
         except _CAUGHT as exc:
             raise _translate(exc, model) from exc
         if last is None:
             raise ProviderTimeout("stream ended before any chunk", provider="google", model=model)
-        yield self._completion(last, "".join(parts), model)
+        yield self._completion(last, "".join(parts), model, calls)
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

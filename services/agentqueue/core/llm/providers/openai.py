@@ -3,6 +3,10 @@
 OpenAI caches prompt prefixes of 1,024 tokens and more by itself; its ``prompt_tokens``
 include the cached ones (``prompt_tokens_details.cached_tokens``), which :func:`_usage`
 moves to ``cache_read_tokens`` so that the catalog prices them at the cached rate.
+
+Chat Completions is the closest protocol to our request: tool calls ride on assistant
+messages, each tool result is a ``tool`` message, images are ``image_url`` parts, and
+tool choice, stop, seed and response format have direct counterparts.
 """
 
 from __future__ import annotations
@@ -15,15 +19,19 @@ import openai
 
 from agentqueue.core.base.errors import ProviderError, ProviderTimeout
 from agentqueue.core.llm.messages import (
+    ChatMessage,
     Completion,
     CompletionRequest,
+    ResponseFormat,
     StreamEvent,
     TextDelta,
     ToolCall,
+    ToolChoice,
     Usage,
 )
 from agentqueue.core.llm.providers.base import Provider, ProviderConfig
 from agentqueue.core.llm.providers.http_errors import error_for_status, retry_after_seconds
+from agentqueue.core.llm.providers.parts import format_schema, image_url, new_call_id
 from agentqueue.core.llm.rate_headers import snapshot_from_headers
 
 
@@ -64,6 +72,60 @@ def _arguments(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"_value": value}
 
 
+def _messages(m: ChatMessage) -> list[dict[str, Any]]:
+    """One core turn as Chat Completions messages.
+
+    An assistant turn's tool calls travel on its message (content None when it has no
+    text). A user turn's tool results become ``tool`` messages, first, so that they follow
+    the assistant turn that called them as the API requires; its text and images follow
+    in one user message.
+    """
+    if m.role == "assistant":
+        message: dict[str, Any] = {"role": "assistant", "content": m.content or None}
+        if m.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                }
+                for c in m.tool_calls
+            ]
+        return [message]
+    out: list[dict[str, Any]] = [
+        {"role": "tool", "tool_call_id": r.tool_call_id, "content": r.content}
+        for r in m.tool_results
+    ]
+    if m.images:
+        content: list[dict[str, Any]] = []
+        if m.content:
+            content.append({"type": "text", "text": m.content})
+        content += [{"type": "image_url", "image_url": {"url": image_url(i)}} for i in m.images]
+        out.append({"role": "user", "content": content})
+    elif m.content:
+        out.append({"role": "user", "content": m.content})
+    return out
+
+
+def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode  # "auto", "none" and "required" are OpenAI's own words
+
+
+def _response_format(response_format: ResponseFormat) -> dict[str, Any]:
+    if response_format.type != "json_schema":
+        return {"type": response_format.type}
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": response_format.name,
+            "schema": format_schema(response_format),
+            "strict": response_format.strict,
+        },
+    }
+
+
 class OpenAIProvider(Provider):
     name = "openai"
     supports_tools = True
@@ -79,10 +141,11 @@ class OpenAIProvider(Provider):
 
     @staticmethod
     def _params(request: CompletionRequest, model: str) -> dict[str, Any]:
-        messages: list[dict[str, str]] = []
+        messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        for m in request.messages:
+            messages += _messages(m)
         params: dict[str, Any] = {
             "model": model,
             "messages": messages,
@@ -102,6 +165,17 @@ class OpenAIProvider(Provider):
                 }
                 for t in request.tools
             ]
+            # both are refused without tools, so they travel only with them
+            if request.parallel_tool_calls is not None:
+                params["parallel_tool_calls"] = request.parallel_tool_calls
+            if request.tool_choice is not None:
+                params["tool_choice"] = _tool_choice(request.tool_choice)
+        if request.stop:
+            params["stop"] = list(request.stop)
+        if request.seed is not None:
+            params["seed"] = request.seed
+        if request.response_format is not None:
+            params["response_format"] = _response_format(request.response_format)
         return params
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
@@ -162,8 +236,11 @@ class OpenAIProvider(Provider):
         yield Completion(
             text="".join(parts),
             tool_calls=[
-                ToolCall(id=p["id"], name=p["name"], arguments=_arguments(p["args"]))
+                ToolCall(
+                    id=p["id"] or new_call_id(), name=p["name"], arguments=_arguments(p["args"])
+                )
                 for _, p in sorted(tool_parts.items())
+                if p["name"]
             ],
             provider=self.name,
             model=answered_model,
