@@ -1,9 +1,9 @@
 """extract: the answer validates against the schema, one retry shows the model its error,
 a second failure is a clear error. User agents load from entry points.
 
-The simulator answers with words, never JSON, so the success paths use a scripted
-provider (a real :class:`Provider` in a real :class:`FallbackChain`) that answers what
-each test scripts; the simulator shows the failure path through the official SDKs.
+The retry and failure paths use a scripted provider (a real :class:`Provider` in a real
+:class:`FallbackChain`) that answers what each test scripts; the simulator, which keeps
+to a requested JSON schema, shows the success path through the official SDKs.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from agentqueue.core.calls.fallback import FallbackChain
@@ -118,15 +119,18 @@ async def test_two_invalid_answers_fail_the_task_with_what_did_not_validate(
     assert not record.error.retryable and len(record.calls) == 2
 
 
-async def test_against_the_simulator_the_failure_takes_exactly_two_calls(
+async def test_against_the_simulator_the_schema_travels_as_the_answer_format(
     runner: TaskRunner, store: TaskStore, simulator
 ) -> None:
+    """No scripting: the schema goes to the provider as the request's response format
+    (for Claude, a tool it is made to call), and the simulator keeps to it."""
     task_id = await submit(store, "extract", DOC, params={"schema": SCHEMA})
-    with pytest.raises(TaskFailed):
-        await runner.run(task_id, retries_done=0, retries_left=0)
+    await runner.run(task_id, retries_done=0, retries_left=0)
     record = await store.get(task_id)
-    assert record.error is not None and record.error.type == "ExtractionFailed"
-    assert simulator.stats()["providers"]["anthropic"]["ok"] == 2
+    assert record.result is not None, record.error
+    jsonschema.validate(record.result.data, SCHEMA)
+    assert len(record.calls) == 1  # valid the first time: no retry
+    assert simulator.stats()["providers"]["anthropic"]["ok"] == 1
 
 
 async def test_auto_routes_a_short_extraction_to_the_efficient_tier(store: TaskStore) -> None:

@@ -2,7 +2,10 @@
 
 Parameters (``params``, :class:`~agentqueue.core.tasks.agent_params.ExtractParams`):
 ``schema`` — a JSON schema (checked when the task is submitted, by the same model).
-The model is told to reply with JSON only; the reply is parsed (a Markdown code fence
+The request carries the schema as its ``response_format`` (providers with structured
+output keep to it: OpenAI's ``json_schema``, Gemini's response schema, Claude through a
+tool it is made to call), and the model is also told to reply with JSON only, for a
+provider that has no such mode; the reply is parsed (a Markdown code fence
 around it is tolerated) and validated with ``jsonschema``. An invalid reply gets one
 more try, with the validation error shown to the model — most mistakes are a missing
 field or a wrong type, which the model fixes when told. A second failure fails the task
@@ -18,7 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from agentqueue.core.base.errors import AgentQueueError
-from agentqueue.core.llm.messages import ChatMessage
+from agentqueue.core.llm.messages import ChatMessage, ResponseFormat
 from agentqueue.core.tasks.agent_params import ExtractParams
 from agentqueue.core.tasks.model import TaskResult, TaskSpec
 from agentqueue.worker.agents.base import AgentContext
@@ -60,7 +63,13 @@ class ExtractAgent:
         base = spec.input
         system = instructions(schema)
         request = base.model_copy(
-            update={"system": f"{base.system}\n\n{system}" if base.system else system}
+            update={
+                "system": f"{base.system}\n\n{system}" if base.system else system,
+                # not strict: OpenAI's strict mode accepts only a subset of JSON schema
+                "response_format": ResponseFormat(
+                    type="json_schema", name="extract", json_schema=schema
+                ),
+            }
         )
         answer = await ctx.complete(request, step="extract", schema=True)
         value, problem = validate(answer.text, schema)
