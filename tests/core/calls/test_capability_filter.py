@@ -115,3 +115,17 @@ def test_a_named_model_lacking_a_capability_is_skipped_too() -> None:
     assert _models(_chain(), named) == ["sees", "does-all", "unstated"]
     able = CompletionRequest(messages=IMAGE, model="does-all")
     assert _models(_chain(), able) == ["does-all", "sees", "unstated"]
+
+
+def test_tools_with_a_json_answer_skip_an_adapter_that_cannot_send_both() -> None:
+    """Claude's adapter sends a JSON format as a forced tool: beside the request's own
+    tools it cannot, so such a request goes to the others rather than failing there."""
+    claude_like = _Stub("full")
+    claude_like.json_answer_with_tools = False  # type: ignore[attr-defined]
+    chain = _chain(claude_like, _Stub("old"))
+    both = CompletionRequest(messages=TEXT, tools=TOOLS, response_format=SCHEMA)
+    assert _models(chain, both) == ["unstated"]
+    assert _models(chain, CompletionRequest(messages=TEXT, tools=TOOLS)) == [
+        "does-all",
+        "unstated",
+    ]

@@ -37,6 +37,12 @@ def _supports_tools(provider: Provider) -> bool:
     return bool(getattr(provider, "supports_tools", False))
 
 
+def _json_answer_with_tools(provider: Provider) -> bool:
+    """Whether the adapter can send tools and a JSON answer format together (Claude's
+    adapter makes the format a forced tool, so it cannot: ``False`` there)."""
+    return bool(getattr(provider, "json_answer_with_tools", True))
+
+
 class FallbackChain:
     """Ordered providers with a breaker each; see the module docstring."""
 
@@ -64,13 +70,21 @@ class FallbackChain:
         A pair is skipped when it could only answer part of the request: a request with
         tools skips providers whose adapter cannot send them, and any request skips a
         model whose catalog entry lacks a capability it needs (tools, vision for images,
-        json_schema for a schema-shaped answer). An answer made without the tools, blind
+        json_schema for a schema-shaped answer), and tools with a JSON answer format skip
+        an adapter that cannot send both (Claude's). An answer made without the tools, blind
         to the images or free of the schema would be a different answer, passed off as
         this one; better to try the next provider, or fail with nothing to try.
         """
         needed = capabilities_needed(request)
+        json_with_tools = bool(
+            request.tools
+            and request.response_format is not None
+            and request.response_format.type != "text"
+        )
 
         def usable(provider: Provider, model: ModelInfo) -> bool:
+            if json_with_tools and not _json_answer_with_tools(provider):
+                return False
             return (_supports_tools(provider) or not request.tools) and model.supports(needed)
 
         out = []

@@ -176,6 +176,8 @@ def _tool_choice(choice: ToolChoice | None, parallel: bool | None) -> dict[str, 
 class AnthropicProvider(Provider):
     name = "anthropic"
     supports_tools = True
+    #: A JSON answer format travels as a forced tool: not beside the request's own tools.
+    json_answer_with_tools = False
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
