@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from agentqueue import __version__
 from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.calls.embeddings import build_embedding_caller
 from agentqueue.core.calls.factory import build_chain, configure_budgets
 from agentqueue.core.calls.pipeline import CallPipeline
 from agentqueue.core.queues.broker import make_broker
@@ -22,7 +23,7 @@ from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
 from agentqueue.gateway.bodylimit import BodySizeLimit
-from agentqueue.gateway.compat import anthropic_api, openai_api
+from agentqueue.gateway.compat import anthropic_api, openai_api, openai_embeddings
 from agentqueue.gateway.settings import GatewaySettings
 
 #: FastAPI's native OpenTelemetry middleware, off: agentqueue configures no OpenTelemetry
@@ -53,6 +54,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             quotas=app.state.quotas,
         )
         app.state.pipeline = CallPipeline.from_settings(app.state.chain, app.state.redis, settings)
+        app.state.embeddings = build_embedding_caller(app.state.chain, app.state.redis, settings)
         app.state.broker = make_broker(settings)
         stop_reconciler = start_reconciler(app.state.store, app.state.broker, settings)
         try:
@@ -79,6 +81,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(task_events.router)
     app.include_router(usage.router)
     app.include_router(openai_api.router)
+    app.include_router(openai_embeddings.router)
     app.include_router(anthropic_api.router)
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

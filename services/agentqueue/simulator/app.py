@@ -1,4 +1,5 @@
-"""The simulator's FastAPI application: three provider protocols and an admin API."""
+"""The simulator's FastAPI application: three provider protocols (chat, and embeddings for
+OpenAI and Gemini) and an admin API."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from fastapi.responses import JSONResponse
 
 from agentqueue.simulator.behaviour import ConfigError
 from agentqueue.simulator.engine import Simulator
-from agentqueue.simulator.protocols import anthropic, gemini, openai
+from agentqueue.simulator.protocols import (
+    anthropic,
+    gemini,
+    gemini_embeddings,
+    openai,
+    openai_embeddings,
+)
 from agentqueue.simulator.settings import SimulatorSettings
 
 
@@ -22,6 +29,9 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
     app.state.simulator = sim
     app.include_router(anthropic.router(sim), tags=["anthropic"])
     app.include_router(openai.router(sim), tags=["openai"])
+    app.include_router(openai_embeddings.router(sim), tags=["openai"])
+    # before gemini's: its {model_action} route would take the embedding actions too
+    app.include_router(gemini_embeddings.router(sim), tags=["gemini"])
     app.include_router(gemini.router(sim), tags=["gemini"])
 
     @app.get("/healthz", tags=["admin"])

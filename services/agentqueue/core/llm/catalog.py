@@ -7,6 +7,11 @@ in code. Cost is computed here and only here.
 Each model also lists what it can do (``capabilities``: "tools", "vision",
 "json_schema", "thinking"), so that fallback never sends a request to a model that would
 have to drop part of it; :func:`capabilities_needed` says what a request asks for.
+
+Embedding models are entries of ``"kind": "embedding"`` (chat is the default kind): they
+have no tier and no output, only an input price, a default vector size and an input
+limit. They are kept apart (:attr:`Catalog.embedding_models`) so that nothing choosing a
+chat model — :meth:`Catalog.default_model`, :meth:`Catalog.get`, routing — can pick one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from agentqueue.core.llm.messages import CompletionRequest, Tier, Usage
 
@@ -57,6 +63,33 @@ class ModelInfo:
         ) / _PER_TOKEN
 
 
+@dataclass(frozen=True)
+class EmbeddingModelInfo:
+    """One embedding model's entry; ``input`` is USD per million input tokens."""
+
+    provider: str
+    model: str
+    #: The length of its vectors unless a call asks for fewer.
+    dimensions: int
+    #: The most tokens one input may have.
+    max_input_tokens: int
+    input: Decimal
+
+    def cost_usd(self, input_tokens: int) -> Decimal:
+        """What embedding ``input_tokens`` costs on this model, in USD."""
+        return input_tokens * self.input / _PER_TOKEN
+
+
+def _embedding_model(m: dict[str, Any]) -> EmbeddingModelInfo:
+    return EmbeddingModelInfo(
+        provider=m["provider"],
+        model=m["model"],
+        dimensions=int(m["dimensions"]),
+        max_input_tokens=int(m["max_input_tokens"]),
+        input=Decimal(str(m["input"])),
+    )
+
+
 class UnknownModel(LookupError):
     """The catalog has no such model, or no model for that provider and tier."""
 
@@ -64,14 +97,27 @@ class UnknownModel(LookupError):
 class Catalog:
     """Lookup over the catalog file's entries."""
 
-    def __init__(self, models: list[ModelInfo], prices_as_of: str) -> None:
+    def __init__(
+        self,
+        models: list[ModelInfo],
+        prices_as_of: str,
+        embedding_models: list[EmbeddingModelInfo] | None = None,
+    ) -> None:
+        #: The chat models (every tier); embedding models are not among them.
         self.models = models
         self.prices_as_of = prices_as_of
         self._by_name = {m.model: m for m in models}
+        self.embedding_models = embedding_models or []
+        self._embedding_by_name = {m.model: m for m in self.embedding_models}
 
     @classmethod
     def from_json(cls, text: str) -> Catalog:
         data = json.loads(text)
+        entries = [m for m in data["models"] if m.get("kind", "chat") == "chat"]
+        embedding = [m for m in data["models"] if m.get("kind") == "embedding"]
+        kinds = {m.get("kind", "chat") for m in data["models"]} - {"chat", "embedding"}
+        if kinds:
+            raise ValueError(f"unknown model kinds {sorted(kinds)}")
         models = [
             ModelInfo(
                 provider=m["provider"],
@@ -82,19 +128,31 @@ class Catalog:
                 **{k: Decimal(str(m[k])) for k in ("input", "output", "cache_read", "cache_write")},
                 capabilities=frozenset(m["capabilities"]) if "capabilities" in m else None,
             )
-            for m in data["models"]
+            for m in entries
         ]
         for m in models:
             unknown = (m.capabilities or frozenset()) - CAPABILITIES
             if unknown:
                 raise ValueError(f"{m.model}: unknown capabilities {sorted(unknown)}")
-        return cls(models, prices_as_of=data["prices_as_of"])
+        return cls(
+            models,
+            prices_as_of=data["prices_as_of"],
+            embedding_models=[_embedding_model(m) for m in embedding],
+        )
 
     def get(self, model: str) -> ModelInfo:
         try:
             return self._by_name[model]
         except KeyError:
             raise UnknownModel(f"model {model!r} is not in the catalog") from None
+
+    def embedding_model(self, model: str) -> EmbeddingModelInfo:
+        """The embedding model named ``model``; :class:`UnknownModel` for any other name
+        (a chat model's included: it cannot embed)."""
+        try:
+            return self._embedding_by_name[model]
+        except KeyError:
+            raise UnknownModel(f"{model!r} is not an embedding model of the catalog") from None
 
     def default_model(self, provider: str, tier: Tier) -> ModelInfo:
         """The first catalog entry of ``provider`` at ``tier`` (file order is preference)."""

@@ -23,6 +23,7 @@ from google import genai
 from google.genai import errors, types
 
 from agentqueue.core.base.errors import ProviderError, ProviderTimeout
+from agentqueue.core.llm.embeddings import EmbeddingRequest, Embeddings
 from agentqueue.core.llm.messages import (
     ChatMessage,
     Completion,
@@ -61,6 +62,8 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
 
 
 _CAUGHT: tuple[type[BaseException], ...] = (errors.APIError, *_transport_errors())
+#: Contents one ``batchEmbedContents`` call may hold (the Gemini API's limit).
+EMBED_BATCH = 100
 
 
 def _retry_delay(details: Any) -> float | None:
@@ -179,6 +182,7 @@ def _calls(response: Any) -> list[ToolCall]:
 class GoogleProvider(Provider):
     name = "google"
     supports_tools = True
+    supports_embeddings = True
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -286,6 +290,37 @@ class GoogleProvider(Provider):
         if last is None:
             raise ProviderTimeout("stream ended before any chunk", provider="google", model=model)
         yield self._completion(last, "".join(parts), model, calls)
+
+    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
+        """``embed_content`` (the Gemini API's ``batchEmbedContents``), in batches of
+        :data:`EMBED_BATCH` contents, the most one such call takes. Gemini's answer may not
+        count tokens: then the local estimate stands in for the input tokens."""
+        config = types.EmbedContentConfig(output_dimensionality=request.dimensions)
+        vectors: list[list[float]] = []
+        counted: int | None = 0
+        for start in range(0, len(request.inputs), EMBED_BATCH):
+            batch = list(request.inputs[start : start + EMBED_BATCH])
+            try:
+                response = await self._client.aio.models.embed_content(
+                    model=model, contents=batch, config=config
+                )
+            except _CAUGHT as exc:
+                raise _translate(exc, model) from exc
+            got = [list(e.values or []) for e in response.embeddings or []]
+            if len(got) != len(batch):
+                raise ProviderError(
+                    f"{len(got)} embeddings for {len(batch)} inputs", provider="google", model=model
+                )
+            vectors += got
+            meta = response.usage_metadata
+            tokens = meta.prompt_token_count if meta is not None else None
+            counted = counted + tokens if counted is not None and tokens is not None else None
+        return Embeddings(
+            vectors=vectors,
+            provider=self.name,
+            model=model,
+            input_tokens=counted or request.estimated_tokens(),
+        )
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

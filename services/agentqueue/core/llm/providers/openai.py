@@ -18,6 +18,7 @@ from typing import Any
 import openai
 
 from agentqueue.core.base.errors import ProviderError, ProviderTimeout
+from agentqueue.core.llm.embeddings import EmbeddingRequest, Embeddings
 from agentqueue.core.llm.messages import (
     ChatMessage,
     Completion,
@@ -129,6 +130,7 @@ def _response_format(response_format: ResponseFormat) -> dict[str, Any]:
 class OpenAIProvider(Provider):
     name = "openai"
     supports_tools = True
+    supports_embeddings = True
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -247,6 +249,31 @@ class OpenAIProvider(Provider):
             usage=usage,
             stop_reason=stop_reason,
             rate_limit=rate_limit,
+        )
+
+    async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
+        """``embeddings.create`` with float vectors (the SDK would ask for base64 and decode
+        it otherwise; floats keep this adapter free of that)."""
+        params: dict[str, Any] = {
+            "model": model,
+            "input": list(request.inputs),
+            "encoding_format": "float",
+        }
+        if request.dimensions is not None:
+            params["dimensions"] = request.dimensions
+        try:
+            raw = await self._client.embeddings.with_raw_response.create(**params)
+            response = raw.parse()
+        except openai.APIError as exc:
+            raise _translate(exc, model) from exc
+        data = sorted(response.data, key=lambda d: d.index)
+        return Embeddings(
+            vectors=[list(d.embedding) for d in data],
+            provider=self.name,
+            model=response.model or model,
+            input_tokens=(response.usage.prompt_tokens if response.usage else 0)
+            or request.estimated_tokens(),
+            rate_limit=snapshot_from_headers(raw.headers),
         )
 
     async def aclose(self) -> None:

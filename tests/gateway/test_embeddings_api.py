@@ -1,0 +1,217 @@
+"""``POST /v1/embeddings`` through the gateway, with the official ``openai`` SDK, the
+simulator behind it: vectors, encodings, cache, usage and cost, errors, the limiter."""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from pydantic import SecretStr
+
+from agentqueue.gateway.app import create_app
+from agentqueue.gateway.settings import GatewaySettings
+from agentqueue.simulator.protocols.openai_embeddings import vector
+from tests.gateway.conftest import KEY_T1
+from tests.servers import serving
+
+SMALL = "text-embedding-3-small"
+
+
+def _settings(redis_url: str, simulator_url: str, **fields: Any) -> GatewaySettings:
+    return GatewaySettings(
+        redis_url=SecretStr(redis_url),
+        api_keys=SecretStr(f"t1:{KEY_T1}"),
+        simulator_url=simulator_url,
+        **fields,
+    )
+
+
+@pytest.fixture
+def gateway_url(redis_url: str, simulator) -> Iterator[str]:
+    """The gateway served by uvicorn on 127.0.0.1, the simulator behind it."""
+    with serving(create_app(_settings(redis_url, simulator.url)), name="gateway") as url:
+        yield url
+
+
+@pytest.fixture
+async def oai(gateway_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
+    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T1, max_retries=0)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def http(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {KEY_T1}"}
+    async with httpx.AsyncClient(base_url=gateway_url, headers=headers) as client:
+        yield client
+
+
+def _norm(v: list[float]) -> float:
+    return math.sqrt(sum(x * x for x in v))
+
+
+async def test_one_text_and_a_batch(oai: openai.AsyncOpenAI, simulator) -> None:
+    raw = await oai.embeddings.with_raw_response.create(model=SMALL, input="hello world")
+    one = raw.parse()
+    assert one.model == SMALL and len(one.data) == 1 and one.data[0].index == 0
+    assert len(one.data[0].embedding) == 1536
+    assert one.data[0].embedding == pytest.approx(vector(SMALL, "hello world"), abs=1e-6)
+    tokens = math.ceil(len("hello world") / 4) + 4
+    assert one.usage.prompt_tokens == one.usage.total_tokens == tokens
+    assert raw.headers["x-agentqueue-provider"] == "openai"
+    assert float(raw.headers["x-agentqueue-cost-usd"]) == pytest.approx(tokens * 0.02 / 1e6)
+
+    batch = await oai.embeddings.create(model=SMALL, input=["cats purr", "dogs bark", "cats purr"])
+    vectors = [d.embedding for d in batch.data]
+    assert [d.index for d in batch.data] == [0, 1, 2]
+    assert vectors[0] == vectors[2] != vectors[1]
+    assert all(math.isclose(_norm(v), 1.0, rel_tol=1e-5) for v in vectors)
+    # the repeated text was sent once: one provider call with two inputs
+    last = simulator.stats()["calls"][-1]
+    assert last["input_tokens"] == 2 * (math.ceil(len("cats purr") / 4) + 4)
+
+
+async def test_dimensions_and_both_encodings(oai: openai.AsyncOpenAI, http) -> None:
+    short = await oai.embeddings.create(model="text-embedding-3-large", input="x", dimensions=256)
+    assert len(short.data[0].embedding) == 256
+    as_float = await http.post(
+        "/v1/embeddings", json={"model": SMALL, "input": ["a b c"], "encoding_format": "float"}
+    )
+    as_b64 = await http.post(
+        "/v1/embeddings", json={"model": SMALL, "input": "a b c", "encoding_format": "base64"}
+    )
+    assert as_float.status_code == as_b64.status_code == 200
+    floats = as_float.json()["data"][0]["embedding"]
+    packed = base64.b64decode(as_b64.json()["data"][0]["embedding"])
+    assert list(struct.unpack(f"<{len(packed) // 4}f", packed)) == floats  # float32 LE, exact
+    assert as_b64.json()["object"] == "list" and as_b64.json()["data"][0]["object"] == "embedding"
+
+
+async def test_a_repeated_call_is_a_cache_hit_and_costs_nothing(
+    oai: openai.AsyncOpenAI, simulator
+) -> None:
+    first = await oai.embeddings.with_raw_response.create(model=SMALL, input=["p", "q"])
+    again = await oai.embeddings.with_raw_response.create(model=SMALL, input=["p", "q"])
+    assert "x-agentqueue-cache" not in first.headers
+    assert again.headers["x-agentqueue-cache"] == "exact"
+    assert float(again.headers["x-agentqueue-cost-usd"]) == 0
+    assert [d.embedding for d in again.parse().data] == [d.embedding for d in first.parse().data]
+    assert simulator.stats()["providers"]["openai"]["requests"] == 1
+    partly = await oai.embeddings.with_raw_response.create(model=SMALL, input=["q", "r"])
+    assert partly.headers["x-agentqueue-cache"] == "partial"
+    assert simulator.stats()["providers"]["openai"]["requests"] == 2
+
+
+async def test_usage_counts_the_embedding_models_cost(oai: openai.AsyncOpenAI, http) -> None:
+    await oai.embeddings.create(model=SMALL, input=["one", "two"])
+    await oai.embeddings.create(model="gemini-embedding-001", input="three")
+    today = (await http.get("/v1/usage")).json()["days"][0]
+    models = {m["model"]: m for m in today["models"]}
+    assert models[SMALL]["calls"] == 1 and models[SMALL]["cost_usd"] > 0
+    assert models[SMALL]["input_tokens"] > 0 and models[SMALL]["output_tokens"] == 0
+    assert models["gemini-embedding-001"]["cost_usd"] > 0
+    assert today["cost_usd"] == pytest.approx(sum(m["cost_usd"] for m in today["models"]))
+
+
+async def test_a_gemini_model_answers_through_the_gateway(
+    oai: openai.AsyncOpenAI, simulator
+) -> None:
+    raw = await oai.embeddings.with_raw_response.create(
+        model="gemini-embedding-001", input=["sun", "moon"], dimensions=128
+    )
+    data = raw.parse().data
+    assert [len(d.embedding) for d in data] == [128, 128]
+    assert data[0].embedding == pytest.approx(vector("gemini-embedding-001", "sun", 128), abs=1e-6)
+    assert raw.headers["x-agentqueue-provider"] == "google"
+    assert simulator.stats()["providers"]["google"]["requests"] == 1
+
+
+async def test_model_errors_are_openais_404(oai: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as unknown:
+        await oai.embeddings.create(model="no-such-embedder", input="x")
+    assert unknown.value.body["code"] == "model_not_found"
+    assert unknown.value.body["param"] == "model"
+    with pytest.raises(openai.NotFoundError) as chat:
+        await oai.embeddings.create(model="gpt-4.1", input="x")
+    assert "gpt-4.1" in chat.value.body["message"] and "chat model" in chat.value.body["message"]
+    assert chat.value.body["param"] == "model"
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"input": ""}, "input"),
+        ({"input": []}, "input"),
+        ({"input": ["ok", ""]}, "input[1]"),
+        ({"input": [1, 2, 3]}, "input"),
+        ({"input": [[1, 2], [3]]}, "input"),
+        ({"input": "x", "dimensions": 4096}, "dimensions"),
+        ({"input": "x", "encoding_format": "int8"}, "encoding_format"),
+        ({"input": "x", "temperature": 0}, "temperature"),
+    ],
+    ids=["empty", "no-items", "empty-item", "tokens", "token-lists", "too-wide", "enc", "extra"],
+)
+async def test_bad_requests_are_400_naming_the_field(
+    http: httpx.AsyncClient, body: dict[str, Any], param: str, simulator
+) -> None:
+    r = await http.post("/v1/embeddings", json={"model": SMALL, **body})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == param
+    assert param.split("[")[0] in error["message"]
+    if body["input"] in ([1, 2, 3], [[1, 2], [3]]):
+        assert "not supported" in error["message"]
+    assert simulator.stats()["providers"].get("openai", {}).get("requests", 0) == 0
+
+
+async def test_a_lone_surrogate_is_400_not_500(http: httpx.AsyncClient) -> None:
+    body = b'{"model": "text-embedding-3-small", "input": ["ok", "bad \\ud800"]}'
+    r = await http.post(
+        "/v1/embeddings", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "input[1]"
+
+
+async def test_the_sdk_raises_bad_request_with_param(oai: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        await oai.embeddings.create(model=SMALL, input=[])
+    assert info.value.param == "input"  # type: ignore[attr-defined]
+
+
+async def test_a_key_is_required(gateway_url: str) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url) as anonymous:
+        r = await anonymous.post("/v1/embeddings", json={"model": SMALL, "input": "x"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+async def test_the_limiter_refuses_with_429_before_the_provider_is_over_its_limit(
+    redis_url: str, simulator
+) -> None:
+    limits = {"rpm": 100, "tpm": 40, "minute_seconds": 60.0}
+    simulator.configure({"openai": {"tpm": 40}})
+    settings = _settings(
+        redis_url,
+        simulator.url,
+        provider_order=["openai"],
+        budgets={f"openai:{SMALL}": limits},
+        interactive_max_wait=0.5,
+    )
+    with serving(create_app(settings), name="gateway") as url:
+        client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=KEY_T1, max_retries=0)
+        try:
+            await client.embeddings.create(model=SMALL, input="a" * 80)  # 24 of 40 tokens
+            with pytest.raises(openai.RateLimitError) as info:
+                await client.embeddings.create(model=SMALL, input="b" * 80)
+        finally:
+            await client.close()
+    assert "our limiter" in info.value.body["message"]
+    assert int(info.value.response.headers["retry-after"]) >= 1
+    stats = simulator.stats()["providers"]["openai"]
+    assert stats["requests"] == 1 and not stats["errors"]  # the provider never said 429
