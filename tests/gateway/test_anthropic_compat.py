@@ -1,39 +1,14 @@
 """The official ``anthropic`` SDK against ``/v1/messages``: tool use, images, system
 blocks, stop sequences, token counts and errors, as Anthropic's API answers them."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
 import jsonschema
 import pytest
-from pydantic import SecretStr
 
-from agentqueue.gateway.app import create_app
-from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway.conftest import KEY_T1, KEY_T2
-from tests.servers import serving
-
-
-@pytest.fixture
-def gateway_url(redis_url: str, simulator) -> Iterator[str]:
-    """The gateway served by uvicorn on 127.0.0.1, the simulator behind it."""
-    settings = GatewaySettings(
-        redis_url=SecretStr(redis_url),
-        api_keys=SecretStr(f"t1:{KEY_T1},t2:{KEY_T2}"),
-        simulator_url=simulator.url,
-        tenant_quotas={"t2": {"tpm": 300}},
-    )
-    with serving(create_app(settings), name="gateway") as url:
-        yield url
-
-
-@pytest.fixture
-async def claude(gateway_url: str) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    client = anthropic.AsyncAnthropic(base_url=gateway_url, api_key=KEY_T1, max_retries=0)
-    yield client
-    await client.close()
-
 
 MODELS = ["claude-sonnet-4-6", "gpt-4.1"]  # same protocol, and answered by OpenAI
 WEATHER_SCHEMA: dict[str, Any] = {

@@ -2,32 +2,15 @@
 through ``/v1/messages``: the model calls the tool, the result goes back, the final
 answer says it — answered by Claude, and by OpenAI behind the same protocol."""
 
-from collections.abc import Iterator
-
 import anthropic
 import pytest
-from pydantic import SecretStr
 from pydantic_ai import Agent
 from pydantic_ai.models.anthropic import AnthropicModel
 from pydantic_ai.providers.anthropic import AnthropicProvider
 
-from agentqueue.gateway.app import create_app
-from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway.conftest import KEY_T1
-from tests.servers import serving
 
 FORECAST = "rain-7319 all afternoon"
-
-
-@pytest.fixture
-def gateway_url(redis_url: str, simulator) -> Iterator[str]:
-    settings = GatewaySettings(
-        redis_url=SecretStr(redis_url),
-        api_keys=SecretStr(f"t1:{KEY_T1}"),
-        simulator_url=simulator.url,
-    )
-    with serving(create_app(settings), name="gateway") as url:
-        yield url
 
 
 def _agent(

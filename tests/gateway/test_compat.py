@@ -1,44 +1,10 @@
 """The official OpenAI and Anthropic SDKs, pointed at the gateway, work unmodified."""
 
-from collections.abc import AsyncIterator, Iterator
-
 import anthropic
 import openai
 import pytest
-from pydantic import SecretStr
 
-from agentqueue.gateway.app import create_app
-from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway.conftest import KEY_T1, KEY_T2
-from tests.servers import serving
-
-
-@pytest.fixture
-def gateway_url(redis_url: str, simulator) -> Iterator[str]:
-    """The gateway served by uvicorn on 127.0.0.1, the simulator behind it."""
-    settings = GatewaySettings(
-        redis_url=SecretStr(redis_url),
-        api_keys=SecretStr(f"t1:{KEY_T1},t2:{KEY_T2}"),
-        simulator_url=simulator.url,
-        tenant_quotas={"t2": {"tpm": 300}},
-    )
-    with serving(create_app(settings), name="gateway") as url:
-        yield url
-
-
-@pytest.fixture
-async def oai(gateway_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T1, max_retries=0)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def claude(gateway_url: str) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    client = anthropic.AsyncAnthropic(base_url=gateway_url, api_key=KEY_T1, max_retries=0)
-    yield client
-    await client.close()
-
 
 HI = [{"role": "user", "content": "Say hi"}]
 

@@ -6,44 +6,19 @@ from __future__ import annotations
 import base64
 import math
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from pydantic import SecretStr
 
 from agentqueue.gateway.app import create_app
-from agentqueue.gateway.settings import GatewaySettings
 from agentqueue.simulator.protocols.openai_embeddings import vector
-from tests.gateway.conftest import KEY_T1
+from tests.gateway.conftest import KEY_T1, served_settings
 from tests.servers import serving
 
 SMALL = "text-embedding-3-small"
-
-
-def _settings(redis_url: str, simulator_url: str, **fields: Any) -> GatewaySettings:
-    return GatewaySettings(
-        redis_url=SecretStr(redis_url),
-        api_keys=SecretStr(f"t1:{KEY_T1}"),
-        simulator_url=simulator_url,
-        **fields,
-    )
-
-
-@pytest.fixture
-def gateway_url(redis_url: str, simulator) -> Iterator[str]:
-    """The gateway served by uvicorn on 127.0.0.1, the simulator behind it."""
-    with serving(create_app(_settings(redis_url, simulator.url)), name="gateway") as url:
-        yield url
-
-
-@pytest.fixture
-async def oai(gateway_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T1, max_retries=0)
-    yield client
-    await client.close()
 
 
 @pytest.fixture
@@ -196,7 +171,7 @@ async def test_the_limiter_refuses_with_429_before_the_provider_is_over_its_limi
 ) -> None:
     limits = {"rpm": 100, "tpm": 40, "minute_seconds": 60.0}
     simulator.configure({"openai": {"tpm": 40}})
-    settings = _settings(
+    settings = served_settings(
         redis_url,
         simulator.url,
         provider_order=["openai"],

@@ -4,32 +4,16 @@ the result back, and the final answer carries it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
-from pydantic import SecretStr
 
-from agentqueue.gateway.app import create_app
-from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway.conftest import KEY_T1
-from tests.servers import serving
 
 agents = pytest.importorskip("agents")
 
 FORECAST = "Lisbon: sunny, 23 degrees"
-
-
-@pytest.fixture
-def gateway_url(redis_url: str, simulator: Any) -> Iterator[str]:
-    settings = GatewaySettings(
-        redis_url=SecretStr(redis_url),
-        api_keys=SecretStr(f"t1:{KEY_T1}"),
-        simulator_url=simulator.url,
-    )
-    with serving(create_app(settings), name="gateway") as url:
-        yield url
 
 
 @pytest.fixture(autouse=True)

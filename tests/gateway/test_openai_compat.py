@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import jsonschema
 import openai
 import pytest
-from pydantic import SecretStr
 
 from agentqueue.gateway.app import create_app
-from agentqueue.gateway.settings import GatewaySettings
-from tests.gateway.conftest import KEY_T1, KEY_T2
+from tests.gateway.conftest import KEY_T1, KEY_T2, served_settings
 from tests.servers import serving
 
 HI = [{"role": "user", "content": "Say hi"}]
@@ -69,22 +67,10 @@ MODELS = ["gpt-4.1", "claude-sonnet-4-6"]
 
 @pytest.fixture
 def gateway_url(redis_url: str, simulator: Any) -> Iterator[str]:
-    """The gateway served by uvicorn on 127.0.0.1, the simulator behind it."""
-    settings = GatewaySettings(
-        redis_url=SecretStr(redis_url),
-        api_keys=SecretStr(f"t1:{KEY_T1},t2:{KEY_T2}"),
-        simulator_url=simulator.url,
-        tenant_quotas={"t2": {"rpm": 1}},
-    )
+    """The conftest's gateway, but tenant t2 may make one request a minute."""
+    settings = served_settings(redis_url, simulator.url, tenant_quotas={"t2": {"rpm": 1}})
     with serving(create_app(settings), name="gateway") as url:
         yield url
-
-
-@pytest.fixture
-async def oai(gateway_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T1, max_retries=0)
-    yield client
-    await client.close()
 
 
 async def _streamed(stream: Any) -> tuple[str, list[dict[str, Any]], str | None, Any]:
