@@ -230,19 +230,21 @@ async def _from_quota(request: Request, exc: QuotaExceeded) -> OpenAIError:
     )
 
 
+def _rate_limited(message: str, retry_after: float | None, kind: str) -> OpenAIError:
+    """OpenAI's 429 for a limit on ``kind`` (``requests`` or ``tokens``), with when to
+    retry."""
+    return OpenAIError(
+        429, message, type=kind, code="rate_limit_exceeded", headers=_retry_after(retry_after)
+    )
+
+
 def _from_provider(exc: ProviderError) -> OpenAIError:
     if isinstance(exc, ContextTooLong):
         return OpenAIError(400, str(exc), param="messages", code="context_length_exceeded")
     if isinstance(exc, BadRequest):
         return OpenAIError(400, str(exc))
     if isinstance(exc, RateLimited):
-        return OpenAIError(
-            429,
-            str(exc),
-            type="requests",
-            code="rate_limit_exceeded",
-            headers=_retry_after(exc.retry_after),
-        )
+        return _rate_limited(str(exc), exc.retry_after, "requests")
     return OpenAIError(502, str(exc), type="server_error")
 
 
@@ -250,13 +252,7 @@ def _from_no_provider(exc: NoProviderAvailable) -> OpenAIError:
     """429 if every provider refused for rate limits (with the soonest retry), else 503."""
     limited = bool(exc.attempts) and all(isinstance(a, RateLimited) for a in exc.attempts)
     if limited:
-        return OpenAIError(
-            429,
-            str(exc),
-            type="requests",
-            code="rate_limit_exceeded",
-            headers=_retry_after(exc.retry_after),
-        )
+        return _rate_limited(str(exc), exc.retry_after, "requests")
     return OpenAIError(503, str(exc), type="server_error", headers=_retry_after(exc.retry_after))
 
 
@@ -279,13 +275,7 @@ async def as_openai_error(request: Request, exc: Exception) -> OpenAIError:
     if isinstance(exc, ProviderError):
         return _from_provider(exc)
     if isinstance(exc, BudgetExhausted):
-        return OpenAIError(
-            429,
-            str(exc),
-            type="tokens",
-            code="rate_limit_exceeded",
-            headers=_retry_after(exc.retry_after),
-        )
+        return _rate_limited(str(exc), exc.retry_after, "tokens")
     if isinstance(exc, RedisError | LimiterUnavailable):
         log.error("store or limiter unavailable: %s", exc)
         return OpenAIError(
