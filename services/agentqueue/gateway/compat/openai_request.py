@@ -78,7 +78,7 @@ def invalid(param: str, message: str) -> OpenAIError:
     return OpenAIError(400, message, param=param)
 
 
-def _from_pydantic(exc: ValidationError, prefix: str, names: dict[str, str]) -> OpenAIError:
+def param_error(exc: ValidationError, prefix: str, names: dict[str, str]) -> OpenAIError:
     """A core model's refusal under ``prefix``, its field renamed as OpenAI calls it."""
     first = exc.errors(include_url=False)[0]
     loc = [names.get(str(p), p) if isinstance(p, str) else p for p in first["loc"]]
@@ -87,7 +87,9 @@ def _from_pydantic(exc: ValidationError, prefix: str, names: dict[str, str]) -> 
     return invalid(param, f"Invalid value for '{param}': {first['msg']}")
 
 
-def _check_schema(param: str, schema: dict[str, Any]) -> None:
+def check_schema(param: str, schema: dict[str, Any]) -> None:
+    """A 400 naming ``param`` unless ``schema`` is a JSON schema (tool parameters, a
+    response format's schema: shared with the Responses API)."""
     try:
         validator_for(schema).check_schema(schema)
     except SchemaError as exc:
@@ -110,7 +112,7 @@ def _text(content: str | Sequence[Any] | None) -> str:
 _DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*?;base64,(?P<data>.*)$", re.S)
 
 
-def _image(param: str, url: str) -> ImagePart:
+def image_part(param: str, url: str) -> ImagePart:
     """An ``image_url``: a ``data:`` URL inline (base64 checked), an ``https`` URL as is."""
     try:
         if url.startswith("data:"):
@@ -150,7 +152,7 @@ def _user_turn(i: int, m: UserMessage) -> dict[str, Any]:
                 )
             if isinstance(part, ImagePartBody):
                 images.append(
-                    _image(f"messages[{i}].content[{j}].image_url.url", part.image_url.url)
+                    image_part(f"messages[{i}].content[{j}].image_url.url", part.image_url.url)
                 )
         text = _text(m.content)
     if not text and not images:
@@ -168,7 +170,7 @@ def _tool_call(param: str, call_id: str, name: str, arguments: str) -> ToolCall:
     try:
         return ToolCall(id=call_id, name=name, arguments=parsed)
     except ValidationError as exc:
-        raise _from_pydantic(exc, param, {"name": "function.name"}) from None
+        raise param_error(exc, param, {"name": "function.name"}) from None
 
 
 def _assistant_turn(i: int, m: AssistantMessage) -> dict[str, Any]:
@@ -237,7 +239,7 @@ def conversation(
                     name=pending.pop(m.tool_call_id),
                 )
             except ValidationError as exc:
-                raise _from_pydantic(exc, f"messages[{i}]", {}) from None
+                raise param_error(exc, f"messages[{i}]", {}) from None
             if collecting:
                 turns[-1][1]["tool_results"].append(result)
             else:
@@ -277,11 +279,11 @@ def tools(bodies: Sequence[ToolBody] | None) -> list[ToolSpec]:
         )
         if schema.get("type", "object") != "object":
             raise invalid(f"{where}.parameters", "a function's parameters must be of type 'object'")
-        _check_schema(f"{where}.parameters", schema)
+        check_schema(f"{where}.parameters", schema)
         try:
             spec = ToolSpec(name=fn.name, description=fn.description or "", input_schema=schema)
         except ValidationError as exc:
-            raise _from_pydantic(exc, where, {"input_schema": "parameters"}) from None
+            raise param_error(exc, where, {"input_schema": "parameters"}) from None
         if any(s.name == spec.name for s in specs):
             raise invalid(f"{where}.name", f"duplicate function name {spec.name!r}")
         specs.append(spec)
@@ -314,15 +316,13 @@ def response_format(body: ChatCompletionBody) -> ResponseFormat | None:
         raise invalid("response_format.json_schema", "a json_schema format needs json_schema")
     if spec.schema_ is None:
         raise invalid("response_format.json_schema.schema", "the JSON schema is required")
-    _check_schema("response_format.json_schema.schema", spec.schema_)
+    check_schema("response_format.json_schema.schema", spec.schema_)
     try:
         return ResponseFormat(
             type="json_schema", name=spec.name, json_schema=spec.schema_, strict=bool(spec.strict)
         )
     except ValidationError as exc:
-        raise _from_pydantic(
-            exc, "response_format.json_schema", {"json_schema": "schema"}
-        ) from None
+        raise param_error(exc, "response_format.json_schema", {"json_schema": "schema"}) from None
 
 
 def stop(value: str | list[str] | None) -> list[str]:
