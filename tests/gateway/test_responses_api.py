@@ -160,7 +160,7 @@ def test_the_answer_validates_as_the_sdks_response_model() -> None:
     whole answer and for a stream that opened its message before the model called a tool."""
     from agentqueue.core.llm.messages import Completion, ToolCall, Usage
     from agentqueue.gateway.compat import responses_answer
-    from agentqueue.gateway.compat.responses_request import ResponsesBody
+    from agentqueue.gateway.compat.responses_body import ResponsesBody
 
     body = ResponsesBody.model_validate({"model": "gpt-4.1", "input": ASK, "tools": [WEATHER]})
     call = ToolCall(

@@ -27,7 +27,7 @@ from typing import Any
 
 from agentqueue.core.llm.messages import Completion, ToolCall, Usage
 from agentqueue.gateway.compat.calls import finish_reason
-from agentqueue.gateway.compat.responses_request import FunctionTool, NamedFunction, ResponsesBody
+from agentqueue.gateway.compat.responses_body import FunctionTool, NamedFunction, ResponsesBody
 
 
 def new_id(prefix: str) -> str:

@@ -26,7 +26,8 @@ from agentqueue.gateway.api.deps import CallerDep
 from agentqueue.gateway.compat import responses_answer
 from agentqueue.gateway.compat.calls import STREAM_RESPONSES, start_stream, whole_answer
 from agentqueue.gateway.compat.openai_errors import OpenAIRoute, openai_error_responses
-from agentqueue.gateway.compat.responses_request import ResponsesBody, to_request
+from agentqueue.gateway.compat.responses_body import ResponsesBody
+from agentqueue.gateway.compat.responses_request import to_request
 
 router = APIRouter(tags=["openai-compatible"], route_class=OpenAIRoute)
 
