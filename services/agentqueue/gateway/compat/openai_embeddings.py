@@ -8,9 +8,9 @@ limiter, quotas, usage and cost as chat, with each input's vector cached per ten
 ``encoding_format: "base64"`` unless told otherwise and decodes it itself: float32
 little-endian bytes, as OpenAI sends them.
 
-Token-id arrays as input are refused (400 naming ``input``): the gateway cannot know the
-tokenizer of every provider's model. (LangChain's ``OpenAIEmbeddings`` sends them unless
-built with ``check_embedding_ctx_length=False``.) ``usage.prompt_tokens`` counts every input: the
+Token-id arrays as input (what LangChain's ``OpenAIEmbeddings`` sends by default) are
+decoded back to text with ``cl100k_base`` (:mod:`.token_ids`), for any model.
+``usage.prompt_tokens`` counts every input: the
 provider's count for those it embedded, the local estimate for those served from the
 cache (``x-agentqueue-cache``: ``exact`` when all were, ``partial`` when some were, and
 ``x-agentqueue-cost-usd`` is then what the call really cost). Errors are OpenAI's envelope
@@ -38,6 +38,7 @@ from agentqueue.gateway.compat.openai_errors import (
     OpenAIRoute,
     openai_error_responses,
 )
+from agentqueue.gateway.compat.token_ids import decode, is_token_ids
 
 router = APIRouter(tags=["openai-compatible"], route_class=OpenAIRoute)
 
@@ -48,7 +49,7 @@ class EmbeddingBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, max_length=200)
-    #: A text, or a list of texts. (Token-id arrays are OpenAI's too, refused here.)
+    #: A text, a list of texts, one input as token ids, or a list of those.
     input: str | list[Any]
     dimensions: int | None = Field(default=None, ge=1, le=65_536)
     encoding_format: Literal["float", "base64"] = "float"
@@ -62,20 +63,21 @@ def _bad(message: str, param: str) -> OpenAIError:
 
 def texts_of(value: str | list[Any]) -> list[str]:
     """The inputs as texts; 400 naming the field for anything else."""
-    items = [value] if isinstance(value, str) else value
+    items = [value] if isinstance(value, str) or is_token_ids(value) else value
     if not items:
         raise _bad("'input' must not be empty.", "input")
     if len(items) > MAX_INPUTS:
         raise _bad(f"'input' holds {len(items)} items; at most {MAX_INPUTS} a call.", "input")
     texts: list[str] = []
     for i, item in enumerate(items):
-        param = "input" if isinstance(value, str) else f"input[{i}]"
-        if isinstance(item, int | list):
-            raise _bad(
-                "token-id arrays are not supported as 'input' by this gateway: send text "
-                "(LangChain: OpenAIEmbeddings(check_embedding_ctx_length=False)).",
-                "input",
-            )
+        param = "input" if items is not value else f"input[{i}]"
+        if is_token_ids(item):
+            try:
+                item = decode(item)
+            except ValueError as exc:
+                raise _bad(f"'{param}': {exc}.", param) from None
+        elif isinstance(item, int | list):
+            raise _bad(f"'{param}' must be a string or a list of token ids.", param)
         if not isinstance(item, str):
             raise _bad(f"'{param}' must be a string.", param)
         if not item:
