@@ -10,10 +10,9 @@ import openai
 import pytest
 
 from tests.gateway.conftest import KEY_T1
+from tests.gateway.weather_agent import FORECAST, weather_agent
 
 agents = pytest.importorskip("agents")
-
-FORECAST = "Lisbon: sunny, 23 degrees"
 
 
 @pytest.fixture(autouse=True)
@@ -22,20 +21,7 @@ def _no_tracing() -> None:
 
 
 def _agent(gateway_url: str, model: str, calls: list[dict[str, Any]]) -> tuple[Any, Any]:
-    @agents.function_tool
-    def get_weather(city: str, unit: str = "celsius") -> str:
-        """The weather forecast for a city."""
-        calls.append({"city": city, "unit": unit})
-        return FORECAST
-
-    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T1, max_retries=0)
-    agent = agents.Agent(
-        name="forecaster",
-        instructions="Answer weather questions with the get_weather tool.",
-        tools=[get_weather],
-        model=agents.OpenAIChatCompletionsModel(model=model, openai_client=client),
-    )
-    return agent, client
+    return weather_agent(agents, agents.OpenAIChatCompletionsModel, gateway_url, model, calls)
 
 
 @pytest.mark.parametrize("model", ["gpt-4.1", "claude-sonnet-4-6"])

@@ -6,32 +6,15 @@ tool's result."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
-from pydantic import SecretStr
 
-from agentqueue.gateway.app import create_app
-from agentqueue.gateway.settings import GatewaySettings
 from tests.gateway.conftest import KEY_T1
-from tests.servers import serving
+from tests.gateway.weather_agent import FORECAST, weather_agent
 
 agents = pytest.importorskip("agents")
-
-FORECAST = "Lisbon: sunny, 23 degrees"
-
-
-@pytest.fixture
-def gateway_url(redis_url: str, simulator: Any) -> Iterator[str]:
-    settings = GatewaySettings(
-        redis_url=SecretStr(redis_url),
-        api_keys=SecretStr(f"t1:{KEY_T1}"),
-        simulator_url=simulator.url,
-    )
-    with serving(create_app(settings), name="gateway") as url:
-        yield url
 
 
 @pytest.fixture(autouse=True)
@@ -40,20 +23,7 @@ def _no_tracing() -> None:
 
 
 def _agent(gateway_url: str, model: str, calls: list[dict[str, Any]]) -> tuple[Any, Any]:
-    @agents.function_tool
-    def get_weather(city: str, unit: str = "celsius") -> str:
-        """The weather forecast for a city."""
-        calls.append({"city": city, "unit": unit})
-        return FORECAST
-
-    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key=KEY_T1, max_retries=0)
-    agent = agents.Agent(
-        name="forecaster",
-        instructions="Answer weather questions with the get_weather tool.",
-        tools=[get_weather],
-        model=agents.OpenAIResponsesModel(model=model, openai_client=client),
-    )
-    return agent, client
+    return weather_agent(agents, agents.OpenAIResponsesModel, gateway_url, model, calls)
 
 
 @pytest.mark.parametrize("model", ["gpt-4.1", "claude-sonnet-4-6"])

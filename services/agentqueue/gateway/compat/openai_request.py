@@ -314,15 +314,23 @@ def response_format(body: ChatCompletionBody) -> ResponseFormat | None:
     spec = fmt.json_schema
     if spec is None:
         raise invalid("response_format.json_schema", "a json_schema format needs json_schema")
-    if spec.schema_ is None:
-        raise invalid("response_format.json_schema.schema", "the JSON schema is required")
-    check_schema("response_format.json_schema.schema", spec.schema_)
+    return json_schema_format(
+        "response_format.json_schema", spec.name, spec.schema_, bool(spec.strict)
+    )
+
+
+def json_schema_format(
+    where: str, name: str, schema: dict[str, Any] | None, strict: bool
+) -> ResponseFormat:
+    """A ``json_schema`` answer format, or a 400 naming ``where``'s field (shared with the
+    Responses API, whose ``text.format`` carries the same three things)."""
+    if schema is None:
+        raise invalid(f"{where}.schema", "the JSON schema is required")
+    check_schema(f"{where}.schema", schema)
     try:
-        return ResponseFormat(
-            type="json_schema", name=spec.name, json_schema=spec.schema_, strict=bool(spec.strict)
-        )
+        return ResponseFormat(type="json_schema", name=name, json_schema=schema, strict=strict)
     except ValidationError as exc:
-        raise param_error(exc, "response_format.json_schema", {"json_schema": "schema"}) from None
+        raise param_error(exc, where, {"json_schema": "schema"}) from None
 
 
 def stop(value: str | list[str] | None) -> list[str]:

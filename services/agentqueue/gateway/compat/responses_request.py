@@ -54,7 +54,13 @@ from agentqueue.core.llm.messages import (
 )
 from agentqueue.gateway.compat.calls import TIER_ALIASES, build_request, resolve_model
 from agentqueue.gateway.compat.openai_errors import OpenAIError, model_not_found
-from agentqueue.gateway.compat.openai_request import check_schema, image_part, invalid, param_error
+from agentqueue.gateway.compat.openai_request import (
+    check_schema,
+    image_part,
+    invalid,
+    json_schema_format,
+    param_error,
+)
 from agentqueue.gateway.compat.responses_body import (
     FunctionCallItem,
     FunctionCallOutputItem,
@@ -366,15 +372,7 @@ def response_format(text: TextConfig | None) -> ResponseFormat | None:
         return ResponseFormat(type="json_object")
     if not fmt.name:
         raise invalid("text.format.name", "a json_schema format needs a name")
-    if fmt.schema_ is None:
-        raise invalid("text.format.schema", "the JSON schema is required")
-    check_schema("text.format.schema", fmt.schema_)
-    try:
-        return ResponseFormat(
-            type="json_schema", name=fmt.name, json_schema=fmt.schema_, strict=bool(fmt.strict)
-        )
-    except ValidationError as exc:
-        raise param_error(exc, "text.format", {"json_schema": "schema"}) from None
+    return json_schema_format("text.format", fmt.name, fmt.schema_, bool(fmt.strict))
 
 
 # --- the whole request ---------------------------------------------------------------
