@@ -107,6 +107,11 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"redis": {"enabled": False, "external": {"sentinels": ["sentinel-0"]}}},
         "sentinels",
     ),
+    "StorageClass not a name": (
+        {"redis": {"persistence": {"storageClass": "Fast SSD"}}},
+        "storageClass",
+    ),
+    "peering not a name": ({"operator": {"peering": "Agent_Queue"}}, "peering"),
     "password Secret without key": (
         {"redis": {"enabled": False, "external": {"host": "r", "passwordSecret": {"key": ""}}}},
         "key",

@@ -111,9 +111,14 @@ def _grants(
     }
 
 
+FINALIZERS = ("agentqueue.io", "agentqueues/finalizers", "update")
 CONTRACT = {
     *(("agentqueue.io", "agentqueues", v) for v in ("get", "list", "watch", "patch", "update")),
     *(("agentqueue.io", "agentqueues/status", v) for v in ("get", "patch", "update")),
+    # kopf's adopt sets blockOwnerDeletion on each worker Deployment's ownerReference; the
+    # OwnerReferencesPermissionEnforcement admission plugin then wants update on the owner's
+    # finalizers, or refuses the Deployment (403). Update only: nothing else is needed.
+    FINALIZERS,
     *(
         ("apps", "deployments", v)
         for v in ("get", "list", "watch", "create", "patch", "update", "delete")
@@ -155,6 +160,25 @@ def test_rbac_is_exactly_the_contract_and_has_no_wildcards(scope: str) -> None:
     ]
     without = render({"operator": {"enabled": False}})
     assert not any(o["kind"] in ("Role", "ClusterRole") for o in without)
+
+
+@pytest.mark.parametrize("scope", ["namespace", "cluster"])
+def test_the_operator_may_set_block_owner_deletion_on_its_workers(scope: str) -> None:
+    """What a real API server with OwnerReferencesPermissionEnforcement refused: the
+    operator's own Role (or ClusterRole) must let it update agentqueues/finalizers, and only
+    that on finalizers."""
+    objs = render({"operator": {"scope": scope}})
+    kind = "Role" if scope == "namespace" else "ClusterRole"
+    role = find(objs, kind, "-operator")
+    grants = _grants([role], kind)
+    assert FINALIZERS in grants
+    assert {g for g in grants if g[1].endswith("/finalizers")} == {FINALIZERS}
+    binding = find(objs, f"{kind}Binding", "-operator")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": kind,
+        "name": role["metadata"]["name"],
+    }
 
 
 def test_the_uninstall_hook_may_only_list_delete_and_unfinalize_agentqueues() -> None:

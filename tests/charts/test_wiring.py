@@ -352,9 +352,52 @@ def test_in_chart_redis_keeps_an_append_only_file_on_a_claim() -> None:
     assert redis.connection.parse_url(url)["password"] == env["REDIS_PASSWORD"]
     assert env["REDISCLI_AUTH"] == env["REDIS_PASSWORD"] and len(env["REDIS_PASSWORD"]) >= 32
 
+    # Claims outlive `helm uninstall` (NOTES.txt says so and how to delete them).
+    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
+    assert "helm.sh/resource-policy" not in str(sts)  # not Helm's object: it would do nothing
+
     ephemeral = find(render({"redis": {"persistence": {"enabled": False}}}), "StatefulSet")
     assert "volumeClaimTemplates" not in ephemeral["spec"]
     assert {"name": "data", "emptyDir": {}} in ephemeral["spec"]["template"]["spec"]["volumes"]
+
+
+@pytest.mark.parametrize(
+    "storage_class,expected",
+    [("", None), ("-", ""), ("fast-ssd", "fast-ssd")],
+    ids=["cluster default", "none", "named"],
+)
+def test_redis_claim_storage_class(storage_class: str, expected: str | None) -> None:
+    """Helm's convention: empty leaves storageClassName out (the default StorageClass), "-"
+    sets it to "" (no class: binds a pre-created PersistentVolume only), else the name."""
+    values = {"redis": {"persistence": {"storageClass": storage_class}}}
+    for extra in ({}, {"sentinel": {"enabled": True}}):
+        objs = render({"redis": {**values["redis"], **extra}})
+        sts = find(objs, "StatefulSet", "-redis")
+        validate(sts)
+        (claim,) = sts["spec"]["volumeClaimTemplates"]
+        assert claim["spec"].get("storageClassName") == expected
+    notes = render_files(values)["agentqueue/templates/NOTES.txt"]
+    assert "stays Pending" in notes
+    assert "get pvc -l app.kubernetes.io/instance=aq,app.kubernetes.io/component=redis" in notes
+    assert ("get storageclass" in notes) is (storage_class != "-")
+
+
+def test_notes_say_what_uninstall_leaves_and_how_to_upgrade_crds() -> None:
+    install = render_files({})["agentqueue/templates/NOTES.txt"]
+    assert (
+        "delete pvc -l app.kubernetes.io/instance=aq,app.kubernetes.io/component=redis" in install
+    )
+    assert "the CRDs" in install and "AgentQueues this release did not make" in install
+    assert "--server-side" not in install
+    upgrade = render_files({}, is_install=False, is_upgrade=True)["agentqueue/templates/NOTES.txt"]
+    assert "kubectl apply --server-side --force-conflicts -f charts/agentqueue/crds/" in upgrade
+    external = {"redis": {"enabled": False, "external": {"url": "redis://r:6379/0"}}}
+    for values in (external, {"redis": {"persistence": {"enabled": False}}}):
+        notes = render_files(values)["agentqueue/templates/NOTES.txt"]
+        assert "PersistentVolumeClaim" not in notes and "delete pvc" not in notes
 
 
 def test_a_given_redis_password_survives_url_encoding() -> None:
@@ -421,15 +464,36 @@ def test_operator_follows_the_contract(scope: str) -> None:
     assert {"name": "health", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
     env = resolve_env(container, objs)
     assert env["AGENTQUEUE_OPERATOR_NAMESPACE"] == (NAMESPACE if scope == "namespace" else "")
-    assert env["AGENTQUEUE_OPERATOR_PEERING"] == "agentqueue"
-    assert env["AGENTQUEUE_OPERATOR_INTERVAL"] == "5"
+    assert env["AGENTQUEUE_OPERATOR_PEERING"] == "aq-agentqueue"  # the release's fullname
+    assert env["AGENTQUEUE_OPERATOR_INTERVAL"] == "3"
     assert env["POD_ID"] == "pod-0"  # kopf's peering identity, from the Pod's name
     assert env["AGENTQUEUE_LIMITER_URL"] == "http://aq-agentqueue-limiter:8091"
     peering = next(o for o in objs if o["apiVersion"] == "kopf.dev/v1")
     assert peering["kind"] == ("KopfPeering" if scope == "namespace" else "ClusterKopfPeering")
-    assert peering["metadata"]["name"] == "agentqueue"
+    assert peering["metadata"]["name"] == env["AGENTQUEUE_OPERATOR_PEERING"]
     operator_sa = find(objs, "ServiceAccount", "-operator")["metadata"]["name"]
     assert pod["serviceAccountName"] == operator_sa
+
+
+def _peering(objs: list[dict[str, Any]]) -> tuple[str, str, str]:
+    """(kind, name of the peering object, the name the operator is told to join)."""
+    (peering,) = [o for o in objs if o["apiVersion"] == "kopf.dev/v1"]
+    container = find(objs, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    return peering["kind"], peering["metadata"]["name"], env["AGENTQUEUE_OPERATOR_PEERING"]
+
+
+def test_two_cluster_scoped_releases_get_peerings_of_their_own() -> None:
+    """A ClusterKopfPeering is cluster-wide: two releases on one name would pause each other."""
+    values = {"operator": {"scope": "cluster"}}
+    one = _peering(render(values, name="one", namespace="team-a"))
+    two = _peering(render(values, name="two", namespace="team-b"))
+    assert one == ("ClusterKopfPeering", "one-agentqueue", "one-agentqueue")
+    assert two == ("ClusterKopfPeering", "two-agentqueue", "two-agentqueue")
+    override = {"fullnameOverride": "queues"}
+    assert _peering(render({**values, **override}, name="x"))[1:] == ("queues", "queues")
+    explicit = {"operator": {"scope": "cluster", "peering": "shared-peering"}}
+    assert _peering(render(explicit, name="one"))[1:] == ("shared-peering", "shared-peering")
 
 
 def test_services_select_their_pods_and_name_real_ports() -> None:

@@ -3,6 +3,7 @@ they satisfy the CRD's schema and the operator can build a valid worker Deployme
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +39,16 @@ def test_agentqueue_is_valid_and_the_operator_can_run_it(queue: dict[str, Any]) 
     validate(made)
     pod = made["spec"]["template"]["spec"]
     assert pod["terminationGracePeriodSeconds"] > spec.worker.shutdown_timeout_seconds
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_apply_in_any_namespace(path: Path) -> None:
+    """No example names a namespace (`kubectl apply -n` refuses an object naming another):
+    each says in its comment how to apply it where you want it."""
+    text = path.read_text()
+    for doc in load_documents(text):
+        assert "namespace" not in doc["metadata"], f"{path.name}: {doc['metadata']['name']}"
+    assert "kubectl apply -n " in text and f"-f k8s/examples/{path.name}" in text
 
 
 def test_batch_example_scales_to_zero_and_interactive_stays_warm() -> None:

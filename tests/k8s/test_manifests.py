@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agentqueue.gateway.settings import GatewaySettings
 from agentqueue.worker.settings import WorkerSettings
@@ -44,6 +45,21 @@ def test_crd_copies_are_byte_identical() -> None:
     assert (BASE / "crds" / AGENTQUEUE_CRD.name).read_bytes() == AGENTQUEUE_CRD.read_bytes()
     for crd in CRD_DIR.glob("*.yaml"):
         assert (BASE / "crds" / crd.name).read_bytes() == crd.read_bytes(), crd.name
+    kustomization = yaml.safe_load((BASE / "crds" / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted(p.name for p in CRD_DIR.glob("*.yaml"))
+
+
+@needs_kustomize
+def test_base_crds_build_to_exactly_the_charts() -> None:
+    """`kubectl apply --server-side -k k8s/base/crds` applies what the chart's crds/ holds."""
+    from tests.k8s.validation import load_documents
+
+    built = sorted(build(BASE / "crds"), key=lambda o: o["metadata"]["name"])
+    chart = sorted(
+        (d for p in CRD_DIR.glob("*.yaml") for d in load_documents(p.read_text())),
+        key=lambda o: o["metadata"]["name"],
+    )
+    assert built == chart
 
 
 @pytest.mark.slow
@@ -86,6 +102,52 @@ def test_base_without_kustomize_reads_its_resources() -> None:
     assert {o["kind"] for o in objs} >= {"Deployment", "StatefulSet", "AgentQueue", "ConfigMap"}
     for obj in objs:
         validate(obj)
+
+
+def _role_grants(objs: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    (role,) = [o for o in objs if o["kind"] == "Role"]
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_base_operator_role_is_the_contract_with_finalizers() -> None:
+    """The base's operator Role is the chart's contract: agentqueues/finalizers update
+    included, without which OwnerReferencesPermissionEnforcement refuses every worker."""
+    from tests.charts.test_security import CONTRACT, FINALIZERS, PEERING
+
+    grants = _role_grants(build_resources_only(BASE))
+    assert FINALIZERS in grants
+    assert grants == CONTRACT | {("kopf.dev", "kopfpeerings", v) for v in PEERING}
+
+
+@pytest.mark.parametrize("path", OVERLAYS, ids=lambda p: p.name)
+@needs_kustomize
+def test_overlays_keep_the_finalizers_rule(path: Path) -> None:
+    from tests.charts.test_security import FINALIZERS
+
+    assert FINALIZERS in _role_grants(build(path))
+
+
+def test_base_keeps_a_fixed_peering_name() -> None:
+    """The base's KopfPeering is namespaced and named `agentqueue` (documented in its
+    kustomization.yaml); the operator joins that one."""
+    objs = build_resources_only(BASE)
+    (peering,) = [o for o in objs if o["apiVersion"] == "kopf.dev/v1"]
+    assert (peering["kind"], peering["metadata"]["name"]) == ("KopfPeering", "agentqueue")
+    operator = next(
+        o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator")
+    )
+    env = {
+        e["name"]: e.get("value")
+        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["AGENTQUEUE_OPERATOR_PEERING"] == "agentqueue"
+    assert "`agentqueue`" in (BASE / "kustomization.yaml").read_text()
 
 
 def _namespaced(obj: dict[str, Any]) -> bool:

@@ -2,8 +2,11 @@
 emulator, a real Redis (tests/conftest.py), and the real limiter service over HTTP.
 
 The emulator stores and streams objects but runs no controllers and assigns no names,
-so one small addition: objects POSTed with only ``generateName`` (kopf's Events) get a
-name, as the API server would give them; otherwise every Event after the first is a 409.
+so two small additions: objects POSTed with only ``generateName`` (kopf's Events) get a
+name, as the API server would give them (otherwise every Event after the first is a 409);
+and :func:`refusing` makes it refuse a request as the API server does (RBAC's 403, a 5xx)
+before it stores anything. (kmock's own reactions, ``kube[...] << 403``, answer the
+request but the emulator still stores the object: a refused create would exist.)
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +42,58 @@ BUDGET = "anthropic:claude-sonnet-4-6:default"
 _names = itertools.count()
 
 
+@dataclass
+class Refusal:
+    """Requests the emulator refuses while it is on, and how many it refused."""
+
+    action: kmock.action
+    resource: kmock.resource
+    subresource: str | None
+    error: kmock.KubernetesError
+    count: int = 0
+
+    def matches(self, request: Any) -> bool:
+        return bool(
+            request.action == self.action
+            and request.resource == self.resource
+            and request.subresource == self.subresource
+        )
+
+
 class NamingEmulator(kmock.KubernetesEmulator):
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self.refusals: list[Refusal] = []
+
     async def _handle(self, request: Any) -> Any:
+        for refusal in self.refusals:
+            if refusal.matches(request):
+                refusal.count += 1
+                raise refusal.error  # rendered as a Kubernetes Status with its code
         if request.action == kmock.action.CREATE and isinstance(request.data, dict):
             meta = request.data.setdefault("metadata", {})
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = f"{meta['generateName']}{next(_names)}"
         return await super()._handle(request)
+
+
+@contextlib.contextmanager
+def refusing(
+    k8s: kmock.KubernetesEmulator,
+    action: kmock.action,
+    resource: str,
+    error: kmock.KubernetesError,
+    *,
+    subresource: str | None = None,
+) -> Iterator[Refusal]:
+    """While inside: ``action`` on ``resource`` answers ``error`` and changes nothing."""
+    refusal = Refusal(action, kmock.resource(resource), subresource, error)
+    refusals: list[Refusal] = k8s.refusals  # type: ignore[attr-defined]
+    refusals.append(refusal)
+    try:
+        yield refusal
+    finally:
+        refusals.remove(refusal)
 
 
 def declare_resources(k8s: kmock.KubernetesEmulator) -> None:
@@ -195,9 +244,26 @@ def obj(k8s: kmock.KubernetesEmulator, resource: str, name: str) -> dict[str, An
     return raw
 
 
+def status(k8s: kmock.KubernetesEmulator, name: str = "standard") -> dict[str, Any]:
+    body = obj(k8s, AQ, name) or {}
+    return dict(body.get("status") or {})
+
+
+def condition(k8s: kmock.KubernetesEmulator, type_: str, name: str = "standard") -> dict[str, Any]:
+    for c in status(k8s, name).get("conditions") or []:
+        if c["type"] == type_:
+            return dict(c)
+    return {}
+
+
 def events(k8s: kmock.KubernetesEmulator) -> list[dict[str, Any]]:
     out = []
     for (res, _ns, _name), value in k8s.objects.items():
         if res == kmock.resource(EVENTS) and not value.deleted:
             out.append(value.raw)
     return out
+
+
+def reconciles(k8s: kmock.KubernetesEmulator) -> int:
+    """How many reconciles have run: each ends writing the AgentQueue's status, once."""
+    return len(k8s[kmock.action.UPDATE, kmock.resource(AQ), kmock.subresource("status")])

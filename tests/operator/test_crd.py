@@ -92,12 +92,15 @@ def test_the_contracts_names_and_columns(crd: dict[str, Any]) -> None:
     assert columns == [
         "Queue",
         "Ready",
+        "Reason",
+        "Queued",
         "InFlight",
         "Delayed",
         "Desired",
         "Current",
         "Headroom",
         "Age",
+        "Message",
     ]
     rules = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"]
     assert any("self.replicas.min <= self.replicas.max" in r["rule"] for r in rules)

@@ -232,6 +232,13 @@ affinity:
   mountPath: /tmp
 {{- end -}}
 
+{{/* The kopf peering object's name (AGENTQUEUE_OPERATOR_PEERING): operator.peering, else
+the release's fullname, so that two releases never share one (a ClusterKopfPeering is
+cluster-wide: two cluster-scoped releases on one name would pause each other). */}}
+{{- define "agentqueue.operatorPeering" -}}
+{{- .Values.operator.peering | default (include "agentqueue.fullname" .) -}}
+{{- end -}}
+
 {{- define "agentqueue.operatorServiceAccount" -}}
 {{- .Values.operator.serviceAccount.name | default (printf "%s-operator" (include "agentqueue.fullname" .)) -}}
 {{- end -}}
@@ -244,6 +251,12 @@ affinity:
 - apiGroups: [agentqueue.io]
   resources: [agentqueues/status]
   verbs: [get, patch, update]
+# Each worker Deployment's ownerReference (kopf's adopt) sets blockOwnerDeletion, which the
+# OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift) allows only to who
+# may update the owner's finalizers: without this, every Deployment create is refused (403).
+- apiGroups: [agentqueue.io]
+  resources: [agentqueues/finalizers]
+  verbs: [update]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, patch, update, delete]

@@ -3,10 +3,13 @@
 Handlers are registered on a registry built per run (:func:`build_registry`) rather than
 at import time, so the reconcile interval comes from settings and tests can run an
 operator with short intervals beside the real one. The handlers are thin: parse the
-spec, call :class:`~.reconcile.Reconciler`, hand its status patch and Events to kopf.
+spec, call :class:`~.reconcile.Reconciler`, write its status and post its Events
+(:mod:`.report`). The timer never raises and never uses kopf's ``patch``: a failure is
+the reconcile's outcome (Ready=False, a Warning when it starts), and the next attempt
+comes on the normal interval (see :mod:`.report` for why kopf's patch is avoided).
 
 - ``login``: in-cluster service account, else kubeconfig (kopf's own minimal logins);
-  the same credentials feed the Deployments client.
+  the same credentials feed the operator's own client (Deployments, AgentQueue status).
 - ``peers`` (an index): every AgentQueue by namespace, for the budget share.
 - ``reconcile`` (a timer, every ``AGENTQUEUE_OPERATOR_INTERVAL`` seconds): the loop.
 - ``forget`` (on delete, optional): drop the queue's window and learned rates.
@@ -20,7 +23,6 @@ collected by Kubernetes with its AgentQueue.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -30,12 +32,12 @@ from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
 from agentqueue.core.ratelimit.leases import Budgets
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
-from agentqueue.operator.conditions import Condition, merge_conditions
-from agentqueue.operator.kube import Deployments, KubeApiError
+from agentqueue.operator.failures import INVALID_SPEC, Failure
+from agentqueue.operator.kube import KubeClient, Resource
 from agentqueue.operator.reconcile import Peer, Reconciler
+from agentqueue.operator.report import report
 from agentqueue.operator.settings import OperatorSettings
 from agentqueue.operator.spec import AgentQueueSpec
-from agentqueue.operator.status import now_iso
 
 GROUP, VERSION, PLURAL = "agentqueue.io", "v1alpha1", "agentqueues"
 FINALIZER = "agentqueue.io/operator"
@@ -55,7 +57,7 @@ class Runtime:
             if settings.limiter_url
             else RedisBudgets(self.redis)
         )
-        self.kube: Deployments | None = None
+        self.kube: KubeClient | None = None
         self.reconciler = Reconciler(
             self.redis,
             self.budgets,
@@ -64,13 +66,19 @@ class Runtime:
             learning_alpha=settings.operator_learning_alpha,
         )
 
-    def deployments(self) -> Deployments:
-        if self.kube is None:
+    def _client(self) -> KubeClient:
+        if self.kube is None:  # kopf logs in before any handler runs: a bug if it shows
             raise kopf.TemporaryError("not logged in to the Kubernetes API yet", delay=1)
         return self.kube
 
+    def deployments(self) -> Resource:
+        return self._client().resource("apps", "v1", "deployments")
+
+    def agentqueues(self) -> Resource:
+        return self._client().resource(GROUP, VERSION, PLURAL)
+
     async def use(self, info: kopf.ConnectionInfo) -> None:
-        old, self.kube = self.kube, Deployments.connect(info)
+        old, self.kube = self.kube, KubeClient.connect(info)
         if old is not None:
             await old.aclose()
 
@@ -92,11 +100,6 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings) -> None:
         prefix="agentqueue.io", key="last-handled-configuration"
     )
     kopf_settings.posting.level = logging.WARNING  # per-tick handler logs stay in the log
-
-
-def _invalid_spec(patch: kopf.Patch, status: Mapping[str, Any], error: str) -> None:
-    condition = Condition("Ready", False, "InvalidSpec", error[:1000])
-    patch.status["conditions"] = merge_conditions(status.get("conditions"), [condition], now_iso())
 
 
 def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
@@ -143,21 +146,20 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         namespace: str | None,
         uid: str,
         memo: Any,
-        patch: kopf.Patch,
         logger: logging.Logger | logging.LoggerAdapter[Any],
         **kwargs: Any,
     ) -> None:
-        try:
-            parsed = AgentQueueSpec.of(spec)
-        except ValidationError as exc:
-            logger.warning("invalid spec: %s", exc)
-            _invalid_spec(patch, status, str(exc))
-            return
         runtime: Runtime = memo.runtime
         index: kopf.Index[str | None, Peer] = kwargs["peers"]  # the "peers" index, by its name
         if namespace is None:  # the CRD is namespaced; kopf types allow cluster objects
             return
         try:
+            parsed = AgentQueueSpec.of(spec)
+        except ValidationError as exc:
+            logger.warning("invalid spec: %s", exc)
+            failure = Failure(INVALID_SPEC, f"invalid spec: {exc}"[:1000])
+            outcome = runtime.reconciler.failed(uid, status, failure, meta.get("generation"))
+        else:
             outcome = await runtime.reconciler.reconcile(
                 uid=uid,
                 name=name,
@@ -168,13 +170,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
                 adopt=lambda manifest: kopf.adopt(manifest, owner=body),
                 peers=list(index.get(namespace, [])),
             )
-        except KubeApiError as exc:
-            raise kopf.TemporaryError(str(exc), delay=interval) from exc
-        for key, value in outcome.status.items():
-            patch.status[key] = value
-        for event in outcome.events:
-            kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1000])
-            logger.info("%s: %s", event.reason, event.message)
+        await report(runtime.agentqueues(), body, outcome, logger)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, id="forget", optional=True, registry=registry)
     def forget(uid: str, memo: Any, **_: Any) -> None:

@@ -7,6 +7,11 @@ the Deployment if it is missing, patch its template if the spec changed, patch i
 replicas if the decision differs. Report: a status patch (:mod:`.status`) and, for every scale,
 an Event with the reason. Everything but the Kubernetes and Redis calls is pure and lives
 in the modules named above; this one only sequences them.
+
+A reconcile that fails (the API server refuses, Redis is down, a bug) does not raise: the
+failure becomes its outcome (:mod:`.failures`), Ready=False with the reason, and a Warning
+only when the failure starts (:mod:`.incidents`). Raising would leave the AgentQueue's
+status silent and the reason in the operator's log only.
 """
 
 from __future__ import annotations
@@ -18,30 +23,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.queues.depth import QueueDepth, read_depth
 from agentqueue.core.queues.usage import bucket_of, read_usage
 from agentqueue.core.ratelimit.leases import Budgets
 from agentqueue.operator.budget_share import queue_share_tpm
+from agentqueue.operator.conditions import DecidedConditions
 from agentqueue.operator.deployment import (
     TEMPLATE_HASH,
     deployment_name,
     worker_deployment,
 )
+from agentqueue.operator.failures import RECONCILE_FAILED, Failure, failure_of
 from agentqueue.operator.headroom import read_budgets
-from agentqueue.operator.kube import Deployments
+from agentqueue.operator.incidents import failure_events, recovery_events
+from agentqueue.operator.kube import Resource
 from agentqueue.operator.learning import ReplicaRateLearner
 from agentqueue.operator.scaling import ScalingInput, desired_replicas
 from agentqueue.operator.spec import AgentQueueSpec
 from agentqueue.operator.stabilization import StabilizationWindow
 from agentqueue.operator.status import (
     ScaleEvent,
+    failed_status,
     held_message,
     now_iso,
     queue_status,
-    redis_down,
 )
 
 log = logging.getLogger(__name__)
@@ -54,7 +61,6 @@ class QueueMemory:
     window: StabilizationWindow
     learner: ReplicaRateLearner
     limiter_reachable: bool = True
-    redis_reachable: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,39 @@ class Outcome:
     replicas: int = 0
 
 
+@dataclass
+class Seen:
+    """The worker Deployment as this reconcile read it, for the status if a later step fails."""
+
+    read: bool = False
+    deployment: Mapping[str, Any] | None = None
+
+    @property
+    def running(self) -> int | None:
+        if not self.read:
+            return None
+        return running_replicas(self.deployment) if self.deployment else 0
+
+    @property
+    def current(self) -> int:
+        return int(((self.deployment or {}).get("spec") or {}).get("replicas") or 0)
+
+    def held(self) -> str:
+        """What a failure leaves the workers at: the operator decides nothing blind."""
+        if not self.read:
+            return "replicas left as they are"
+        if self.deployment is None:
+            return "no worker Deployment yet"
+        return f"replicas left at {self.current}"
+
+
+def ready_message(status: Mapping[str, Any]) -> str:
+    for condition in status.get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return str(condition.get("message") or "")
+    return ""
+
+
 def running_replicas(deployment: Mapping[str, Any]) -> int:
     """Pods ready to consume; without a controller (no status yet), the spec's count."""
     status = deployment.get("status") or {}
@@ -88,7 +127,7 @@ class Reconciler:
         self,
         redis: aioredis.Redis,
         budgets: Budgets,
-        deployments: Callable[[], Deployments],
+        deployments: Callable[[], Resource],
         *,
         usage_bucket_seconds: int = 60,
         learning_alpha: float = 0.3,
@@ -101,6 +140,7 @@ class Reconciler:
         self.alpha = learning_alpha
         self.clock = clock
         self.memory: dict[str, QueueMemory] = {}
+        self.conditions = DecidedConditions()
 
     def remember(self, uid: str, spec: AgentQueueSpec, status: Mapping[str, Any]) -> QueueMemory:
         mem = self.memory.get(uid)
@@ -118,6 +158,16 @@ class Reconciler:
 
     def forget(self, uid: str) -> None:
         self.memory.pop(uid, None)
+        self.conditions.forget(uid)
+
+    def _previous(self, uid: str, status: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The status to build on: the object's, with the conditions last decided here."""
+        return {**status, "conditions": self.conditions.previous(uid, status.get("conditions"))}
+
+    def _decided(self, uid: str, status: Mapping[str, Any], outcome: Outcome) -> Outcome:
+        conditions = list(outcome.status.get("conditions") or ())
+        self.conditions.decided(uid, status.get("conditions"), conditions)
+        return outcome
 
     async def _learn(self, mem: QueueMemory, queue: str, replicas: int, depth: QueueDepth) -> None:
         current = bucket_of(self.clock(), self.bucket_seconds)
@@ -153,23 +203,66 @@ class Reconciler:
         adopt: Callable[[dict[str, Any]], None],
         peers: Sequence[Peer] = (),
     ) -> Outcome:
-        mem = self.remember(uid, spec, status)
+        """The status and Events after one reconcile; a failure is an outcome, not raised."""
         api = self.deployments()
+        previous = self._previous(uid, status)
+        seen = Seen()
+        try:
+            outcome = await self._reconcile(
+                api, seen, uid, name, namespace, spec, previous, generation, adopt, peers
+            )
+        except Exception as exc:  # translated here, where it leaves the reconcile
+            failure = failure_of(exc)
+            if failure.reason == RECONCILE_FAILED:
+                log.exception("%s/%s: %s", namespace, name, failure.message)
+            else:
+                log.warning("%s/%s: %s", namespace, name, failure.message)
+            return self.failed(uid, status, failure, generation, seen)
+        outcome.events[:0] = recovery_events(previous, ready_message(outcome.status))
+        return self._decided(uid, status, outcome)
+
+    def failed(
+        self,
+        uid: str,
+        status: Mapping[str, Any],
+        failure: Failure,
+        generation: int | None,
+        seen: Seen | None = None,
+    ) -> Outcome:
+        """Ready=False with the failure's reason; a Warning only if the failure is news.
+
+        ``status``: the object's, as for :meth:`reconcile`.
+        """
+        previous = self._previous(uid, status)
+        seen = seen or Seen()
+        failure = Failure(failure.reason, f"{failure.message}; {seen.held()}")
+        events = failure_events(previous, failure)
+        patch = failed_status(previous, now_iso(), failure, seen.running, generation)
+        return self._decided(uid, status, Outcome(patch, events, seen.current))
+
+    async def _reconcile(
+        self,
+        api: Resource,
+        seen: Seen,
+        uid: str,
+        name: str,
+        namespace: str,
+        spec: AgentQueueSpec,
+        status: Mapping[str, Any],
+        generation: int | None,
+        adopt: Callable[[dict[str, Any]], None],
+        peers: Sequence[Peer],
+    ) -> Outcome:
+        mem = self.remember(uid, spec, status)
         deployment = await api.get(namespace, deployment_name(name))
-        current = int((deployment or {}).get("spec", {}).get("replicas") or 0)
+        seen.read, seen.deployment = True, deployment
+        current = seen.current
         running = running_replicas(deployment) if deployment else 0
         now = now_iso()
 
-        try:
-            depth = await read_depth(self.redis, spec.queue.value)
-            await self._learn(mem, spec.queue.value, running, depth)
-            higher = await self._higher_usage_tpm(spec, name, peers)
-        except RedisError as exc:
-            down, event = redis_down(status, now, current, running, str(exc), generation)
-            first = mem.redis_reachable
-            mem.redis_reachable = False
-            return Outcome(down, [event] if first else [], current)  # one Warning, not one a tick
-        mem.redis_reachable = True
+        depth = await read_depth(self.redis, spec.queue.value)
+        await self._learn(mem, spec.queue.value, running, depth)
+        higher = await self._higher_usage_tpm(spec, name, peers)
 
         view = await read_budgets(self.budgets, spec.budgets)
         rates = mem.learner.rates(seed_tpm=spec.tokens_per_minute_per_replica)
@@ -240,7 +333,7 @@ class Reconciler:
 
     @staticmethod
     async def _act(
-        api: Deployments,
+        api: Resource,
         namespace: str,
         name: str,
         spec: AgentQueueSpec,

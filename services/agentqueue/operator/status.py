@@ -1,7 +1,8 @@
 """What an AgentQueue's status says after a reconcile: the numbers and the conditions.
 
 Pure: built from what the reconcile observed and decided, so ``kubectl describe`` shows
-the same reasons the scaling Events carry. Conditions keep their transition time while
+the same reasons the scaling Events carry; after a failed reconcile, Ready=False with the
+failure's reason (:mod:`.failures`). Conditions keep their transition time while
 their status holds (:mod:`.conditions`).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from agentqueue.core.queues.depth import QueueDepth
 from agentqueue.operator.conditions import Condition, merge_conditions
+from agentqueue.operator.failures import Failure
 from agentqueue.operator.headroom import BudgetView
 from agentqueue.operator.learning import Rates
 from agentqueue.operator.scaling import Recommendation
@@ -79,26 +81,31 @@ def queue_status(
     return status
 
 
-def redis_down(
+def failed_status(
     previous: Mapping[str, Any],
     now: str,
-    current: int,
-    running: int,
-    error: str,
+    failure: Failure,
+    running: int | None,
     generation: int | None,
-) -> tuple[dict[str, Any], ScaleEvent]:
-    message = f"queue depth unreadable ({error}); replicas left at {current}"
+) -> dict[str, Any]:
+    """The status patch after a failed reconcile: Ready=False with the failure's reason.
+
+    Only what the failure leaves true is written: the numbers of the last good reconcile
+    stay, the budget condition too (nothing new was learned about the budget), and
+    ``currentReplicas`` only when the Deployment was read (``running`` not None).
+    """
     conditions = [
-        Condition("Ready", False, "RedisUnavailable", message),
-        Condition("Scaling", False, "Holding", message),
+        Condition("Ready", False, failure.reason, failure.message),
+        Condition("Scaling", False, "Holding", failure.message),
     ]
     kept = [c for c in previous.get("conditions") or () if c.get("type") == "BudgetLimited"]
-    status = {
+    status: dict[str, Any] = {
         "observedGeneration": generation,
-        "currentReplicas": running,
         "conditions": merge_conditions(previous.get("conditions"), conditions, now) + kept,
     }
-    return status, ScaleEvent("Warning", "RedisUnavailable", message)
+    if running is not None:
+        status["currentReplicas"] = running
+    return status
 
 
 def _int(value: float | None) -> int | None:
