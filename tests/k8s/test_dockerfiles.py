@@ -1,4 +1,6 @@
-"""The one Dockerfile, checked by reading it: no Docker engine runs in CI.
+"""The one Dockerfile, checked by reading it (scripts/images, which CI runs after the tests,
+builds every target for real with buildah and runs them with podman; there is no Docker
+engine).
 
 What can be checked without building: a builder that installs requirements/images.lock with
 --require-hashes before it copies the sources (so the dependency layer survives code
@@ -148,6 +150,23 @@ def test_builder_installs_the_lock_with_hashes_before_copying_the_sources() -> N
     installs = [a for kw, a in steps if kw == "RUN" and "pip install" in a]
     assert len(installs) == 2 and all(a.count("pip install") == 1 for a in installs)
     assert all("--no-deps" in a.split() for a in installs), installs
+
+
+def test_builder_slims_the_dependencies_in_their_own_layer() -> None:
+    """Debug symbols and the packages' own test suites leave the venv in the lock's step
+    (cached with it); binutils, for strip, stays in the builder. Bytecode is never removed:
+    the image runs on a read-only root filesystem."""
+    steps = _stage("builder").instructions
+    (lock_step,) = [
+        " ".join(a.split()) for kw, a in steps if kw == "RUN" and "--require-hashes" in a
+    ]
+    assert re.search(r"find /opt/venv -name '\*\.so' .*strip --strip-unneeded", lock_step)
+    assert re.search(r"site-packages -mindepth 2 -type d -name tests -prune", lock_step)
+    (apt,) = [a for kw, a in steps if kw == "RUN" and "apt-get install" in a]
+    assert "binutils" in apt and "rm -rf /var/lib/apt/lists/*" in apt
+    assert steps.index(("RUN", apt)) < [kw for kw, _ in steps].index("COPY")
+    assert not any("apt-get" in a for a in _stage("runtime").all("RUN"))
+    assert not any("__pycache__" in a or ".pyc" in a for kw, a in steps if kw == "RUN")
 
 
 def test_builder_copies_only_what_exists_and_is_in_the_context() -> None:
