@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import multiprocessing
 import os
 import statistics
@@ -39,6 +41,7 @@ import httpx
 import redis
 import redis.asyncio as aioredis
 
+import agentqueue.core.ratelimit.gate as gate_module
 from agentqueue.cli.processes import ProcessGroup, start_redis, wait_http
 from agentqueue.core.base.errors import NoProviderAvailable, ProviderError, RateLimited
 from agentqueue.core.base.ports import free_port
@@ -48,6 +51,8 @@ from agentqueue.core.calls.registry import build_provider
 from agentqueue.core.llm.catalog import load_catalog
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.llm.providers.base import ProviderConfig
+from agentqueue.core.llm.tokenizers import counter_named
+from agentqueue.core.llm.tokens import estimate_request
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.gate import BudgetGate, estimate_input_tokens
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
@@ -59,9 +64,28 @@ BUDGET = f"anthropic:{MODEL}:default"
 LOOPS_PER_PROCESS = 8
 
 
-def request_for(i: int) -> CompletionRequest:
-    text = f"Task {i}: summarise why shared rate limits beat per-process ones. " * 3
+#: ``--workload cjk``: what a Japanese or Chinese team's agents send, tool results in JSON.
+CJK_TEXTS = (
+    "次の会議の議事録を要約し、決定事項と担当者を箇条書きにしてください。",
+    "请根据以下订单数据，找出延迟发货的订单，并说明可能的原因。",  # noqa: RUF001
+    "このエラーログの原因を調べて、再発防止策を三つ提案してください。",
+)
+
+
+def request_for(i: int, workload: str = "english") -> CompletionRequest:
+    if workload == "cjk":
+        record = {"id": f"ord-{i:06d}", "status": "delayed", "items": [i % 7, i % 11],
+                  "note": "配送センターで保留中", "eta": f"2026-12-0{i % 9 + 1}"}  # fmt: skip
+        text = f"{CJK_TEXTS[i % 3]}\n{json.dumps([record] * 24, ensure_ascii=False)}"
+    else:
+        text = f"Task {i}: summarise why shared rate limits beat per-process ones. " * 3
     return CompletionRequest(messages=[ChatMessage(role="user", content=text)], max_tokens=256)
+
+
+def chars4_input_tokens(request: CompletionRequest, *_: object) -> int:
+    """The estimate before: ``ceil(chars / 4) + 4`` a message, whatever the content."""
+    texts = [m.all_text() for m in request.messages] + [request.system or ""]
+    return sum(math.ceil(len(t) / 4) + 4 for t in texts if t)
 
 
 class DesignDocLimiter:
@@ -100,6 +124,9 @@ async def worker(mode: str, args: dict[str, object]) -> dict[str, object]:
     client = aioredis.Redis.from_url(url)
     provider = build_provider(ProviderConfig("anthropic", api_key="bench", base_url=sim_url))
     gate = BudgetGate(RedisBudgets(client), max_wait=60.0)
+    if mode == "chars4":  # agentqueue's gate as it counted before: chars/4, nothing learned
+        gate_module.estimate_input_tokens = chars4_input_tokens
+        gate._calibrated = lambda raw, *_: raw  # type: ignore[method-assign]
     chain = FallbackChain([provider], load_catalog(), gate=gate, failure_threshold=10_000)
     doc = DesignDocLimiter(int(args["tpm"]), int(args["rpm"]), float(args["minute"]))
     latencies: list[float] = []
@@ -108,11 +135,11 @@ async def worker(mode: str, args: dict[str, object]) -> dict[str, object]:
 
     async def loop() -> None:
         while time.time() < deadline and (i := await client.incr("bench:next")) <= total:
-            request = request_for(i)
+            request = request_for(i, str(args["workload"]))
             picked = time.time()
             while True:
                 try:
-                    if mode == "agentqueue":
+                    if mode in ("agentqueue", "chars4"):
                         await chain.complete(request, Priority.HIGH)
                     else:
                         await doc.acquire(estimate_input_tokens(request) + request.max_tokens)
@@ -145,7 +172,7 @@ def run(mode: str, processes: int, env: dict[str, object], sim: httpx.Client) ->
     r = redis.Redis.from_url(str(env["redis_url"]))
     r.flushall()
     sim.post("/_sim/reset").raise_for_status()
-    if mode == "agentqueue":
+    if mode in ("agentqueue", "chars4"):
         limits = BudgetLimits(
             rpm=int(env["rpm"]),
             tpm=int(env["tpm"]),
@@ -245,7 +272,19 @@ def main() -> None:
     parser.add_argument("--rpm", type=int, default=100_000)
     parser.add_argument("--processes", default="1,3,6")
     parser.add_argument("--tasks", type=int, default=0, help="override the workload size")
-    parser.add_argument("--modes", default="baseline,agentqueue")
+    parser.add_argument(
+        "--modes",
+        default="baseline,agentqueue",
+        help="baseline (the design doc's limiter), agentqueue, chars4 (agentqueue's gate "
+        "counting as it did before: ceil(chars/4), nothing learned)",
+    )
+    parser.add_argument(
+        "--workload",
+        choices=("english", "cjk"),
+        default="english",
+        help="cjk: Japanese and Chinese requests with JSON records (the simulated Anthropic "
+        "counts them with cl100k_base, about 3x chars/4)",
+    )
     parser.add_argument(
         "--alone-only",
         action="store_true",
@@ -277,7 +316,12 @@ def main() -> None:
             },
         )
         wait_http(f"{simulator_url}/healthz", group)
-        per_task = 140  # tokens a task really uses, about (input ~60, output ~70)
+        # tokens a task really uses, about: its input as the simulated Anthropic counts it,
+        # and ~70 output
+        anthropic = counter_named("cl100k_base")
+        per_task = 70 + statistics.mean(
+            estimate_request(request_for(i, args.workload), anthropic) for i in range(1, 50)
+        )
         tasks = args.tasks or int(args.tpm * args.minutes / per_task)
         seconds = args.run_seconds or args.minutes * args.minute_seconds * 1.5
         env: dict[str, object] = {
@@ -289,9 +333,11 @@ def main() -> None:
             "rpm": args.rpm,
             "margin": args.margin,
             "minute": args.minute_seconds,
+            "workload": args.workload,
         }
         print(
-            f"workload: {tasks} tasks, provider {args.tpm} TPM per {args.minute_seconds:g}s "
+            f"workload: {tasks} {args.workload} tasks (~{per_task:.0f} tokens each), provider "
+            f"{args.tpm} TPM per {args.minute_seconds:g}s "
             f"minute, {LOOPS_PER_PROCESS} loops per process\n"
         )
         print(

@@ -13,6 +13,7 @@ import httpx
 import openai
 import pytest
 
+from agentqueue.core.llm.tokenizers import counter_named
 from agentqueue.gateway.app import create_app
 from agentqueue.simulator.protocols.openai_embeddings import vector
 from tests.gateway.conftest import KEY_T1, served_settings
@@ -38,7 +39,7 @@ async def test_one_text_and_a_batch(oai: openai.AsyncOpenAI, simulator) -> None:
     assert one.model == SMALL and len(one.data) == 1 and one.data[0].index == 0
     assert len(one.data[0].embedding) == 1536
     assert one.data[0].embedding == pytest.approx(vector(SMALL, "hello world"), abs=1e-6)
-    tokens = math.ceil(len("hello world") / 4) + 4
+    tokens = counter_named("cl100k_base").count("hello world") + 4  # as OpenAI counts
     assert one.usage.prompt_tokens == one.usage.total_tokens == tokens
     assert raw.headers["x-agentqueue-provider"] == "openai"
     assert float(raw.headers["x-agentqueue-cost-usd"]) == pytest.approx(tokens * 0.02 / 1e6)
@@ -50,7 +51,8 @@ async def test_one_text_and_a_batch(oai: openai.AsyncOpenAI, simulator) -> None:
     assert all(math.isclose(_norm(v), 1.0, rel_tol=1e-5) for v in vectors)
     # the repeated text was sent once: one provider call with two inputs
     last = simulator.stats()["calls"][-1]
-    assert last["input_tokens"] == 2 * (math.ceil(len("cats purr") / 4) + 4)
+    counted = counter_named("cl100k_base").count
+    assert last["input_tokens"] == counted("cats purr") + counted("dogs bark") + 2 * 4
 
 
 async def test_dimensions_and_both_encodings(oai: openai.AsyncOpenAI, http) -> None:
@@ -195,11 +197,16 @@ async def test_a_key_is_required(gateway_url: str) -> None:
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
 
 
+FIRST = "Embed this sentence about the weather in Paris today, please."
+SECOND = "Another sentence about the weather in Lyon tomorrow, thanks."
+
+
 async def test_the_limiter_refuses_with_429_before_the_provider_is_over_its_limit(
     redis_url: str, simulator
 ) -> None:
-    limits = {"rpm": 100, "tpm": 40, "minute_seconds": 60.0}
-    simulator.configure({"openai": {"tpm": 40}})
+    # each input is 12 tokens + 4 (cl100k_base, as OpenAI counts): room for one call
+    limits = {"rpm": 100, "tpm": 24, "minute_seconds": 60.0}
+    simulator.configure({"openai": {"tpm": 24}})
     settings = served_settings(
         redis_url,
         simulator.url,
@@ -210,9 +217,9 @@ async def test_the_limiter_refuses_with_429_before_the_provider_is_over_its_limi
     with serving(create_app(settings), name="gateway") as url:
         client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=KEY_T1, max_retries=0)
         try:
-            await client.embeddings.create(model=SMALL, input="a" * 80)  # 24 of 40 tokens
+            await client.embeddings.create(model=SMALL, input=FIRST)  # 16 of 24 tokens
             with pytest.raises(openai.RateLimitError) as info:
-                await client.embeddings.create(model=SMALL, input="b" * 80)
+                await client.embeddings.create(model=SMALL, input=SECOND)
         finally:
             await client.close()
     assert "our limiter" in info.value.body["message"]

@@ -11,6 +11,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from agentqueue.core.llm.tokenizers import counter_named
 from agentqueue.simulator.protocols.openai_embeddings import vector
 from agentqueue.simulator.testing import SimulatorHandle
 
@@ -51,7 +52,7 @@ def test_openai_sdk_embeds_one_text_and_a_batch(oai: openai.OpenAI, simulator) -
     assert len(one.data[0].embedding) == 1536
     expected = vector("text-embedding-3-small", "hello world")
     assert one.data[0].embedding == pytest.approx(expected, abs=1e-6)
-    assert one.usage.prompt_tokens == math.ceil(len("hello world") / 4) + 4
+    assert one.usage.prompt_tokens == counter_named("cl100k_base").count("hello world") + 4
 
     batch = oai.embeddings.create(
         model="text-embedding-3-large",

@@ -46,7 +46,7 @@ async def test_short_auto_completion_goes_efficient_long_one_frontier(
     runner: TaskRunner, store: TaskStore, simulator
 ) -> None:
     short = await submit(store, "completion", "Say hi", tier=TierChoice.AUTO)
-    long = await submit(store, "completion", "context " * 20_000, tier=TierChoice.AUTO)
+    long = await submit(store, "completion", "context " * 40_000, tier=TierChoice.AUTO)
     for task_id in (short, long):
         await runner.run(task_id, retries_done=0, retries_left=0)
     [s] = (await store.get(short)).calls

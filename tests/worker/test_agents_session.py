@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+from agentqueue.core.llm.tokenizers import counter_named
 from agentqueue.core.llm.tokens import estimate_text
 from agentqueue.core.sessions import Item, ItemKind, SessionRecord, SessionStore
 from agentqueue.core.sessions.context import ContextPolicy, pairs_intact
@@ -136,7 +137,7 @@ async def test_the_hopeless_case_fails_clearly_without_calling_a_provider(
     task = await step(runner, store, sessions, s.id)
     assert task.state is TaskState.FAILED and task.error is not None
     assert task.error.type == "ContextOverflow" and not task.error.retryable
-    assert "latest turn 225004 tokens" in task.error.message
+    assert "latest turn 450004 tokens" in task.error.message  # o200k_base: 2 w's a token
     assert "over the limit of" in task.error.message
     assert simulator.stats()["providers"] == {}  # nothing sent, so no provider 400
 
@@ -181,3 +182,47 @@ async def test_a_session_budget_stops_its_steps(
     assert "session budget of $0.02" in failed.error.message
     record = await sessions.get(s.id)
     assert 0 < record.cost_usd <= limit and record.steps >= 1
+
+
+#: A Japanese agent round's text: the simulated Anthropic counts it with cl100k_base, about
+#: 1.4 times our o200k_base stand-in, so a context manager trusting the stand-in alone would
+#: send sessions past the window.
+JAPANESE = (
+    "東京本社の第三四半期の売上報告によると、新製品の販売は予想を上回ったが、物流費の上昇が"
+    "利益率を圧迫している。来月の会議までに、地域別の在庫状況と配送の遅延について調べること。"
+)
+
+
+def japanese_round(r: int) -> list[Item]:
+    """One agent round in Japanese: a question, a tool call and a large result."""
+    return [
+        Item(kind=ItemKind.USER, content=f"第{r}回: この資料を調べて、変更点を教えてください。"),
+        Item(kind=ItemKind.TOOL_CALL, call_id=f"call-{r}", tool="fetch", content=f'{{"r": {r}}}'),
+        Item(
+            kind=ItemKind.TOOL_RESULT,
+            call_id=f"call-{r}",
+            tool="fetch",
+            content=f"結果 {r}: " + JAPANESE * 160,
+        ),
+    ]
+
+
+@pytest.mark.slow
+async def test_a_japanese_session_is_compacted_before_the_window_never_a_400(
+    runner: TaskRunner, store: TaskStore, sessions: SessionStore, simulator
+) -> None:
+    simulator.configure(UNLIMITED)
+    s = await sessions.create(SessionRecord(tenant="t", max_tokens=512))
+    rounds = 16
+    for r in range(rounds):
+        await sessions.append(s.id, japanese_round(r))
+        task = await step(runner, store, sessions, s.id)
+        assert task.state is TaskState.SUCCEEDED, task.error
+    calls = simulator.stats()["calls"]
+    assert calls and all(c["status"] == 200 for c in calls)  # never a provider 400
+    assert all(c["input_tokens"] <= WINDOW - 512 for c in calls)
+    assert max(c["input_tokens"] for c in ok_calls(simulator)) > WINDOW // 2
+    transcript = await sessions.transcript(s.id)
+    provider = counter_named("cl100k_base")  # how the simulated Anthropic counts
+    assert sum(estimate_text(i.content, provider) for i in transcript) > 1.3 * WINDOW
+    assert await sessions.compactions(s.id)  # compacted, not refused

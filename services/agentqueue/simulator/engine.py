@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from agentqueue.core.llm.tokenizers import TextCounter, counter_named
 from agentqueue.simulator.behaviour import Behaviour, Behaviours
 from agentqueue.simulator.buckets import KeyBuckets
 from agentqueue.simulator.outages import in_outage, parse_outages
@@ -117,6 +118,10 @@ class Simulator:
         self._outages = parse_outages(settings.outages)
         self._started = time.monotonic()
 
+    def counter(self, provider: str, model: str) -> TextCounter:
+        """How ``provider`` counts ``model``'s input (:attr:`SimulatorSettings.tokenizers`)."""
+        return counter_named(self.settings.tokenizer_for(provider, model))
+
     def reset(self) -> None:
         self.behaviours.reset()
         self.stats.reset()
@@ -160,7 +165,7 @@ class Simulator:
         """``extras``: tools, tool results, output format, stop sequences and images."""
         started = time.time()
         extras = extras or Extras()
-        input_tokens = input_estimate(system, turns, extras)
+        input_tokens = input_estimate(system, turns, extras, self.counter(provider, model))
         b = self.behaviours[provider]
         refusal = self._check(provider, key, model, input_tokens, max_tokens, b)
         if refusal is not None:
@@ -255,10 +260,15 @@ class Simulator:
         )
 
 
-def input_estimate(system: str | None, turns: list[str], extras: Extras | None = None) -> int:
+def input_estimate(
+    system: str | None,
+    turns: list[str],
+    extras: Extras | None = None,
+    counter: TextCounter | None = None,
+) -> int:
     """The prompt's tokens: its texts, plus images and tool definitions."""
     texts = [system, *turns] if system else list(turns)
-    return estimate_tokens(texts) + (extras.input_tokens() if extras else 0)
+    return estimate_tokens(texts, counter) + (extras.input_tokens(counter) if extras else 0)
 
 
 def retry_after_header(refusal: Refusal) -> dict[str, str]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agentqueue.core.llm.tokenizers import STAND_IN, counter_named, exact_encoding
 from agentqueue.simulator.outages import parse_outages
+from agentqueue.simulator.providers import PROVIDERS
 
 
 class SimulatorSettings(BaseSettings):
@@ -42,9 +44,42 @@ class SimulatorSettings(BaseSettings):
     outages: str = ""
     #: Seed of the fault dice; unset draws from the OS.
     seed: int | None = None
+    #: How providers count input tokens, by a real tokenizer: per provider
+    #: (``anthropic=cl100k_base,google=o200k_base``) or one for all (``o200k_base``);
+    #: OpenAI's encodings ``o200k_base`` and ``cl100k_base``. Unnamed, OpenAI counts by
+    #: the model's own encoding and the others by ``o200k_base``. Anthropic's default
+    #: stand-in for Claude's tokenizer (not published) is ``cl100k_base``: it counts
+    #: Japanese, Korean, Hindi and Thai well above ``o200k_base``, as Claude's is
+    #: reported to, so our counts (``o200k_base`` for non-GPT models) meet a provider that
+    #: disagrees with them by content, as production does.
+    tokenizers: str = "anthropic=cl100k_base"
+
+    def tokenizer_for(self, provider: str, model: str) -> str:
+        """The encoding ``provider`` counts ``model``'s input with."""
+        named = parse_tokenizers(self.tokenizers)
+        own = exact_encoding(provider, model) if provider == "openai" else None
+        return named.get(provider) or named.get("all") or own or STAND_IN
 
     @field_validator("outages")
     @classmethod
     def _valid_outages(cls, value: str) -> str:
         parse_outages(value)
         return value
+
+    @field_validator("tokenizers")
+    @classmethod
+    def _valid_tokenizers(cls, value: str) -> str:
+        for provider, name in parse_tokenizers(value).items():
+            if provider != "all" and provider not in PROVIDERS:
+                raise ValueError(f"unknown provider {provider!r} in tokenizers")
+            counter_named(name)  # raises ValueError naming the known ones
+        return value
+
+
+def parse_tokenizers(spec: str) -> dict[str, str]:
+    """``o200k_base`` -> {"all": ...}; ``anthropic=classes,openai=o200k_base`` by provider."""
+    out = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        provider, sep, name = part.rpartition("=")
+        out[provider.strip() if sep else "all"] = name.strip()
+    return out

@@ -1,17 +1,19 @@
-"""Deterministic replies and the simulator's token estimate.
+"""Deterministic replies and the simulator's token counts.
 
 The same request always gets the same reply, so tests can compare streamed and whole
-answers and caches can be checked. Tokens are estimated as ``ceil(chars / 4)`` per
-text plus 4 per message — roughly what English text costs on current tokenizers — and
-the same estimate serves usage, count-tokens and the rate-limit buckets.
+answers and caches can be checked. Input tokens are counted by a real tokenizer per
+provider (``SimulatorSettings.tokenizers``) plus 4 per message, and the same count serves
+usage, count-tokens and the rate-limit buckets: our own counts meet a provider that
+counts as providers do.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable
+
+from agentqueue.core.llm.tokenizers import STAND_IN, TextCounter, counter_named
 
 _WORDS = (
     "agents",
@@ -49,8 +51,14 @@ _WORDS = (
 )
 
 
-def estimate_tokens(texts: Iterable[str]) -> int:
-    return sum(math.ceil(len(t) / 4) + 4 for t in texts)
+#: Tokens a message costs beyond its text.
+PER_MESSAGE = 4
+
+
+def estimate_tokens(texts: Iterable[str], counter: TextCounter | None = None) -> int:
+    """Input tokens of ``texts`` by ``counter`` (``o200k_base`` if none), 4 a message."""
+    count = (counter or counter_named(STAND_IN)).count
+    return sum(count(t) + PER_MESSAGE for t in texts)
 
 
 def reply_tokens(

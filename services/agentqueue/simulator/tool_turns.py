@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from agentqueue.core.llm.tokenizers import TextCounter
 from agentqueue.simulator.schema_example import example
 from agentqueue.simulator.text import (
     char_pieces,
@@ -81,9 +82,9 @@ class Extras:
     images: int = 0  # images and documents in the prompt
     tools_text: str = ""  # the tool definitions as sent: input tokens too
 
-    def input_tokens(self) -> int:
+    def input_tokens(self, counter: TextCounter | None = None) -> int:
         """Input tokens beyond the texts': images and tool definitions."""
-        tools = estimate_tokens([self.tools_text]) if self.tools_text else 0
+        tools = estimate_tokens([self.tools_text], counter) if self.tools_text else 0
         return IMAGE_TOKENS * self.images + tools
 
 

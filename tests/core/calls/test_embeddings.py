@@ -146,7 +146,7 @@ async def test_refusals_name_the_model_or_the_field(caller: EmbeddingCaller) -> 
     assert too_wide.value.param == "dimensions"
     with pytest.raises(InputRefused) as too_long:
         await caller.embed(
-            EmbeddingRequest(model="gemini-embedding-001", inputs=["ok", "w" * 9000])
+            EmbeddingRequest(model="gemini-embedding-001", inputs=["ok", "many words " * 1500])
         )
     assert too_long.value.param == "input[1]"
 
@@ -160,18 +160,23 @@ async def test_no_fallback_to_another_provider(caller: EmbeddingCaller, simulato
     assert providers.get("openai", {}).get("requests", 0) == 0
 
 
+FIRST = "Embed this sentence about the weather in Paris today, please."
+SECOND = "Another sentence about the weather in Lyon tomorrow, thanks."
+
+
 async def test_the_budget_refuses_before_the_provider_is_over_its_limit(
     aredis: aioredis.Redis, redis_url: str, simulator
 ) -> None:
-    limits = {"rpm": 100, "tpm": 40, "minute_seconds": 60.0}
-    simulator.configure({"openai": {"tpm": 40}})
+    # each input is 12 tokens + 4 (cl100k_base, as OpenAI counts): room for one call
+    limits = {"rpm": 100, "tpm": 24, "minute_seconds": 60.0}
+    simulator.configure({"openai": {"tpm": 24}})
     async for caller in _caller(
         aredis, redis_url, simulator, budgets={f"openai:{SMALL}": limits}, limiter_max_wait=0.2
     ):
-        ok = await caller.embed(EmbeddingRequest(model=SMALL, inputs=["a" * 80]), tenant="t1")
+        ok = await caller.embed(EmbeddingRequest(model=SMALL, inputs=[FIRST]), tenant="t1")
         assert ok.cost_usd > 0
         with pytest.raises(NoProviderAvailable) as refused:
-            await caller.embed(EmbeddingRequest(model=SMALL, inputs=["b" * 80]), tenant="t1")
+            await caller.embed(EmbeddingRequest(model=SMALL, inputs=[SECOND]), tenant="t1")
         assert isinstance(refused.value.attempts[0], RateLimited)
         assert "our limiter" in str(refused.value)
     providers = simulator.stats()["providers"]["openai"]

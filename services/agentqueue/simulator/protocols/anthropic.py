@@ -145,17 +145,18 @@ def _marked(content: Any) -> bool:
 def _prompt_cache(sim: Simulator, a: Admission, body: dict[str, Any]) -> CacheUsage:
     """Split the input into plain, cache-written and cache-read tokens (tools count too)."""
     prefixes = PrefixHasher()
+    counter = sim.counter(PROVIDER, a.model)
     tools = body.get("tools") or []
     if tools:
         text = json.dumps(tools, sort_keys=True)
-        prefixes.add(text, estimate_tokens([text]), _marked(tools))
+        prefixes.add(text, estimate_tokens([text], counter), _marked(tools))
     system = body.get("system")
     if system:
         text = _text_of(system)
-        prefixes.add(text, estimate_tokens([text]), _marked(system))
+        prefixes.add(text, estimate_tokens([text], counter), _marked(system))
     for message in body.get("messages", []):
         text = _text_of(message.get("content"))
-        prefixes.add(text, estimate_tokens([text]), _marked(message.get("content")))
+        prefixes.add(text, estimate_tokens([text], counter), _marked(message.get("content")))
     # the admission's estimate: the same texts and tool definitions, plus images
     return sim.prompt_cache.account(a.key, a.model, prefixes.marks, a.input_tokens)
 
@@ -180,8 +181,9 @@ def router(sim: Simulator) -> APIRouter:
     @api.post("/v1/messages/count_tokens")
     async def count_tokens(request: Request) -> dict[str, int]:
         body = await request.json()
-        _, system, turns, _ = _parse(body)
-        return {"input_tokens": input_estimate(system, turns, _extras(body))}
+        model, system, turns, _ = _parse(body)
+        counter = sim.counter(PROVIDER, model)
+        return {"input_tokens": input_estimate(system, turns, _extras(body), counter)}
 
     @api.post("/v1/messages")
     async def messages(request: Request) -> Response:

@@ -179,7 +179,8 @@ def router(sim: Simulator) -> APIRouter:
         system, turns, max_tokens = _parse(body)
         extras = _extras(body)
         if action == "countTokens":
-            return JSONResponse({"totalTokens": input_estimate(system, turns, extras)})
+            counted = input_estimate(system, turns, extras, sim.counter(PROVIDER, model))
+            return JSONResponse({"totalTokens": counted})
         if action not in ("generateContent", "streamGenerateContent"):
             return JSONResponse(
                 {

@@ -131,7 +131,7 @@ async def test_bad_key_is_an_auth_error(simulator) -> None:
 
 
 async def test_prompt_over_the_window_is_context_too_long(provider: Provider) -> None:
-    huge = CompletionRequest(messages=[ChatMessage(role="user", content="x" * 900_000)])
+    huge = CompletionRequest(messages=[ChatMessage(role="user", content="lorem ipsum " * 150_000)])
     with pytest.raises(ContextTooLong) as info:
         await provider.complete(huge, _model(provider))
     assert not info.value.retryable and not info.value.trips_breaker
