@@ -50,7 +50,9 @@ async def test_bench_reports_every_burst(redis_url: str) -> None:
     assert len(ours.bursts) == bursts
     for b in ours.bursts:
         assert 0 < b.first <= b.full
-        assert b.first_replicas == want  # straight to the demand, in one patch
+        # up to the demand in one patch, unless the reconcile ran while the burst was still
+        # being enqueued (a loaded machine): then it saw part of it; never more
+        assert 1 <= b.first_replicas <= want
         assert b.phase >= 0
     assert ours.cycles and all(c > 0.4 for c in ours.cycles)  # interval + one reconcile
     assert ours.reconcile_s and all(r >= 0 for r in ours.reconcile_s)
