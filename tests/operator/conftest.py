@@ -31,6 +31,7 @@ from agentqueue.limiter.app import create_app
 from agentqueue.limiter.settings import LimiterSettings
 from agentqueue.operator.runner import run_operator
 from agentqueue.operator.settings import OperatorSettings
+from bench.kube_harness import declare_resources  # the bench serves the same API
 from tests.servers import serving
 
 AQ = "agentqueue.io/v1alpha1/agentqueues"
@@ -94,24 +95,6 @@ def refusing(
         yield refusal
     finally:
         refusals.remove(refusal)
-
-
-def declare_resources(k8s: kmock.KubernetesEmulator) -> None:
-    """The API discovery a cluster with our CRD installed would serve."""
-    rw = ["get", "list", "watch", "create", "patch", "update", "delete"]
-    k8s.resources[AQ] = kmock.ResourceInfo(
-        kind="AgentQueue", singular="agentqueue", namespaced=True, verbs=rw,
-        shortnames=["aq"], subresources=["status"],
-    )  # fmt: skip
-    k8s.resources[DEPLOYMENTS] = kmock.ResourceInfo(
-        kind="Deployment", singular="deployment", namespaced=True, verbs=rw
-    )
-    k8s.resources[EVENTS] = kmock.ResourceInfo(
-        kind="Event", singular="event", namespaced=True, verbs=rw
-    )
-    k8s.resources["v1/namespaces"] = kmock.ResourceInfo(
-        kind="Namespace", singular="namespace", namespaced=False, verbs=["get", "list", "watch"]
-    )
 
 
 @pytest.fixture
