@@ -39,6 +39,10 @@ TOOLS: list[Any] = [
     },
 ]
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+#: One call per turn: with two tools offered the simulator otherwise makes two in parallel
+#: (``test_parallel_tool_calls_come_back_as_two_tool_use_blocks``).
+ONE_AT_A_TIME: Any = {"type": "auto", "disable_parallel_tool_use": True}
+THINK: Any = {"type": "enabled", "budget_tokens": 2048}
 RESULT = "sunny-4242 and 21 degrees"
 #: A 1x1 transparent PNG.
 PNG = (
@@ -55,14 +59,16 @@ def _tool_use(message: Any) -> Any:
 
 @pytest.mark.parametrize("model", MODELS)
 async def test_a_tool_call_comes_back_whole_and_streamed(claude, model) -> None:
-    message = await claude.messages.create(model=model, max_tokens=200, messages=ASK, tools=TOOLS)
+    message = await claude.messages.create(
+        model=model, max_tokens=200, messages=ASK, tools=TOOLS, tool_choice=ONE_AT_A_TIME
+    )
     call = _tool_use(message)
     assert message.stop_reason == "tool_use"
     assert call.name == "get_weather" and call.id
     jsonschema.validate(call.input, WEATHER_SCHEMA)
 
     async with claude.messages.stream(
-        model=model, max_tokens=200, messages=ASK, tools=TOOLS
+        model=model, max_tokens=200, messages=ASK, tools=TOOLS, tool_choice=ONE_AT_A_TIME
     ) as stream:
         async for _ in stream:
             pass
@@ -75,7 +81,12 @@ async def test_a_tool_call_comes_back_whole_and_streamed(claude, model) -> None:
 
 async def test_a_streamed_tool_call_has_anthropics_event_sequence(claude) -> None:
     stream = await claude.messages.create(
-        model="claude-sonnet-4-6", max_tokens=200, messages=ASK, tools=TOOLS, stream=True
+        model="claude-sonnet-4-6",
+        max_tokens=200,
+        messages=ASK,
+        tools=TOOLS,
+        tool_choice=ONE_AT_A_TIME,
+        stream=True,
     )
     events = [event async for event in stream]
     kinds = [e.type for e in events]
@@ -91,7 +102,9 @@ async def test_a_streamed_tool_call_has_anthropics_event_sequence(claude) -> Non
 
 @pytest.mark.parametrize("model", MODELS)
 async def test_a_tool_result_goes_back_and_the_answer_says_it(claude, model) -> None:
-    first = await claude.messages.create(model=model, max_tokens=200, messages=ASK, tools=TOOLS)
+    first = await claude.messages.create(
+        model=model, max_tokens=200, messages=ASK, tools=TOOLS, tool_choice=ONE_AT_A_TIME
+    )
     call = _tool_use(first)
     conversation = [
         *ASK,
@@ -119,6 +132,58 @@ async def test_a_tool_result_goes_back_and_the_answer_says_it(claude, model) -> 
     ) as stream:
         text = "".join([t async for t in stream.text_stream])
     assert RESULT in text
+
+
+@pytest.mark.parametrize("model", [*MODELS, "gemini-2.5-pro"])
+async def test_parallel_tool_calls_come_back_as_two_tool_use_blocks(claude, model) -> None:
+    """Two tools offered, parallel use allowed: the simulated model calls both in one
+    turn, and the gateway returns — and streams — two ``tool_use`` blocks, whichever
+    provider answered."""
+    message = await claude.messages.create(model=model, max_tokens=200, messages=ASK, tools=TOOLS)
+    assert message.stop_reason == "tool_use"
+    calls = [b for b in message.content if b.type == "tool_use"]
+    assert [c.name for c in calls] == ["get_weather", "get_time"]
+    jsonschema.validate(calls[0].input, WEATHER_SCHEMA)
+    assert calls[0].input["city"] == "Paris" and calls[1].input == {"city": "Paris"}
+    assert calls[0].id != calls[1].id
+
+    stream = await claude.messages.create(
+        model=model, max_tokens=200, messages=ASK, tools=TOOLS, stream=True
+    )
+    events = [event async for event in stream]
+    starts = [e for e in events if e.type == "content_block_start"]
+    assert [(e.index, e.content_block.type, e.content_block.name) for e in starts] == [
+        (0, "tool_use", "get_weather"),
+        (1, "tool_use", "get_time"),
+    ]
+    deltas = [e for e in events if e.type == "content_block_delta"]
+    assert {e.index for e in deltas} == {0, 1}
+    assert [e.index for e in events if e.type == "content_block_stop"] == [0, 1]
+    async with claude.messages.stream(
+        model=model, max_tokens=200, messages=ASK, tools=TOOLS
+    ) as accumulated:
+        final = await accumulated.get_final_message()
+    streamed = [(b.name, b.input) for b in final.content if b.type == "tool_use"]
+    assert streamed == [(c.name, c.input) for c in calls]
+    assert final.stop_reason == "tool_use"
+
+    # both results go back in one user turn; the answer says both
+    conversation = [
+        *ASK,
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in calls]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": calls[0].id, "content": RESULT},
+                {"type": "tool_result", "tool_use_id": calls[1].id, "content": "09:41"},
+            ],
+        },
+    ]
+    answer = await claude.messages.create(
+        model=model, max_tokens=300, messages=conversation, tools=TOOLS
+    )
+    assert answer.stop_reason == "end_turn"
+    assert RESULT in answer.content[0].text and "09:41" in answer.content[0].text
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -221,6 +286,83 @@ async def test_stop_sequences_end_the_answer(claude) -> None:
     assert final.stop_reason == "stop_sequence" and final.content[0].text == cut.content[0].text
 
 
+async def test_the_stop_sequence_that_ended_the_answer_is_named(claude) -> None:
+    """Several stop sequences: ``stop_sequence`` is the one that matched (Claude says
+    which), whole and streamed."""
+    full = await claude.messages.create(model="claude-sonnet-4-6", max_tokens=60, messages=ASK)
+    words = full.content[0].text.split()
+    stop = words[len(words) // 2]
+    sequences = ["never-said-1", stop, "never-said-2"]
+    cut = await claude.messages.create(
+        model="claude-sonnet-4-6", max_tokens=60, messages=ASK, stop_sequences=sequences
+    )
+    assert cut.stop_reason == "stop_sequence" and cut.stop_sequence == stop
+    assert full.content[0].text.startswith(cut.content[0].text)
+    async with claude.messages.stream(
+        model="claude-sonnet-4-6", max_tokens=60, messages=ASK, stop_sequences=sequences
+    ) as stream:
+        final = await stream.get_final_message()
+    assert final.stop_reason == "stop_sequence" and final.stop_sequence == stop
+    raw = await claude.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=60,
+        messages=ASK,
+        stop_sequences=sequences,
+        stream=True,
+    )
+    ending = [e async for e in raw if e.type == "message_delta"]
+    assert [(e.delta.stop_reason, e.delta.stop_sequence) for e in ending] == [
+        ("stop_sequence", stop)
+    ]
+    # none of them said: the answer ends on its own
+    whole = await claude.messages.create(
+        model="claude-sonnet-4-6", max_tokens=60, messages=ASK, stop_sequences=["never-said"]
+    )
+    assert whole.stop_reason != "stop_sequence" and whole.stop_sequence is None
+
+
+async def test_thinking_is_sent_to_models_that_think(claude) -> None:
+    """``thinking`` with a budget: answered by Claude (or a tier's thinking model); a
+    model that cannot think is refused by name (``test_bad_requests_are_400_…``)."""
+    for model in ("claude-sonnet-4-6", "frontier", "gemini-2.5-pro"):
+        raw = await claude.messages.with_raw_response.create(
+            model=model, max_tokens=4000, messages=ASK, thinking=THINK
+        )
+        message = await raw.parse()
+        assert message.stop_reason in ("end_turn", "max_tokens")
+        assert message.content[0].type == "text"
+        assert raw.headers["x-agentqueue-provider"] in ("anthropic", "google")
+    async with claude.messages.stream(
+        model="claude-sonnet-4-6",
+        max_tokens=4000,
+        messages=ASK,
+        thinking=THINK,
+        extra_body={"temperature": 1, "top_p": 0.97},
+    ) as stream:
+        text = "".join([t async for t in stream.text_stream])
+    assert text.startswith("Simulated claude-sonnet-4-6")
+    # an efficient-tier request with thinking skips models that cannot think
+    raw = await claude.messages.with_raw_response.create(
+        model="efficient", max_tokens=4000, messages=ASK, thinking=THINK
+    )
+    assert raw.headers["x-agentqueue-provider"] != "openai"
+
+
+@pytest.mark.parametrize("model", [*MODELS, "gemini-2.5-pro"])
+async def test_top_p_and_top_k_are_accepted(claude, model) -> None:
+    sampling: dict[str, Any] = {"top_p": 0.9}
+    if not model.startswith("gpt-"):
+        sampling["top_k"] = 40
+    message = await claude.messages.create(
+        model=model,
+        max_tokens=30,
+        messages=ASK,
+        metadata={"user_id": "user-42"},
+        extra_body=sampling,
+    )
+    assert message.content[0].text.startswith("Simulated ")
+
+
 async def test_count_tokens_grows_with_the_prompt_and_the_tools(claude) -> None:
     async def count(**kw: Any) -> int:
         answer = await claude.messages.count_tokens(model="claude-sonnet-4-6", **kw)
@@ -254,8 +396,18 @@ def _refusal(info: pytest.ExceptionInfo[anthropic.APIStatusError], kind: str) ->
             "body.tools.0.name",
         ),
         ({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}, "web_search"),
-        ({"extra_body": {"top_p": 0.5}}, "body.top_p"),
-        ({"extra_body": {"top_k": 5}}, "body.top_k"),
+        ({"model": "gpt-4.1", "extra_body": {"top_k": 5}}, "body.top_k"),  # OpenAI has none
+        ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "body.thinking.budget_tokens"),
+        ({"model": "gpt-4.1", "max_tokens": 4000, "thinking": THINK}, "body.thinking"),
+        (
+            {"max_tokens": 4000, "thinking": THINK, "extra_body": {"temperature": 0.5}},
+            "body.temperature",
+        ),
+        ({"max_tokens": 4000, "thinking": THINK, "extra_body": {"top_k": 5}}, "body.top_k"),
+        (
+            {"max_tokens": 4000, "thinking": THINK, "tools": TOOLS, "tool_choice": {"type": "any"}},
+            "body.tool_choice",
+        ),
         (
             {
                 "messages": [

@@ -94,8 +94,8 @@ async def test_errors_are_what_the_sdks_expect(gateway_url, oai) -> None:
         await oai.chat.completions.create(model="no-such-model", messages=HI)
     assert missing.value.param == "model" and missing.value.code == "model_not_found"
     with pytest.raises(openai.BadRequestError) as info:
-        await oai.chat.completions.create(model="gpt-4.1", messages=HI, top_p=0.5)
-    assert info.value.param == "top_p"
+        await oai.chat.completions.create(model="gpt-4.1", messages=HI, n=2)
+    assert info.value.param == "n" and "must be 1" in info.value.message
 
 
 async def test_tenant_over_its_quota_gets_429_with_our_retry_after(gateway_url) -> None:

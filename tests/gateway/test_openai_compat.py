@@ -236,6 +236,48 @@ async def test_parallel_calls_answered_by_consecutive_tool_messages(
     assert RESULT in text and "14:05 WET" in text
 
 
+@pytest.mark.parametrize("model", [*MODELS, "gemini-2.5-pro"])
+async def test_parallel_tool_calls_come_back_with_distinct_indexes(
+    oai: openai.AsyncOpenAI, model: str
+) -> None:
+    """Two tools offered, parallel calls allowed: the simulated model calls both in one
+    turn; the gateway returns both, and streams them as tool-call deltas with index 0
+    and 1, whichever provider answered."""
+    ask: dict[str, Any] = {"model": model, "messages": ASK_WEATHER, "tools": [WEATHER, TIME]}
+    reply = await oai.chat.completions.create(**ask)
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    calls = choice.message.tool_calls or []
+    assert [c.function.name for c in calls] == ["get_weather", "get_time"]
+    weather, clock = (json.loads(c.function.arguments) for c in calls)
+    jsonschema.validate(weather, WEATHER_SCHEMA)
+    assert weather["city"] == "Lisbon" and clock == {"tz": "What"}  # the prompt's words
+    assert calls[0].id != calls[1].id
+
+    stream = await oai.chat.completions.create(**ask, stream=True)
+    indexes: list[int] = []
+    deltas: dict[int, dict[str, Any]] = {}
+    finish = None
+    async for chunk in stream:
+        assert not chunk.usage  # no usage chunk unless asked for
+        for d in chunk.choices[0].delta.tool_calls or []:
+            indexes.append(d.index)
+            call = deltas.setdefault(d.index, {"id": None, "name": "", "arguments": ""})
+            call["id"] = d.id or call["id"]
+            call["name"] += (d.function.name if d.function else None) or ""
+            call["arguments"] += (d.function.arguments if d.function else None) or ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert sorted(set(indexes)) == [0, 1] and finish == "tool_calls"
+    assert [(deltas[i]["name"], json.loads(deltas[i]["arguments"])) for i in (0, 1)] == [
+        ("get_weather", weather),
+        ("get_time", clock),
+    ]
+    assert deltas[0]["id"] and deltas[1]["id"] and deltas[0]["id"] != deltas[1]["id"]
+
+    one = await oai.chat.completions.create(**ask, parallel_tool_calls=False)
+    assert [c.function.name for c in one.choices[0].message.tool_calls or []] == ["get_weather"]
+
+
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("stream", [False, True])
 async def test_tool_choice_naming_a_tool_calls_that_tool(
@@ -363,6 +405,40 @@ async def test_stop_and_seed_and_neutral_parameters_are_accepted(oai: openai.Asy
     assert text and finish == "stop"
 
 
+@pytest.mark.parametrize("model", [*MODELS, "gemini-2.5-pro"])
+async def test_top_p_and_max_completion_tokens_reach_the_provider(
+    oai: openai.AsyncOpenAI, model: str
+) -> None:
+    reply = await oai.chat.completions.create(
+        model=model, messages=HI, top_p=0.5, max_completion_tokens=3
+    )
+    assert reply.choices[0].finish_reason == "length"
+    assert reply.usage is not None and reply.usage.completion_tokens == 3
+    # max_completion_tokens wins over the older max_tokens when both are sent
+    both = await oai.chat.completions.create(
+        model=model, messages=HI, max_tokens=50, max_completion_tokens=4
+    )
+    assert both.usage is not None and both.usage.completion_tokens == 4
+
+
+async def test_the_usage_chunk_comes_only_when_asked(oai: openai.AsyncOpenAI) -> None:
+    async def chunks(**options: Any) -> list[Any]:
+        stream = await oai.chat.completions.create(
+            model="gpt-4.1", messages=HI, stream=True, **options
+        )
+        return [c async for c in stream]
+
+    plain = await chunks()
+    assert all(c.usage is None for c in plain) and all(c.choices for c in plain)
+    unasked = await chunks(stream_options={"include_usage": False})
+    assert all(c.usage is None for c in unasked)
+    asked = await chunks(stream_options={"include_usage": True})
+    *body, last = asked
+    assert last.choices == [] and last.usage is not None and last.usage.completion_tokens > 0
+    assert all(c.usage is None for c in body)
+    assert body[-1].choices[0].finish_reason == "stop"
+
+
 async def test_a_stop_sequence_cuts_the_answer(oai: openai.AsyncOpenAI) -> None:
     full = await oai.chat.completions.create(model="gpt-4.1", messages=HI, temperature=0)
     words = (full.choices[0].message.content or "").split()
@@ -382,7 +458,6 @@ async def test_a_stop_sequence_cuts_the_answer(oai: openai.AsyncOpenAI) -> None:
         ({"n": 2}, "n"),
         ({"logprobs": True}, "logprobs"),
         ({"top_logprobs": 3}, "top_logprobs"),
-        ({"top_p": 0.5}, "top_p"),
         ({"frequency_penalty": 0.5}, "frequency_penalty"),
         ({"logit_bias": {"50256": -100}}, "logit_bias"),
         ({"prediction": {"type": "content", "content": "x"}}, "prediction"),
@@ -414,11 +489,12 @@ async def test_a_stop_sequence_cuts_the_answer(oai: openai.AsyncOpenAI) -> None:
         ),
     ],
 )
+@pytest.mark.parametrize("stream", [False, True])
 async def test_refusals_are_bad_requests_naming_the_param(
-    oai: openai.AsyncOpenAI, extra: dict[str, Any], param: str
+    oai: openai.AsyncOpenAI, extra: dict[str, Any], param: str, stream: bool
 ) -> None:
     with pytest.raises(openai.BadRequestError) as info:
-        await oai.chat.completions.create(model="gpt-4.1", messages=HI, **extra)
+        await oai.chat.completions.create(model="gpt-4.1", messages=HI, stream=stream, **extra)
     body = info.value.body
     assert isinstance(body, dict)
     assert body["param"] == param, body

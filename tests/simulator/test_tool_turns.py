@@ -95,8 +95,11 @@ class Driver(Protocol):
         stop: list[str] | None = None,
         image: bool = False,
         after: tuple[Call, str] | None = None,
+        parallel: bool = True,
     ) -> Reply:
-        """``choice``: None, "none" or a tool's name; ``after``: a call and its result."""
+        """``choice``: None, "none" or a tool's name; ``after``: a call and its result;
+        ``parallel=False``: at most one call (Gemini has no such switch: its driver then
+        offers the first tool only)."""
         ...
 
 
@@ -115,6 +118,7 @@ class OpenAIDriver:
         stop: list[str] | None = None,
         image: bool = False,
         after: tuple[Call, str] | None = None,
+        parallel: bool = True,
     ) -> Reply:
         content: Any = PROMPT
         if image:
@@ -141,6 +145,8 @@ class OpenAIDriver:
                 {"type": "function", "function": {"name": n, "description": d, "parameters": s}}
                 for n, d, s in TOOLS
             ]
+            if not parallel:
+                kwargs["parallel_tool_calls"] = False
         if choice == "none":
             kwargs["tool_choice"] = "none"
         elif choice:
@@ -202,6 +208,7 @@ class AnthropicDriver:
         stop: list[str] | None = None,
         image: bool = False,
         after: tuple[Call, str] | None = None,
+        parallel: bool = True,
     ) -> Reply:
         content: Any = PROMPT
         if image:
@@ -238,6 +245,8 @@ class AnthropicDriver:
             kwargs["tool_choice"] = {"type": "none"}
         elif choice:
             kwargs["tool_choice"] = {"type": "tool", "name": choice}
+        elif tools and not parallel:
+            kwargs["tool_choice"] = {"type": "auto", "disable_parallel_tool_use": True}
         if stop:
             kwargs["stop_sequences"] = stop
         events: list[str] = []
@@ -282,6 +291,7 @@ class GeminiDriver:
         stop: list[str] | None = None,
         image: bool = False,
         after: tuple[Call, str] | None = None,
+        parallel: bool = True,
     ) -> Reply:
         parts = [types.Part(text=PROMPT)]
         if image:
@@ -309,7 +319,7 @@ class GeminiDriver:
         if tools:
             declarations = [
                 types.FunctionDeclaration(name=n, description=d, parameters_json_schema=s)
-                for n, d, s in TOOLS
+                for n, d, s in (TOOLS if parallel else TOOLS[:1])
             ]
             config.tools = [types.Tool(function_declarations=declarations)]
         if choice == "none":
@@ -368,7 +378,8 @@ def _validate(call: Call) -> None:
 def test_tools_offered_get_one_call_valid_against_the_schema(
     driver: Driver, stream: bool, simulator: SimulatorHandle
 ) -> None:
-    r = driver.ask(stream=stream)
+    # parallel calls off: one call (with them on and two tools, two: the test below)
+    r = driver.ask(stream=stream, parallel=False)
     (call,) = r.calls
     assert call.name == "get_weather"
     _validate(call)
@@ -381,7 +392,39 @@ def test_tools_offered_get_one_call_valid_against_the_schema(
     # the call's JSON counts as output, four characters a token
     assert r.output_tokens == math.ceil(len(json.dumps(call.args)) / 4)
     assert simulator.stats()["providers"][driver.name]["ok"] == 1
-    assert r == driver.ask(stream=stream)  # deterministic, the call's id too
+    assert r == driver.ask(stream=stream, parallel=False)  # deterministic, the id too
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_several_tools_offered_get_two_parallel_calls(driver: Driver, stream: bool) -> None:
+    r = driver.ask(stream=stream)
+    assert [c.name for c in r.calls] == ["get_weather", "get_time"]
+    for call in r.calls:
+        _validate(call)
+    assert r.calls[0].args["city"] in PROMPT
+    assert r.calls[1].args["zone"] in ("UTC", "Europe/Paris")
+    assert r.finish == TOOL_FINISH[driver.name] and r.text == ""
+    if driver.name != "google":  # Gemini's calls carry no ids
+        ids = [c.id for c in r.calls]
+        assert all(ids) and len(set(ids)) == 2
+    # both calls' JSON count as output, four characters a token each
+    assert r.output_tokens == sum(math.ceil(len(json.dumps(c.args)) / 4) for c in r.calls)
+    if stream and driver.name == "anthropic":
+        assert r.events.count("content_block_start") == 2
+        assert r.events.count("content_block_stop") == 2
+    assert r == driver.ask(stream=stream)  # deterministic
+    assert r.calls == driver.ask(stream=not stream).calls  # streamed or not, the same
+
+
+def test_parallel_calls_decision() -> None:
+    two = Extras(tools=(Tool("a", {}), Tool("b", {}), Tool("c", {})))
+    assert [c.name for c in answer("m", None, ["q"], 100, two).tool_calls] == ["a", "b"]
+    one = Extras(tools=two.tools, parallel=False)
+    assert [c.name for c in answer("m", None, ["q"], 100, one).tool_calls] == ["a"]
+    named = Extras(tools=two.tools, forced_tool="c")
+    assert [c.name for c in answer("m", None, ["q"], 100, named).tool_calls] == ["c"]
+    single = Extras(tools=(Tool("a", {}),))
+    assert len(answer("m", None, ["q"], 100, single).tool_calls) == 1
 
 
 def test_streamed_calls_split_the_arguments(driver: Driver) -> None:
@@ -397,7 +440,7 @@ def test_streamed_calls_split_the_arguments(driver: Driver) -> None:
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_a_tool_result_gets_a_final_answer_that_quotes_it(driver: Driver, stream: bool) -> None:
-    (call,) = driver.ask().calls
+    (call,) = driver.ask(parallel=False).calls
     r = driver.ask(stream=stream, after=(call, RESULT))
     assert r.calls == []
     assert r.text.startswith("Simulated ")
@@ -630,7 +673,7 @@ def test_tool_results_win_over_tools_offered() -> None:
 
 
 def test_unknown_forced_tool_falls_back_to_the_first() -> None:
-    extras = Extras(tools=(Tool("a", {}), Tool("b", {})), forced_tool="zzz")
+    extras = Extras(tools=(Tool("a", {}), Tool("b", {})), forced_tool="zzz", parallel=False)
     call = answer("m", None, ["q"], 100, extras).tool_call
     assert call is not None and call.name == "a" and call.args == {}
 

@@ -23,7 +23,13 @@ from agentqueue.core.tasks.store import TaskStore
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
 from agentqueue.gateway.bodylimit import BodySizeLimit
-from agentqueue.gateway.compat import anthropic_api, openai_api, openai_embeddings, responses_api
+from agentqueue.gateway.compat import (
+    anthropic_api,
+    edges,
+    openai_api,
+    openai_embeddings,
+    responses_api,
+)
 from agentqueue.gateway.settings import GatewaySettings
 
 #: FastAPI's native OpenTelemetry middleware, off: agentqueue configures no OpenTelemetry
@@ -86,4 +92,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(anthropic_api.router)
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # outermost: a 413, 404 or 405 raised before any route answers in the caller's API
+    app.add_middleware(edges.CompatErrorEnvelopes)
     return app

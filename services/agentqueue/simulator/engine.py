@@ -94,8 +94,14 @@ class Admission:
     limits: LimitView
     started: float
     stream: bool
-    tool_call: ToolCall | None = None  # the reply is this call's arguments
+    #: The reply is these calls' arguments, one after the other (one call, or two).
+    tool_calls: tuple[ToolCall, ...] = ()
     stop_sequence: str | None = None  # the stop sequence that cut the reply
+
+    @property
+    def tool_call(self) -> ToolCall | None:
+        """The first call, if any."""
+        return self.tool_calls[0] if self.tool_calls else None
 
     @property
     def output_tokens(self) -> int:
@@ -103,7 +109,7 @@ class Admission:
 
     @property
     def stop_reason_max(self) -> bool:
-        ended = self.tool_call is not None or self.stop_sequence is not None
+        ended = bool(self.tool_calls) or self.stop_sequence is not None
         return not ended and len(self.reply) >= self.max_tokens
 
 
@@ -184,7 +190,7 @@ class Simulator:
             self.limits(provider, key, model),
             started,
             stream,
-            reply.tool_call,
+            reply.tool_calls,
             reply.stop_sequence,
         )
 

@@ -6,7 +6,11 @@ tools, tool choice, tool results, output format, stop sequences and images into 
 :class:`Extras`; :func:`answer` decides the reply the same way for all three:
 
 * tools offered, tool choice not "none" and the last turn carrying no tool result:
-  one call to the named tool (else the first), with arguments valid against its schema;
+  one call to the named tool (else the first), with arguments valid against its schema —
+  or, when two or more tools are offered, no tool is named and the request allows
+  parallel calls (OpenAI's ``parallel_tool_calls`` not false, Anthropic's
+  ``disable_parallel_tool_use`` not true), two calls in one turn: to the first tool and
+  to the second, so that callers' parallel-call paths are exercised;
 * tool results in the last turn: a text that says what each tool returned;
 * JSON asked for: a JSON object, valid against the schema when one is given;
 * otherwise the usual deterministic text — cut at the first stop sequence it holds.
@@ -75,6 +79,7 @@ class Extras:
     tools: tuple[Tool, ...] = ()
     no_tools: bool = False  # tool choice "none"
     forced_tool: str | None = None  # the tool the tool choice names
+    parallel: bool = True  # several calls in one turn allowed
     results: tuple[ToolResult, ...] = ()  # tool results in the last turn
     json_output: bool = False
     output_schema: Any = None  # with ``json_output``, the schema the JSON must meet
@@ -90,17 +95,29 @@ class Extras:
 
 @dataclass(frozen=True)
 class Answer:
-    pieces: list[str]  # one simulated token each: text, JSON or the call's arguments
-    tool_call: ToolCall | None = None
+    #: One simulated token each: text, JSON or the calls' arguments, one call after the
+    #: other (:func:`call_spans` says which pieces are whose).
+    pieces: list[str]
+    tool_calls: tuple[ToolCall, ...] = ()
     stop_sequence: str | None = None
+
+    @property
+    def tool_call(self) -> ToolCall | None:
+        """The first call, if any."""
+        return self.tool_calls[0] if self.tool_calls else None
+
+
+def call_spans(calls: tuple[ToolCall, ...]) -> list[int]:
+    """How many of an answer's pieces each of its calls' arguments take, in order."""
+    return [len(char_pieces(c.arguments)) for c in calls]
 
 
 def answer(
     model: str, system: str | None, turns: list[str], max_tokens: int, extras: Extras
 ) -> Answer:
-    call = tool_call(model, system, turns, extras)
-    if call is not None:
-        return Answer(char_pieces(call.arguments), call)
+    calls = tool_calls(model, system, turns, extras)
+    if calls:
+        return Answer([p for c in calls for p in char_pieces(c.arguments)], calls)
     reply = reply_tokens(model, system, turns, max_tokens)
     if extras.results:
         text = _after_results(model, reply, extras.results)
@@ -119,13 +136,33 @@ def answer(
     return Answer(split(text), stop_sequence=stop) if stop is not None else Answer(pieces)
 
 
-def tool_call(model: str, system: str | None, turns: list[str], extras: Extras) -> ToolCall | None:
-    """The call to make, or None when this turn is not a tool turn."""
+def tool_calls(
+    model: str, system: str | None, turns: list[str], extras: Extras
+) -> tuple[ToolCall, ...]:
+    """The calls to make: none when this turn is not a tool turn, two when parallel calls
+    are allowed and several tools are offered with none named, else one."""
     if not extras.tools or extras.no_tools or extras.results:
-        return None
+        return ()
     named = [t for t in extras.tools if t.name == extras.forced_tool]
-    tool = named[0] if named else extras.tools[0]
+    if named:
+        tools = named[:1]
+    elif extras.parallel and len(extras.tools) >= 2:
+        tools = list(extras.tools[:2])
+    else:
+        tools = list(extras.tools[:1])
     words = prompt_words(turns[-1] if turns else system or "")
+    return tuple(_call(model, system, turns, tool, words) for tool in tools)
+
+
+def tool_call(model: str, system: str | None, turns: list[str], extras: Extras) -> ToolCall | None:
+    """The first call to make, or None when this turn is not a tool turn."""
+    calls = tool_calls(model, system, turns, extras)
+    return calls[0] if calls else None
+
+
+def _call(
+    model: str, system: str | None, turns: list[str], tool: Tool, words: list[str]
+) -> ToolCall:
     arguments = example(tool.schema if isinstance(tool.schema, dict) else {}, words)
     if not isinstance(arguments, dict):
         arguments = {}

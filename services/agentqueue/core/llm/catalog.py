@@ -167,7 +167,8 @@ class Catalog:
 
 def capabilities_needed(request: CompletionRequest) -> frozenset[str]:
     """The capabilities a model needs to answer ``request`` whole: "tools" for tools,
-    "vision" for images, "json_schema" for a JSON-schema response format."""
+    "vision" for images, "json_schema" for a JSON-schema response format, "thinking" for
+    a thinking budget."""
     needed: set[str] = set()
     if request.tools:
         needed.add("tools")
@@ -175,6 +176,8 @@ def capabilities_needed(request: CompletionRequest) -> frozenset[str]:
         needed.add("vision")
     if request.response_format is not None and request.response_format.type == "json_schema":
         needed.add("json_schema")
+    if request.thinking_budget is not None:
+        needed.add("thinking")
     return frozenset(needed)
 
 

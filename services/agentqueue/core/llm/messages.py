@@ -187,6 +187,15 @@ class CompletionRequest(BaseModel):
     model: str | None = Field(default=None, max_length=200)
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    #: Nucleus sampling, passed to every provider (None: the provider's default).
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: Sample from the ``top_k`` likeliest tokens: Anthropic and Gemini take it; OpenAI's
+    #: models have no such parameter and answer without it (None: the provider's default).
+    top_k: int | None = Field(default=None, ge=1, le=1_000_000)
+    #: Tokens the model may spend thinking before it answers (Anthropic's extended
+    #: thinking, Gemini's thinking budget); only models whose catalog entry lists
+    #: "thinking" are tried. The thinking itself is not returned.
+    thinking_budget: int | None = Field(default=None, ge=1024, le=200_000)
     #: Tools the model may call; only providers whose adapter supports tools are tried.
     tools: list[ToolSpec] = Field(default_factory=list, max_length=128, exclude_if=_empty)
     tool_choice: ToolChoice | None = None
@@ -199,6 +208,12 @@ class CompletionRequest(BaseModel):
     response_format: ResponseFormat | None = None
     #: Cache controls for this request (never part of the cache key).
     cache: CacheControl | None = None
+
+    @model_validator(mode="after")
+    def _thinking_within_max_tokens(self) -> CompletionRequest:
+        if self.thinking_budget is not None and self.thinking_budget >= self.max_tokens:
+            raise ValueError("thinking_budget must be below max_tokens (thinking counts in it)")
+        return self
 
 
 class Usage(BaseModel):
@@ -243,6 +258,9 @@ class Completion(BaseModel):
     model: str
     usage: Usage
     stop_reason: str | None = None
+    #: The stop sequence that ended the answer, when the provider says which (Anthropic
+    #: and the simulator do; OpenAI and Gemini only say that one did).
+    stop_sequence: str | None = None
     #: Tool calls the model made (requests with ``tools`` only).
     tool_calls: list[ToolCall] = Field(default_factory=list)
     #: The provider's rate-limit headers on this answer, for the limiter; never stored.

@@ -43,10 +43,15 @@ _STOP_REASONS = {
 def stop_reason(completion: Completion, stop: Sequence[str]) -> tuple[str, str | None]:
     """(``stop_reason``, ``stop_sequence``) of an answer to a request with ``stop``.
 
-    Which stop sequence ended the answer is known only when the request had one: the
-    core's :class:`Completion` does not carry it."""
+    The sequence is the one the provider says ended the answer (Claude's
+    ``stop_sequence``, the core's :attr:`Completion.stop_sequence`); a provider that says
+    only that a stop sequence ended it is believed when the request had just one.
+    OpenAI and Gemini do not tell a stop sequence from the answer's natural end: their
+    answers say ``end_turn``."""
     if completion.tool_calls:
         return "tool_use", None
+    if completion.stop_sequence is not None and completion.stop_sequence in stop:
+        return "stop_sequence", completion.stop_sequence
     reason = _STOP_REASONS.get(completion.stop_reason or "", "end_turn")
     if reason == "tool_use":  # a provider said tool calls, and none came back
         reason = "end_turn"

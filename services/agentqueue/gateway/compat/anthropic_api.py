@@ -8,8 +8,9 @@ counts work unchanged, and answer through agentqueue's cache, limiter and fallba
 ``model`` is any catalog model or ``frontier`` / ``efficient``: a ``gpt-*`` model is
 answered by OpenAI, tool calls included.
 
-What is accepted, ignored or refused: ``anthropic_request`` (``top_p`` / ``top_k`` are
-refused with 400; ``thinking`` and ``cache_control`` are accepted and ignored) and
+What is accepted, ignored or refused: ``anthropic_request`` (``top_p``, ``top_k`` and
+``thinking`` are sent on, with the same checks as Anthropic's; ``cache_control`` is
+accepted and ignored) and
 ``anthropic_blocks`` (``document`` blocks and images inside tool results are refused;
 thinking blocks are dropped). Errors answer in Anthropic's envelope and statuses
 (``anthropic_errors``), so the SDK raises the classes it documents.

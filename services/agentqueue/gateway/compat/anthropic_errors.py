@@ -13,8 +13,9 @@ own handler (body validation, authentication, our and the core's exceptions) bef
 application's handlers would see them. Messages name the field by its path
 (``body.messages.0.content``), as the gateway's own errors do.
 
-Two refusals happen outside any route and keep the gateway's envelope: an oversized body
-(the ``BodySizeLimit`` middleware answers 413 before routing) and an unknown path.
+Refusals made outside any route — an oversized body (the ``BodySizeLimit``
+middleware answers 413 before routing), an unknown path — are put in Anthropic's
+envelope by :mod:`~agentqueue.gateway.compat.edges`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from agentqueue.core.base.errors import (
 )
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.gateway.api.errors import InvalidField
+from agentqueue.gateway.compat.openai_errors import json_problem
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def _validation_message(exc: RequestValidationError) -> str:
         if error["type"] == "extra_forbidden":
             parts.append(f"{path}: unknown field (not part of the Messages API served here)")
         elif error["type"] == "json_invalid":
-            parts.append(f"body: invalid JSON ({error.get('ctx', {}).get('error', 'malformed')})")
+            parts.append(f"body: invalid JSON ({json_problem(error)})")
         else:
             parts.append(f"{path}: {error['msg']}")
     return "; ".join(parts) or "invalid request"

@@ -2,18 +2,29 @@
 
 What agent frameworks send is served: custom ``tools`` and ``tool_choice`` (``auto``,
 ``any``, ``tool``, ``none``, ``disable_parallel_tool_use``), content blocks
-(``anthropic_blocks``), ``system`` as a string or text blocks, ``stop_sequences``,
-``temperature``, ``metadata``, ``stream``. Anything else is refused with 400 naming the
-field, rather than silently changing the answer:
+(``anthropic_blocks``), ``system`` as a string or text blocks, ``stop_sequences`` (the
+answer says which one ended it: ``stop_reason: "stop_sequence"``, ``stop_sequence`` the
+sequence, when the provider says which — Claude does; OpenAI and Gemini only say that
+the answer stopped, so through them it is ``end_turn``), ``temperature``, ``top_p``,
+``top_k``, ``thinking``, ``metadata``, ``stream``. Anything else is refused with 400
+naming the field, rather than silently changing the answer:
 
-- ``top_p`` and ``top_k``: refused (400). They change how answers are sampled and the
-  core has no field for them; ``temperature`` is served.
+- ``top_p``: sent to whichever provider answers. ``top_k``: sent to Claude and Gemini;
+  OpenAI's models have none, so naming a ``gpt-*`` model with ``top_k`` is 400 (with a
+  tier, an OpenAI fallback answers without it).
+- ``thinking`` ``{"type": "enabled", "budget_tokens": N}``: the budget goes to the
+  model, which must be able to think (catalog capability ``thinking``): a named model
+  that cannot (``gpt-4.1``) is 400 naming ``body.thinking``, and with a tier only
+  thinking models are tried. As on Anthropic's API, ``budget_tokens`` must be below
+  ``max_tokens``, and thinking excludes ``temperature`` other than 1, ``top_k``,
+  ``top_p`` below 0.95 and a tool choice that forces a tool (400 naming the field).
+  The answer carries no thinking blocks (the core keeps no thinking), and in the middle
+  of a tool loop (the last turn carries tool results) the call is made without thinking,
+  since the API would want the previous turn's signed thinking back. ``disabled`` is no
+  thinking; ``adaptive`` is accepted and not sent on (the core has no notion of it).
 - server tools (``web_search``, ``code_execution``, ``bash``, …) and ``strict`` tools:
   refused (400) naming them; agentqueue calls no tool itself and cannot guarantee a
   strict schema on every provider.
-- ``thinking`` (``enabled`` with ``budget_tokens``, ``adaptive``, ``disabled``):
-  accepted and ignored. The core request has no reasoning budget, so the answer carries
-  no thinking blocks; it is still an answer to the same conversation.
 - ``cache_control`` (top-level and on blocks and tools): accepted and ignored, prompt
   caching is decided by agentqueue's adapters. ``metadata.user_id`` is accepted (it is
   not sent on).
@@ -29,7 +40,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -110,7 +120,7 @@ class ToolChoiceParam(BaseModel):
 
 
 class ThinkingConfig(BaseModel):
-    """Accepted and ignored: the core has no reasoning budget (see the module)."""
+    """Extended thinking: ``enabled`` sends its budget on (see the module docstring)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -146,7 +156,7 @@ class PromptBody(BaseModel):
     system: SystemContent | None = None
     tools: list[Tool] | None = Field(default=None, max_length=128)
     tool_choice: ToolChoiceParam | None = None
-    #: Accepted and ignored (see the module docstring).
+    #: Sent on with ``enabled`` (see the module docstring).
     thinking: ThinkingConfig | None = None
     #: Accepted and ignored: prompt caching is decided by agentqueue.
     cache_control: CacheControl | None = None
@@ -230,38 +240,72 @@ class PromptBody(BaseModel):
         )
 
 
-def _refuse_sampling(name: str, value: object) -> None:
-    if value is not None:
-        raise PydanticCustomError(
-            "unsupported",
-            "{name} is not supported (it would change how answers are sampled, and is not "
-            "sent on by agentqueue); use temperature",
-            {"name": name},
-        )
-
-
 class MessagesBody(PromptBody):
     """The Messages API call agentqueue serves; anything else is refused by name."""
 
     max_tokens: int = Field(ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
-    #: Declared so that their refusal says why (see the module docstring).
-    top_p: float | None = Field(default=None, description="Refused (400) when set.")
-    top_k: int | None = Field(default=None, description="Refused (400) when set.")
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: Claude and Gemini only (see the module docstring).
+    top_k: int | None = Field(default=None, ge=1, le=1_000_000)
     stop_sequences: list[StopSequence] | None = Field(default=None, max_length=4)
     stream: StrictBool = False
     metadata: Metadata | None = None
 
-    @field_validator("top_p", "top_k")
-    @classmethod
-    def _unsupported(cls, value: object, info: ValidationInfo) -> object:
-        _refuse_sampling(info.field_name or "this parameter", value)
-        return value
+    def _thinking_budget(self, catalog: Catalog) -> int | None:
+        """The thinking budget to send, or a 400 naming what thinking excludes."""
+        thinking = self.thinking
+        if thinking is None or thinking.type != "enabled":
+            return None
+        assert thinking.budget_tokens is not None
+        if thinking.budget_tokens >= self.max_tokens:
+            raise InvalidField(
+                "body.thinking.budget_tokens",
+                f"`max_tokens` must be greater than `thinking.budget_tokens` "
+                f"({thinking.budget_tokens})",
+            )
+        if self.model not in TIER_ALIASES:
+            info = catalog.get(self.model)
+            if not info.supports({"thinking"}):
+                raise InvalidField(
+                    "body.thinking",
+                    f"model {self.model!r} does not support extended thinking; use a model "
+                    "that does (claude-*, gemini-*) or a tier, or leave thinking out",
+                )
+        if self.temperature is not None and self.temperature != 1.0:
+            raise InvalidField(
+                "body.temperature", "temperature may only be set to 1 when thinking is enabled"
+            )
+        if self.top_k is not None:
+            raise InvalidField("body.top_k", "top_k cannot be set when thinking is enabled")
+        if self.top_p is not None and self.top_p < 0.95:
+            raise InvalidField(
+                "body.top_p", "top_p must be between 0.95 and 1 when thinking is enabled"
+            )
+        if self.tool_choice is not None and self.tool_choice.type in ("any", "tool"):
+            raise InvalidField(
+                "body.tool_choice", "thinking may not be enabled when tool_choice forces tool use"
+            )
+        return thinking.budget_tokens
+
+    def _top_k(self, catalog: Catalog) -> int | None:
+        named = self.model not in TIER_ALIASES
+        if self.top_k is not None and named and catalog.get(self.model).provider == "openai":
+            raise InvalidField(
+                "body.top_k",
+                f"model {self.model!r} has no top_k (OpenAI's models do not take it); "
+                "use top_p or temperature",
+            )
+        return self.top_k
 
     def to_request(self, catalog: Catalog) -> CompletionRequest:
+        self._model(catalog)  # an unknown model is 404 before any other refusal
         return self.prompt(
             catalog,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self._top_k(catalog),
+            thinking_budget=self._thinking_budget(catalog),
             stop=self.stop_sequences or [],
         )

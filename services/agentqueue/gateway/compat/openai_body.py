@@ -181,8 +181,9 @@ class ChatCompletionBody(_Strict):
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
     safety_identifier: str | None = None
-    # Sampling controls: refused unless at their neutral value (see openai_request).
+    #: Passed to whichever provider answers (see openai_request).
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    # Sampling controls: refused unless at their neutral value (see openai_request).
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     logit_bias: dict[str, int] | None = None

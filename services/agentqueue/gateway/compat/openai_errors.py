@@ -13,7 +13,7 @@ classes and read ``error.param`` / ``error.code``. So these routes answer as Ope
 translation lives in :class:`OpenAIRoute`, the ``route_class`` of the OpenAI router, which
 catches what the route's dependencies and endpoint raise before the app's handlers see it.
 Errors raised outside the route (the body-size middleware's 413, an unknown path's 404)
-keep the gateway's envelope; the SDK still maps them by status.
+are put in OpenAI's envelope by :mod:`~agentqueue.gateway.compat.edges`.
 """
 
 from __future__ import annotations
@@ -171,6 +171,16 @@ def _retry_after(seconds: float | None) -> dict[str, str]:
     return {"retry-after": str(max(1, math.ceil(seconds or 1)))}
 
 
+def json_problem(error: Any) -> str:
+    """What is wrong with a body that is not JSON, and where (``Expecting value at
+    character 35``)."""
+    ctx = error.get("ctx") or {}
+    problem = str(ctx.get("error") or "malformed JSON")
+    loc = error.get("loc") or ()
+    where = loc[-1] if loc and isinstance(loc[-1], int) else None
+    return problem if where is None else f"{problem} at character {where}"
+
+
 def _from_validation(exc: RequestValidationError) -> OpenAIError:
     errors = list(exc.errors())
     # Of a union's errors, the deepest says most (a bad part inside a list of parts, not
@@ -183,7 +193,7 @@ def _from_validation(exc: RequestValidationError) -> OpenAIError:
     loc = first.get("loc", ())
     param = openai_param(loc)
     if first.get("type") == "json_invalid":
-        message = "We could not parse the JSON body of your request."
+        message = f"We could not parse the JSON body of your request: {json_problem(first)}."
         param = None
     elif first.get("type") == "extra_forbidden":
         message = f"Unrecognized request argument supplied: {param}"

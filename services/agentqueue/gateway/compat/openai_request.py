@@ -4,8 +4,12 @@ What agent frameworks send is served: tools (``function``), ``tool_choice``,
 ``parallel_tool_calls``, assistant ``tool_calls`` and ``tool`` messages (consecutive ones
 become one user turn of tool results, with the user message right after them, if any),
 ``image_url`` parts (``data:`` URLs inline, ``https`` URLs by reference), ``response_format``
-(text, ``json_object``, ``json_schema``), ``stop``, ``seed``, ``max_completion_tokens``.
-Everything else OpenAI documents falls into one of three groups:
+(text, ``json_object``, ``json_schema``), ``stop``, ``seed``, ``max_completion_tokens``
+(``max_tokens``' newer name; it wins when both are sent), ``top_p`` (sent to whichever
+provider answers: OpenAI, Anthropic and Gemini all take it — recent Claude models refuse
+it beside ``temperature``, as they do on Anthropic's own API),
+``stream_options.include_usage`` (the usage chunk is sent only when asked, as OpenAI
+does). Everything else OpenAI documents falls into one of three groups:
 
 * **Accepted, no effect on the answer**: ``user``, ``metadata``, ``store``,
   ``service_tier``, ``prompt_cache_key``, ``prompt_cache_retention``,
@@ -20,8 +24,9 @@ Everything else OpenAI documents falls into one of three groups:
   them would break frameworks for nothing. (A core field would let the OpenAI adapter
   pass them on.)
 * **Refused with 400 naming the parameter** — they change the answer and we cannot honour
-  them across providers, and a clear refusal beats a silent ignore: ``n`` > 1,
-  ``logprobs=true`` / ``top_logprobs`` > 0, ``top_p`` ≠ 1, ``frequency_penalty`` /
+  them across providers, and a clear refusal beats a silent ignore: ``n`` > 1 (one
+  choice per answer; send ``n`` requests), ``logprobs=true`` / ``top_logprobs`` > 0 (the
+  core answer carries no token probabilities, and Claude gives none), ``frequency_penalty`` /
   ``presence_penalty`` ≠ 0, a non-empty ``logit_bias``, ``prediction``, ``audio``,
   ``modalities`` other than text, ``web_search_options``, the deprecated ``functions`` /
   ``function_call`` / ``function`` role, ``input_audio`` and ``file`` parts. Their neutral
@@ -360,8 +365,6 @@ def refuse_unserved(body: ChatCompletionBody) -> None:
         )
     if body.top_logprobs:
         raise no("top_logprobs")
-    if body.top_p not in (None, 1.0):
-        raise no("top_p", "is not supported (answers may come from any provider); use temperature")
     for name in ("frequency_penalty", "presence_penalty"):
         if getattr(body, name) not in (None, 0.0):
             raise no(name)
@@ -407,6 +410,7 @@ def to_request(body: ChatCompletionBody, catalog: Catalog) -> CompletionRequest:
         model=model,
         max_tokens=body.max_completion_tokens or body.max_tokens or 1024,
         temperature=body.temperature,
+        top_p=None if body.top_p == 1.0 else body.top_p,  # 1: no cut, the default
         tools=specs,
         tool_choice=choice,
         parallel_tool_calls=body.parallel_tool_calls if specs else None,

@@ -10,7 +10,7 @@ default. It is Chat Completions with other words — ``input`` items for message
 * **Served**: ``input`` (a string, or items: messages with ``input_text`` /
   ``input_image`` / ``output_text`` / ``refusal`` parts, ``function_call``,
   ``function_call_output``), ``instructions``, function ``tools``, ``tool_choice``,
-  ``parallel_tool_calls``, ``max_output_tokens``, ``temperature``, ``text.format``
+  ``parallel_tool_calls``, ``max_output_tokens``, ``temperature``, ``top_p``, ``text.format``
   (text, ``json_object``, ``json_schema``), ``stream``. ``reasoning`` items in ``input``
   (a model's own thoughts, replayed by the SDKs) are dropped: they belong to the provider
   that wrote them, and a fallback may land on another one.
@@ -26,7 +26,7 @@ default. It is Chat Completions with other words — ``input`` items for message
   ``prompt`` and ``item_reference`` items (they need state the gateway keeps none of:
   send the whole conversation as ``input``, which the Agents SDK does by default),
   built-in tools (``web_search``, ``file_search``, ``computer_use_preview``, …),
-  ``top_p`` ≠ 1 and ``top_logprobs`` > 0 (as Chat Completions decides), ``include`` of
+  ``top_logprobs`` > 0 (as Chat Completions decides), ``include`` of
   logprobs, ``background: true``, ``context_management``, ``input_image`` by
   ``file_id``, ``input_file`` and ``input_audio`` parts, other item types.
 
@@ -103,10 +103,6 @@ def refuse_unserved(body: ResponsesBody) -> None:
     for name in ("previous_response_id", "conversation", "prompt"):
         if getattr(body, name) is not None:
             raise invalid(name, f"{name} is not supported: {NO_STATE}")
-    if body.top_p not in (None, 1.0):
-        raise invalid(
-            "top_p", "top_p is not supported (answers may come from any provider); use temperature"
-        )
     if body.top_logprobs:
         raise invalid("top_logprobs", "top_logprobs is not supported by this gateway")
     for k, value in enumerate(body.include or []):
@@ -393,6 +389,7 @@ def to_request(body: ResponsesBody, catalog: Catalog) -> CompletionRequest:
         model=model,
         max_tokens=body.max_output_tokens or 1024,
         temperature=body.temperature,
+        top_p=None if body.top_p == 1.0 else body.top_p,  # 1: no cut, the default
         tools=specs,
         tool_choice=choice,
         parallel_tool_calls=body.parallel_tool_calls if specs else None,

@@ -19,9 +19,9 @@ from agentqueue.simulator.engine import (
 )
 from agentqueue.simulator.prompt_cache import CacheUsage, PrefixHasher
 from agentqueue.simulator.protocols.keys import bearer_token
-from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
+from agentqueue.simulator.protocols.pacing import paced, paced_calls, whole_answer_delay
 from agentqueue.simulator.text import estimate_tokens
-from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult
+from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult, call_spans
 
 PROVIDER = "anthropic"
 _ERROR_TYPES = {
@@ -106,6 +106,7 @@ def _extras(body: dict[str, Any]) -> Extras:
         ),
         no_tools=choice.get("type") == "none",
         forced_tool=choice.get("name") if choice.get("type") == "tool" else None,
+        parallel=not choice.get("disable_parallel_tool_use"),
         results=results,
         stop=tuple(body.get("stop_sequences") or ()),
         images=sum(_images(m.get("content")) for m in messages),
@@ -122,10 +123,12 @@ def _stop_reason(a: Admission) -> str:
 
 
 def _content(a: Admission) -> list[dict[str, Any]]:
-    call = a.tool_call
-    if call is None:
+    if not a.tool_calls:
         return [{"type": "text", "text": "".join(a.reply)}]
-    return [{"type": "tool_use", "id": f"toolu_{call.id}", "name": call.name, "input": call.args}]
+    return [
+        {"type": "tool_use", "id": f"toolu_{call.id}", "name": call.name, "input": call.args}
+        for call in a.tool_calls
+    ]
 
 
 def _parse(body: dict[str, Any]) -> tuple[str, str | None, list[str], int]:
@@ -241,30 +244,52 @@ async def _stream(sim: Simulator, a: Admission, cache: CacheUsage) -> AsyncItera
             },
         },
     )
-    call = a.tool_call
-    block: dict[str, Any] = {"type": "text", "text": ""}
-    if call is not None:
-        block = {"type": "tool_use", "id": f"toolu_{call.id}", "name": call.name, "input": {}}
-    yield _sse(
-        "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
-    )
+
+    def start(index: int) -> bytes:
+        block: dict[str, Any] = {"type": "text", "text": ""}
+        if a.tool_calls:
+            call = a.tool_calls[index]
+            block = {"type": "tool_use", "id": f"toolu_{call.id}", "name": call.name, "input": {}}
+        return _sse(
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": block},
+        )
+
+    def stop(index: int) -> bytes:
+        return _sse("content_block_stop", {"type": "content_block_stop", "index": index})
+
+    calls = bool(a.tool_calls)
+    pieces = paced_calls(a, call_spans(a.tool_calls)) if calls else _as_text(paced(a))
+    blocks = max(1, len(a.tool_calls))
+    yield start(0)
+    opened = 1  # blocks started; each one before the last is stopped when the next starts
     sent = 0
     fail = sim.mid_stream_failure(a)
-    async for piece, tokens in paced(a):
+    async for k, piece, tokens in pieces:
+        while opened <= k:
+            if opened:
+                yield stop(opened - 1)
+            yield start(opened)
+            opened += 1
         delta = (
-            {"type": "text_delta", "text": piece}
-            if call is None
-            else {"type": "input_json_delta", "partial_json": piece}
+            {"type": "input_json_delta", "partial_json": piece}
+            if a.tool_calls
+            else {"type": "text_delta", "text": piece}
         )
         yield _sse(
-            "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+            "content_block_delta", {"type": "content_block_delta", "index": k, "delta": delta}
         )
         sent += tokens
         if fail:
             sim.finish(a, status=529, output_tokens=sent)
             yield _sse("error", _error("overloaded", "Overloaded (simulated, mid-stream)"))
             return
-    yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+    while opened < blocks:
+        if opened:
+            yield stop(opened - 1)
+        yield start(opened)
+        opened += 1
+    yield stop(blocks - 1)
     yield _sse(
         "message_delta",
         {
@@ -275,3 +300,8 @@ async def _stream(sim: Simulator, a: Admission, cache: CacheUsage) -> AsyncItera
     )
     yield _sse("message_stop", {"type": "message_stop"})
     sim.finish(a)
+
+
+async def _as_text(pieces: AsyncIterator[tuple[str, int]]) -> AsyncIterator[tuple[int, str, int]]:
+    async for piece, tokens in pieces:
+        yield 0, piece, tokens

@@ -147,9 +147,10 @@ def _finish(a: Admission) -> str:
 
 
 def _answer_parts(a: Admission) -> list[dict[str, Any]]:
-    if a.tool_call is None:
+    if not a.tool_calls:
         return [{"text": "".join(a.reply)}]
-    return [{"functionCall": {"name": a.tool_call.name, "args": a.tool_call.args}}]
+    # Gemini has no switch for parallel calls: several come as several parts
+    return [{"functionCall": {"name": c.name, "args": c.args}} for c in a.tool_calls]
 
 
 def _response(
@@ -215,14 +216,14 @@ def _event(data: dict[str, Any]) -> bytes:
 
 
 async def _stream(sim: Simulator, a: Admission) -> AsyncIterator[bytes]:
-    """Text in pieces as paced; a function call whole, in the last chunk, as Gemini does."""
+    """Text in pieces as paced; function calls whole, in the last chunk, as Gemini does."""
     sent = 0
     fail = sim.mid_stream_failure(a)
     async for piece, tokens in paced(a):
         sent += tokens
         last = sent >= a.output_tokens
         finish = _finish(a) if last else None
-        if a.tool_call is None:
+        if not a.tool_calls:
             yield _event(_response(a, [{"text": piece}], finish, sent))
         elif last:
             yield _event(_response(a, _answer_parts(a), finish, sent))

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
 from agentqueue.simulator.protocols.keys import bearer_token
-from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
-from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult
+from agentqueue.simulator.protocols.pacing import paced, paced_calls, whole_answer_delay
+from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult, call_spans
 
 PROVIDER = "openai"
 _ERRORS = {
@@ -84,6 +84,7 @@ def _extras(body: dict[str, Any]) -> Extras:
         tools=tools,
         no_tools=choice == "none",
         forced_tool=forced,
+        parallel=body.get("parallel_tool_calls") is not False,
         results=tuple(results),
         json_output=fmt.get("type") in ("json_object", "json_schema"),
         output_schema=(fmt.get("json_schema") or {}).get("schema"),
@@ -98,9 +99,8 @@ def _finish_reason(a: Admission) -> str:
 
 
 def _message(a: Admission) -> dict[str, Any]:
-    if a.tool_call is None:
+    if not a.tool_calls:
         return {"role": "assistant", "content": "".join(a.reply), "refusal": None}
-    call = a.tool_call
     return {
         "role": "assistant",
         "content": None,
@@ -111,6 +111,7 @@ def _message(a: Admission) -> dict[str, Any]:
                 "type": "function",
                 "function": {"name": call.name, "arguments": call.arguments},
             }
+            for call in a.tool_calls
         ],
     }
 
@@ -192,30 +193,51 @@ async def _stream(sim: Simulator, a: Admission, include_usage: bool) -> AsyncIte
         }
         return f"data: {json.dumps(data)}\n\n".encode()
 
-    call = a.tool_call
-    if call is None:
-        yield chunk({"role": "assistant", "content": ""})
-    else:
-        head = {"index": 0, "id": f"call_{call.id}", "type": "function"}
+    def announce(k: int) -> bytes:
+        """A call's first delta: its index, id and name (the first with the role)."""
+        call = a.tool_calls[k]
+        head = {"index": k, "id": f"call_{call.id}", "type": "function"}
         function = {"name": call.name, "arguments": ""}
-        yield chunk(
-            {"role": "assistant", "content": None, "tool_calls": [{**head, "function": function}]}
-        )
+        delta: dict[str, Any] = {"tool_calls": [{**head, "function": function}]}
+        if k == 0:
+            delta = {"role": "assistant", "content": None, **delta}
+        return chunk(delta)
+
+    if not a.tool_calls:
+        yield chunk({"role": "assistant", "content": ""})
+        pieces: AsyncIterator[tuple[int, str, int]] = _as_text(paced(a))
+        announced = 0
+    else:
+        yield announce(0)
+        pieces = paced_calls(a, call_spans(a.tool_calls))
+        announced = 1  # calls whose first delta has been sent
+
     sent = 0
     fail = sim.mid_stream_failure(a)
-    async for piece, tokens in paced(a):
-        if call is None:
+    async for k, piece, tokens in pieces:
+        if not a.tool_calls:
             yield chunk({"content": piece})
         else:
-            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+            while announced <= k:
+                yield announce(announced)
+                announced += 1
+            yield chunk({"tool_calls": [{"index": k, "function": {"arguments": piece}}]})
         sent += tokens
         if fail:
             sim.finish(a, status=500, output_tokens=sent)
             error = _error("server_error", "the server had an error (simulated, mid-stream)")
             yield f"data: {json.dumps(error)}\n\n".encode()
             return
+    while announced < len(a.tool_calls):
+        yield announce(announced)
+        announced += 1
     yield chunk({}, _finish_reason(a))
     if include_usage:
         yield f"data: {json.dumps({**base, 'choices': [], 'usage': _usage(a, sent)})}\n\n".encode()
     yield b"data: [DONE]\n\n"
     sim.finish(a)
+
+
+async def _as_text(pieces: AsyncIterator[tuple[str, int]]) -> AsyncIterator[tuple[int, str, int]]:
+    async for piece, tokens in pieces:
+        yield 0, piece, tokens

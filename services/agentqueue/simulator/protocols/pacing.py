@@ -29,3 +29,26 @@ async def paced(admission: Admission, chunk_tokens: int = 4) -> AsyncIterator[tu
         if i and b.per_token_s > 0:
             await asyncio.sleep(b.per_token_s * len(piece))
         yield "".join(piece), len(piece)
+
+
+async def paced_calls(
+    admission: Admission, spans: list[int], chunk_tokens: int = 4
+) -> AsyncIterator[tuple[int, str, int]]:
+    """A reply made of several tool calls' arguments (``spans``: how many pieces each
+    takes), paced as :func:`paced`, in chunks that never straddle two calls.
+
+    Yields the call's index, the chunk's text and how many tokens it holds.
+    """
+    b = admission.behaviour
+    if b.first_token_s > 0:
+        await asyncio.sleep(b.first_token_s)
+    reply = admission.reply
+    start = 0
+    for k, span in enumerate(spans):
+        end = start + span
+        for i in range(start, end, chunk_tokens):
+            piece = reply[i : min(i + chunk_tokens, end)]
+            if i and b.per_token_s > 0:
+                await asyncio.sleep(b.per_token_s * len(piece))
+            yield k, "".join(piece), len(piece)
+        start = end

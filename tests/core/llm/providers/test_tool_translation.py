@@ -512,3 +512,93 @@ def test_anthropic_format_tool_input_becomes_the_answer_text() -> None:
     assert [(c.id, c.name, c.arguments) for c in as_call.tool_calls] == [
         ("t", "person", {"name": "Ada", "age": 36})
     ]
+
+
+# --- sampling, thinking and the stop sequence that ended an answer ----------------------
+
+ASK = [ChatMessage(role="user", content="Hi")]
+
+
+def test_top_p_reaches_every_provider_and_top_k_those_that_have_it() -> None:
+    request = _request(messages=ASK, temperature=0.3, top_p=0.9, top_k=40)
+    openai_params = OpenAIProvider._params(request, "gpt-4.1")
+    assert openai_params["top_p"] == 0.9 and openai_params["temperature"] == 0.3
+    assert "top_k" not in openai_params  # Chat Completions has none
+    claude = AnthropicProvider._params(request, "claude-sonnet-4-6")
+    assert claude["extra_body"] == {"temperature": 0.3, "top_p": 0.9, "top_k": 40}
+    _, config = GoogleProvider._args(request)
+    assert (config.top_p, config.top_k, config.temperature) == (0.9, 40, 0.3)
+    bare = _request(messages=ASK)
+    assert "top_p" not in OpenAIProvider._params(bare, "gpt-4.1")
+    assert "extra_body" not in AnthropicProvider._params(bare, "claude-sonnet-4-6")
+
+
+def test_a_thinking_budget_reaches_claude_and_gemini_but_not_mid_tool_loop() -> None:
+    request = CompletionRequest(messages=ASK, max_tokens=4000, thinking_budget=2048)
+    params = AnthropicProvider._params(request, "claude-sonnet-4-6")
+    assert params["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    _, config = GoogleProvider._args(request)
+    assert config.thinking_config is not None
+    assert config.thinking_config.thinking_budget == 2048
+    assert "thinking" not in AnthropicProvider._params(_request(messages=ASK), "m")
+    # the last turn carries tool results: the API would want the signed thinking back
+    results = LOOP[:3]
+    mid_loop = CompletionRequest(messages=results, max_tokens=4000, thinking_budget=2048)
+    assert "thinking" not in AnthropicProvider._params(mid_loop, "claude-sonnet-4-6")
+    forced = CompletionRequest(
+        messages=ASK,
+        max_tokens=4000,
+        thinking_budget=2048,
+        tools=[WEATHER],
+        tool_choice=ToolChoice(mode="required"),
+    )
+    assert "thinking" not in AnthropicProvider._params(forced, "claude-sonnet-4-6")
+
+
+def test_a_thinking_budget_must_leave_room_for_the_answer() -> None:
+    with pytest.raises(ValueError, match="thinking_budget"):
+        CompletionRequest(messages=ASK, max_tokens=2048, thinking_budget=2048)
+
+
+def test_claudes_stop_sequence_is_kept_in_the_completion() -> None:
+    from anthropic.types import Message
+
+    message = Message.model_validate(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-6",
+            "content": [{"type": "text", "text": "One, two"}],
+            "stop_reason": "stop_sequence",
+            "stop_sequence": "three",
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }
+    )
+    provider = AnthropicProvider.__new__(AnthropicProvider)
+    completion = provider._completion(message, "m", None, _request(stop=["four", "three"]))
+    assert completion.stop_reason == "stop_sequence" and completion.stop_sequence == "three"
+
+
+def test_gemini_keeps_one_call_when_parallel_calls_are_off() -> None:
+    response = types.GenerateContentResponse.model_validate(
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [
+                            {"function_call": {"name": "get_weather", "args": {"city": "Paris"}}},
+                            {"function_call": {"name": "get_time", "args": {}}},
+                        ],
+                    },
+                    "finish_reason": "STOP",
+                }
+            ]
+        }
+    )
+    provider = GoogleProvider.__new__(GoogleProvider)
+    both = provider._completion(response, "", "gemini-2.5-pro")
+    assert [c.name for c in both.tool_calls] == ["get_weather", "get_time"]
+    one = provider._completion(response, "", "gemini-2.5-pro", parallel=False)
+    assert [c.name for c in one.tool_calls] == ["get_weather"]

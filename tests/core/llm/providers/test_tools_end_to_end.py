@@ -90,13 +90,15 @@ async def _answer(p: Provider, request: CompletionRequest, streamed: bool) -> Co
 async def test_a_tool_call_is_parsed_and_its_result_answered(
     provider: Provider, streamed: bool
 ) -> None:
-    first = await _answer(provider, TOOLS_REQUEST, streamed)
+    # one call at a time (Gemini has no such switch: its adapter keeps the first call)
+    one_call = TOOLS_REQUEST.model_copy(update={"parallel_tool_calls": False})
+    first = await _answer(provider, one_call, streamed)
     assert len(first.tool_calls) == 1
     call = first.tool_calls[0]
     assert call.name == "get_weather" and call.id
     jsonschema.validate(call.arguments, WEATHER.input_schema)
 
-    second = TOOLS_REQUEST.model_copy(
+    second = one_call.model_copy(
         update={
             "messages": [
                 ASK,
@@ -110,6 +112,39 @@ async def test_a_tool_call_is_parsed_and_its_result_answered(
     final = await _answer(provider, second, streamed)
     assert final.tool_calls == []
     assert RESULT in final.text
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+async def test_parallel_tool_calls_are_parsed_and_both_results_answered(
+    provider: Provider, streamed: bool
+) -> None:
+    first = await _answer(provider, TOOLS_REQUEST, streamed)
+    assert [c.name for c in first.tool_calls] == ["get_weather", "get_time"]
+    weather, clock = first.tool_calls
+    jsonschema.validate(weather.arguments, WEATHER.input_schema)
+    jsonschema.validate(clock.arguments, CLOCK.input_schema)
+    assert weather.id and clock.id and weather.id != clock.id
+    again = await _answer(provider, TOOLS_REQUEST, not streamed)  # Gemini's ids are ours: new
+    assert [(c.name, c.arguments) for c in again.tool_calls] == [
+        (c.name, c.arguments) for c in first.tool_calls
+    ]
+
+    results = [
+        ToolResult(tool_call_id=weather.id, content=RESULT),
+        ToolResult(tool_call_id=clock.id, content="09:00 UTC"),
+    ]
+    second = TOOLS_REQUEST.model_copy(
+        update={
+            "messages": [
+                ASK,
+                ChatMessage(role="assistant", content=first.text, tool_calls=first.tool_calls),
+                ChatMessage(role="user", tool_results=results),
+            ]
+        }
+    )
+    final = await _answer(provider, second, streamed)
+    assert final.tool_calls == []
+    assert RESULT in final.text and "09:00 UTC" in final.text
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])

@@ -15,7 +15,10 @@ form here: it is sent as a tool named after the format and the model is made to 
 the call's input is the answer's text.
 
 Since SDK 1.0 the sampling parameters are no longer in ``messages.create``'s signature
-but the API still takes them: ``temperature`` travels in ``extra_body``.
+but the API still takes them: ``temperature``, ``top_p`` and ``top_k`` travel in
+``extra_body``. A thinking budget is sent as ``thinking`` (see :func:`_may_think`); the
+thinking blocks of the answer are not kept. Which stop sequence ended an answer is the
+message's ``stop_sequence``.
 """
 
 from __future__ import annotations
@@ -173,6 +176,18 @@ def _tool_choice(choice: ToolChoice | None, parallel: bool | None) -> dict[str, 
     return out
 
 
+def _may_think(request: CompletionRequest) -> bool:
+    """Whether to send the request's thinking budget. Not in the middle of a tool loop:
+    the API then wants the previous turn's thinking blocks back, signed, and the core
+    keeps none; so the model thinks at the start of each user turn, not between one turn's
+    tool calls. Not with a forced tool (the API refuses both), which a JSON answer format
+    is on Claude."""
+    if request.messages[-1].tool_results:
+        return False
+    forced = request.tool_choice is not None and request.tool_choice.mode in ("required", "tool")
+    return not forced and not wants_json(request.response_format)
+
+
 class AnthropicProvider(Provider):
     name = "anthropic"
     supports_tools = True
@@ -236,8 +251,15 @@ class AnthropicProvider(Provider):
             params["stop_sequences"] = list(request.stop)
         # request.seed is ignored: the Messages API has no seed (the request says it is
         # best-effort, where the provider offers it).
-        if request.temperature is not None:
-            params["extra_body"] = {"temperature": request.temperature}
+        sampling = {
+            name: value
+            for name in ("temperature", "top_p", "top_k")
+            if (value := getattr(request, name)) is not None
+        }
+        if sampling:
+            params["extra_body"] = sampling
+        if request.thinking_budget is not None and _may_think(request):
+            params["thinking"] = {"type": "enabled", "budget_tokens": request.thinking_budget}
         return params
 
     def _completion(
@@ -267,6 +289,7 @@ class AnthropicProvider(Provider):
             model=message.model or model,
             usage=_usage(message.usage),
             stop_reason=stop_reason,
+            stop_sequence=getattr(message, "stop_sequence", None),
             rate_limit=rate_limit,
         )
 

@@ -210,6 +210,11 @@ class GoogleProvider(Provider):
         config = types.GenerateContentConfig(
             max_output_tokens=request.max_tokens,
             temperature=request.temperature,
+            top_p=request.top_p,
+            top_k=request.top_k,
+            thinking_config=types.ThinkingConfig(thinking_budget=request.thinking_budget)
+            if request.thinking_budget is not None
+            else None,
             system_instruction=request.system,
             stop_sequences=list(request.stop) or None,
             seed=request.seed,
@@ -233,7 +238,8 @@ class GoogleProvider(Provider):
             ]
             if request.tool_choice is not None:
                 config.tool_config = _tool_config(request.tool_choice)
-        # parallel_tool_calls has no Gemini counterpart: the model decides.
+        # parallel_tool_calls has no Gemini counterpart: the model decides, and with
+        # parallel_tool_calls=False only its first call is kept (see _completion).
         if wants_json(request.response_format):
             assert request.response_format is not None
             config.response_mime_type = "application/json"
@@ -242,13 +248,22 @@ class GoogleProvider(Provider):
         return contents, config
 
     def _completion(
-        self, response: Any, text: str, model: str, calls: list[ToolCall] | None = None
+        self,
+        response: Any,
+        text: str,
+        model: str,
+        calls: list[ToolCall] | None = None,
+        *,
+        parallel: bool = True,
     ) -> Completion:
         candidates = response.candidates or []
         finish = candidates[0].finish_reason if candidates else None
+        calls = calls if calls is not None else _calls(response)
+        if not parallel:  # Gemini has no switch for it: the first call only, as asked
+            calls = calls[:1]
         return Completion(
             text=text,
-            tool_calls=calls if calls is not None else _calls(response),
+            tool_calls=calls,
             provider=self.name,
             model=response.model_version or model,
             usage=_usage(response.usage_metadata),
@@ -265,7 +280,8 @@ class GoogleProvider(Provider):
             )  # type: ignore[arg-type]
         except _CAUGHT as exc:
             raise _translate(exc, model) from exc
-        return self._completion(response, _text(response), model)
+        parallel = request.parallel_tool_calls is not False
+        return self._completion(response, _text(response), model, parallel=parallel)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         """Text deltas as they come; function calls (whole in the chunk that carries
@@ -289,7 +305,8 @@ class GoogleProvider(Provider):
             raise _translate(exc, model) from exc
         if last is None:
             raise ProviderTimeout("stream ended before any chunk", provider="google", model=model)
-        yield self._completion(last, "".join(parts), model, calls)
+        parallel = request.parallel_tool_calls is not False
+        yield self._completion(last, "".join(parts), model, calls, parallel=parallel)
 
     async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
         """``embed_content`` (the Gemini API's ``batchEmbedContents``), in batches of

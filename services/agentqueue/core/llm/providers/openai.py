@@ -155,6 +155,10 @@ class OpenAIProvider(Provider):
         }
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        if request.top_p is not None:
+            params["top_p"] = request.top_p
+        # request.top_k and request.thinking_budget have no Chat Completions counterpart
+        # (the fallback chain sends a thinking budget only to models that think).
         if request.tools:
             params["tools"] = [
                 {
