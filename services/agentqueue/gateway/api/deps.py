@@ -14,6 +14,7 @@ from typing import Annotated
 from dramatiq.brokers.redis import RedisBroker
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from agentqueue.core.apikeys import ApiKeyRecord, ApiKeys, key_digest
 from agentqueue.core.ratelimit.quotas import TenantQuotas
@@ -66,13 +67,15 @@ _API_KEY = APIKeyHeader(
 )
 
 
-def _presented_key(
-    bearer: HTTPAuthorizationCredentials | None, x_api_key: str | None
-) -> str | None:
+def presented_key(request: Request) -> str | None:
+    """The API key the request presents: ``x-api-key``, else ``Authorization: Bearer``,
+    read as the two schemes read them (``APIKeyHeader``, ``HTTPBearer``)."""
+    x_api_key = request.headers.get("x-api-key")
     if x_api_key:
         return x_api_key
-    if bearer is not None and bearer.credentials.strip():
-        return bearer.credentials.strip()
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() == "bearer" and credentials:
+        return credentials
     return None
 
 
@@ -109,17 +112,13 @@ async def _record_for(request: Request, key: str) -> ApiKeyRecord | None:
     return record
 
 
-async def get_caller(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
-    x_api_key: Annotated[str | None, Security(_API_KEY)] = None,
-) -> ApiKeyRecord:
+async def authenticate(request: Request) -> ApiKeyRecord:
     """Who is calling: the record of the API key presented (``Authorization: Bearer`` or
     ``x-api-key``). Unauthenticated only when the gateway is configured so (local demo)."""
     settings: GatewaySettings = request.app.state.settings
     if settings.auth_disabled:
         return ApiKeyRecord(key_id="local", tenant=LOCAL_TENANT, name="auth disabled")
-    key = _presented_key(bearer, x_api_key)
+    key = presented_key(request)
     if key is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -130,6 +129,18 @@ async def get_caller(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
     request.state.caller = record
     return record
+
+
+async def get_caller(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    _x_api_key: Annotated[str | None, Security(_API_KEY)] = None,
+) -> ApiKeyRecord:
+    """:func:`authenticate`, as every route's dependency. The two schemes are parameters
+    so that the OpenAPI document names them; the key itself is read by
+    :func:`presented_key`, the one reading, which the submission route's direct handler
+    (``routes/tasks.py``) uses without this dependency."""
+    return await authenticate(request)
 
 
 CallerDep = Annotated[ApiKeyRecord, Depends(get_caller)]
