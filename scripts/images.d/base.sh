@@ -29,7 +29,10 @@ make() {
     apt-get update -qq
     apt-get -y -qq -o Dpkg::Options::=--force-confold upgrade
     apt-get clean'
-  sed -i "1i deb $mirror $suite main" "$root/etc/apt/sources.list"
+  # The image keeps no apt source: this machine's mirror stays out of every layer.
+  # scripts/images lends a sources.list to the builder stage, as it lends pip.conf.
+  echo "# apt sources: none in the image; scripts/images lends them to build steps" \
+    >"$root/etc/apt/sources.list"
   echo "   updates $(seconds "$t") s"
   # Derived images install without docs either.
   cat >"$root/etc/dpkg/dpkg.cfg.d/90-nodoc" <<'EOF'

@@ -111,3 +111,23 @@ async def test_dependency_overrides_apply_to_submissions(
         r = await c.post("/v1/tasks", json=HI)
         assert r.status_code == 202, r.text
         assert await app.state.store.get(r.json()["id"], tenant="t2")
+
+
+async def test_a_retry_is_the_same_body_whichever_path_served_it(
+    client: httpx.AsyncClient, solved: list[str]
+) -> None:
+    """The body hashed for an Idempotency-Key is the same whether FastAPI or the direct
+    handler parsed it (JSON-mode validation made ``12.0`` another Decimal than Python mode:
+    the retry got 409)."""
+    body = b'{"messages": [{"role": "user", "content": "Say hi"}], "max_cost_usd": 12.0}'
+    key = {"Idempotency-Key": "same-body"}
+    first = await client.post(
+        "/v1/tasks", content=body, headers={**key, "content-type": "application/json;charset=utf-8"}
+    )
+    assert first.status_code == 202 and solved == ["submit_task"]  # FastAPI served it
+    retry = await client.post(
+        "/v1/tasks", content=body, headers={**key, "content-type": "application/json"}
+    )
+    assert retry.status_code == 202 and solved == ["submit_task"]  # the direct handler
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert retry.json()["id"] == first.json()["id"]

@@ -60,3 +60,5 @@ async def report(
                 logger.debug("status not written: %s", exc)
             else:
                 logger.warning("status not written, the next interval writes it: %s", exc)
+        except Exception:  # a client closed by a re-login, say: the loop must go on
+            logger.exception("status not written, the next interval writes it")

@@ -114,6 +114,14 @@ def test_sentence_stops_are_free_but_other_marks_are_not() -> None:
     assert refusal("Make a table:\nA B\nC D", "Make a table: A B C D") is not None
 
 
+def test_single_and_double_quote_marks_stay_apart() -> None:
+    """Feet and inches, arcminutes and arcseconds; curly quotes meet their straight twin."""
+    assert refusal("Convert 5' to cm", 'Convert 5" to cm') is not None
+    assert refusal("How tall is 6'2\" in cm?", "How tall is 6\"2' in cm?") is not None
+    assert refusal("What is 45°30'", 'What is 45°30"') is not None
+    assert refusal("What does “hello” mean?", 'What does "hello" mean?') is None
+
+
 def test_every_script_is_tokenized() -> None:
     assert [t.text for t in tokenize("Какая столица?")] == ["Какая", "столица", "?"]
     assert len(tokenize("ประเทศไทย")) >= 1

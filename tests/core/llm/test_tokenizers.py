@@ -61,8 +61,11 @@ def test_a_huge_word_is_counted_in_pieces_not_stalled_on() -> None:
     hours whole. In pieces of MAX_RUN it is counted at once, within a token a piece."""
     counter = BpeCounter("o200k_base")
     assert counter.count("w" * 900_000) == 450_000
+    for blank in (" ", "\n", "\u00a0"):  # runs of whitespace are pieces too
+        assert counter.count(blank * 50_000) > 0
     text = "長い文章" * 200 + " ok " + "x" * 1000
     assert "".join(pieces(text)) == text
     assert all(len(p.strip()) <= MAX_RUN for p in pieces(text))
+    assert all(len(p) <= MAX_RUN for p in pieces(" " * 2_000))
     whole = len(bpe_encoding("o200k_base").encode(text))
     assert abs(counter.count(text) - whole) <= len(text) // MAX_RUN + 1

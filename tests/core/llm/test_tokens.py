@@ -3,7 +3,7 @@
 
 import pytest
 
-from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Usage
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, ToolSpec, Usage
 from agentqueue.core.llm.tokenizers import counter_named
 from agentqueue.core.llm.tokens import (
     AnthropicCount,
@@ -48,9 +48,9 @@ def test_the_counter_learns_how_a_provider_counts_each_kind_of_content() -> None
     """A provider counting with another tokenizer (cl100k_base: Japanese far higher,
     English about the same) is matched per content class after a few responses."""
     counter = TokenCounter(Calibration(alpha=0.5))
-    japanese = _request("会議の議事録を要約して、決定事項を箇条書きにしてください。" * 8)
-    english = _request("Summarise the minutes of the meeting as a list of decisions. " * 8)
-    other_japanese = _request("来週の出張の日程と、必要な準備を教えてください。" * 8)
+    japanese = _request("会議の議事録を要約して、決定事項を箇条書きにしてください。" * 24)
+    english = _request("Summarise the minutes of the meeting as a list of decisions. " * 24)
+    other_japanese = _request("来週の出張の日程と、必要な準備を教えてください。" * 24)
     for request in (japanese, english) * 8:
         actual = estimate_request(request, ANTHROPIC)
         counter.observe(request, "claude-x", "anthropic", Usage(input_tokens=actual))
@@ -127,3 +127,17 @@ async def test_a_failing_endpoint_falls_back_to_the_estimate(simulator) -> None:
         )
     finally:
         await counter.aclose()
+
+
+def test_short_requests_and_tool_calls_do_not_calibrate() -> None:
+    """A provider's fixed costs per request (a tool-use preamble) are not a ratio: a short
+    turn reporting 400 tokens for our 60 must not quadruple every later count."""
+    counter = TokenCounter(Calibration(alpha=1.0))
+    short = _request("Look up the weather in Paris.")
+    counter.observe(short, "m", "p", Usage(input_tokens=400))
+    with_tools = CompletionRequest(
+        messages=[ChatMessage(role="user", content="word " * 600)],
+        tools=[ToolSpec(name="fetch", description="Fetch a page")],
+    )
+    counter.observe(with_tools, "m", "p", Usage(input_tokens=4 * 620))
+    assert counter.calibration.ratio("m", "p") == 1.0

