@@ -133,7 +133,7 @@ def test_short_requests_and_tool_calls_do_not_calibrate() -> None:
     """A provider's fixed costs per request (a tool-use preamble) are not a ratio: a short
     turn reporting 400 tokens for our 60 must not quadruple every later count."""
     counter = TokenCounter(Calibration(alpha=1.0))
-    short = _request("Look up the weather in Paris.")
+    short = _request("Look up the weather in Paris.")  # 7 tokens
     counter.observe(short, "m", "p", Usage(input_tokens=400))
     with_tools = CompletionRequest(
         messages=[ChatMessage(role="user", content="word " * 600)],

@@ -58,10 +58,11 @@ def estimate_request(request: CompletionRequest, counter: TextCounter | None = N
 
 
 #: Requests counted below this teach the calibration nothing: a provider's fixed costs per
-#: request (Anthropic's tool-use preamble is a few hundred tokens) would read as a ratio
-#: and drive it to its ceiling on short tool-loop turns, then quadruple a long document's
-#: reservation.
-LEARN_FROM_TOKENS = 256
+#: request (a few tokens of framing) would read as a ratio. The large fixed costs, the
+#: tool-use preamble (hundreds of tokens) and images, are kept out by :func:`learnable`
+#: whatever the size: on short tool-loop turns they drove the ratio to its ceiling and
+#: then quadrupled a long document's reservation.
+LEARN_FROM_TOKENS = 64
 
 
 def learnable(request: CompletionRequest, counted: int) -> bool:
