@@ -399,6 +399,10 @@ def _refusal(info: pytest.ExceptionInfo[anthropic.APIStatusError], kind: str) ->
         ({"model": "gpt-4.1", "extra_body": {"top_k": 5}}, "body.top_k"),  # OpenAI has none
         ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "body.thinking.budget_tokens"),
         ({"model": "gpt-4.1", "max_tokens": 4000, "thinking": THINK}, "body.thinking"),
+        (  # Anthropic's own rule is checked before OpenAI's lack of top_k
+            {"model": "gpt-4.1", "max_tokens": 4000, "thinking": THINK, "extra_body": {"top_k": 5}},
+            "body.thinking",
+        ),
         (
             {"max_tokens": 4000, "thinking": THINK, "extra_body": {"temperature": 0.5}},
             "body.temperature",

@@ -300,12 +300,13 @@ class MessagesBody(PromptBody):
 
     def to_request(self, catalog: Catalog) -> CompletionRequest:
         self._model(catalog)  # an unknown model is 404 before any other refusal
+        thinking_budget = self._thinking_budget(catalog)  # Anthropic's own rules first
         return self.prompt(
             catalog,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
             top_k=self._top_k(catalog),
-            thinking_budget=self._thinking_budget(catalog),
+            thinking_budget=thinking_budget,
             stop=self.stop_sequences or [],
         )
