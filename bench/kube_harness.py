@@ -92,20 +92,24 @@ def declare_resources(k8s: kmock.KubernetesEmulator) -> None:
     )
 
 
+def kubeconfig(server: str, *, user: str) -> dict[str, Any]:
+    """A kubeconfig whose one context logs ``user`` in to ``server`` with a token."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "emu", "cluster": {"server": server.rstrip("/")}}],
+        "users": [{"name": user, "user": {"token": user}}],
+        "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": user}}],
+        "current-context": "emu",
+    }
+
+
 @contextlib.asynccontextmanager
 async def emulated_cluster() -> AsyncIterator[ClockedEmulator]:
     """The emulator served on 127.0.0.1, ``KUBECONFIG`` pointing at it meanwhile."""
     async with ClockedEmulator() as k8s, kmock.Server(k8s):
         declare_resources(k8s)
-        server = str(k8s.url).rstrip("/")
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "emu", "cluster": {"server": server}}],
-            "users": [{"name": "bench", "user": {"token": "bench"}}],
-            "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "bench"}}],
-            "current-context": "emu",
-        }
+        config = kubeconfig(str(k8s.url), user="bench")
         with tempfile.TemporaryDirectory(prefix="aq-bench-kube-") as tmp:
             path = Path(tmp) / "kubeconfig"
             path.write_text(json.dumps(config))  # JSON is YAML

@@ -15,23 +15,23 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import kmock
-import kopf
 import pytest
 import yaml
 from pydantic import SecretStr
 
 from agentqueue.limiter.app import create_app
 from agentqueue.limiter.settings import LimiterSettings
-from agentqueue.operator.runner import run_operator
 from agentqueue.operator.settings import OperatorSettings
-from bench.kube_harness import declare_resources  # the bench serves the same API
+
+# the bench serves the same API (and runs the operator: bench.kube_harness.running_operator)
+from bench.kube_harness import declare_resources, kubeconfig
 from tests.servers import serving
 
 AQ = "agentqueue.io/v1alpha1/agentqueues"
@@ -101,17 +101,8 @@ def refusing(
 def kube(kmock: kmock.KubernetesEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The emulator, and a kubeconfig pointing at it (how the operator logs in)."""
     declare_resources(kmock)
-    server = str(kmock.url).rstrip("/")
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "emu", "cluster": {"server": server}}],
-        "users": [{"name": "op", "user": {"token": "test"}}],
-        "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "op"}}],
-        "current-context": "emu",
-    }
     path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(kubeconfig(str(kmock.url), user="op")))
     monkeypatch.setenv("KUBECONFIG", str(path))
     return kmock
 
@@ -145,22 +136,6 @@ def operator_settings(redis_url: str, limiter_url: str | None, **changes: Any) -
     }
     base.update(changes)
     return OperatorSettings(**base)
-
-
-def _tune(kopf_settings: kopf.OperatorSettings) -> None:
-    kopf_settings.scanning.disabled = True  # no CRD or namespace watching in the emulator
-    kopf_settings.watching.reconnect_backoff = 0.1
-
-
-@contextlib.asynccontextmanager
-async def running_operator(settings: OperatorSettings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_operator(settings, stop_flag=stop, tune=_tune))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=20)
 
 
 async def eventually(

@@ -15,6 +15,7 @@ import httpx
 import kmock
 import pytest
 
+from bench.kube_harness import running_operator
 from tests.operator.conftest import (
     AQ,
     DEPLOYMENTS,
@@ -28,7 +29,6 @@ from tests.operator.conftest import (
     operator_settings,
     reconciles,
     refusing,
-    running_operator,
 )
 from tests.operator.outage import cuttable_proxy
 

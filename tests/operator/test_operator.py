@@ -21,6 +21,7 @@ from agentqueue.core.base.ports import free_port
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.queues.broker import make_broker, task_message
 from agentqueue.core.queues.usage import record_usage
+from bench.kube_harness import running_operator
 from tests.operator.conftest import (
     BUDGET,
     DEPLOYMENTS,
@@ -32,7 +33,6 @@ from tests.operator.conftest import (
     eventually,
     obj,
     operator_settings,
-    running_operator,
     serve_limiter,
     status,
 )

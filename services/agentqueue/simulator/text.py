@@ -13,7 +13,8 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from agentqueue.core.llm.tokenizers import STAND_IN, TextCounter, counter_named
+from agentqueue.core.llm.tokenizers import TextCounter
+from agentqueue.core.llm.tokens import estimate_text
 
 _WORDS = (
     "agents",
@@ -51,14 +52,10 @@ _WORDS = (
 )
 
 
-#: Tokens a message costs beyond its text.
-PER_MESSAGE = 4
-
-
 def estimate_tokens(texts: Iterable[str], counter: TextCounter | None = None) -> int:
-    """Input tokens of ``texts`` by ``counter`` (``o200k_base`` if none), 4 a message."""
-    count = (counter or counter_named(STAND_IN)).count
-    return sum(count(t) + PER_MESSAGE for t in texts)
+    """Input tokens of ``texts`` by ``counter`` (``o200k_base`` if none), as our own
+    counts take them: the same per-message overhead, so only the tokenizer differs."""
+    return sum(estimate_text(t, counter) for t in texts)
 
 
 def reply_tokens(
