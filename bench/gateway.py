@@ -1,16 +1,27 @@
-"""The streaming path's added latency: through the gateway vs the simulator directly.
+"""The streaming path's added latency and CPU: through the gateway vs the simulator directly.
 
     .venv/bin/python -m bench.gateway [--requests-per-client 10] [--speed 0.25]
+                                      [--scenarios openai,anthropic,cross] [--levels 1,16,64]
 
-Starts a private redis-server, the provider simulator and the gateway (uvicorn, one
-process) on this machine, then streams OpenAI-style chat completions at concurrency 1,
-16 and 64, twice per level: straight to the simulator (the baseline, measured in the
-same run, same client) and through the gateway's ``/v1/chat/completions`` (auth, the
-limiter's usage and quota bookkeeping in Redis, the fallback chain and the official
-OpenAI SDK on the way to the same simulator). Prints time to first token and total time,
-p50 and p99, and what the gateway added. The simulator's limits are raised so that
-nothing is rate limited; its latency is scaled by ``--speed`` (0.25: ~100 ms to the
-first token, 3 ms a token).
+Starts a private redis-server, the provider simulator and two gateways (uvicorn, one
+process each) on this machine: ``after`` as configured (same-protocol streams passed
+through as the provider's bytes), ``before`` with ``AGENTQUEUE_STREAM_PASSTHROUGH=0``
+(every stream parsed by the SDK and encoded again, as before the pass-through), both on
+the same Redis and simulator. Then, per scenario and concurrency (1, 16, 64), streams
+chat completions straight to the simulator (the baseline, same run, same client) and
+through each gateway:
+
+- ``openai``: an OpenAI Chat Completions client, ``gpt-4.1`` (same protocol);
+- ``anthropic``: an Anthropic Messages client, ``claude-sonnet-4-6`` (same protocol);
+- ``cross``: an OpenAI client asking for ``claude-sonnet-4-6`` (translated either way;
+  its baseline is the simulated Anthropic API).
+
+Prints time to first token and total time, p50 and p99, what each gateway added, and
+the gateway process's CPU per stream (``/proc`` via psutil, before and after the level).
+The simulator's limits are raised so that nothing is rate limited; its latency is scaled
+by ``--speed`` (0.25: ~100 ms to the first token, 3 ms a token). The client parses JSON
+only until the first token, so that its own CPU weighs as little as it can on the cores
+it shares with the gateway.
 """
 
 from __future__ import annotations
@@ -18,13 +29,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import psutil
 
-from agentqueue.cli.stack import StackConfig, start_stack
+from agentqueue.cli.processes import wait_http
+from agentqueue.cli.stack import RunningStack, StackConfig, start_stack
 from agentqueue.core.base.ports import free_port
 
 
@@ -33,45 +49,61 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def stream_once(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], n: int
-) -> tuple[float, float]:
-    body = {
-        "model": "gpt-4.1",
+@dataclass(frozen=True)
+class Target:
+    """Where a stream goes and in which protocol."""
+
+    url: str
+    headers: dict[str, str]
+    protocol: str  # "openai" | "anthropic"
+    model: str
+
+
+def _body(target: Target, n: int) -> dict[str, Any]:
+    return {
+        "model": target.model,
         "messages": [{"role": "user", "content": f"Request {n}: say something"}],
         "max_tokens": 64,
         "stream": True,
     }
+
+
+def _first_token(protocol: str, line: bytes) -> bool:
+    """Whether this SSE line carries the answer's first text."""
+    if not line.startswith(b"data:") or line.startswith(b"data: [DONE]"):
+        return False
+    data = json.loads(line[5:])
+    if protocol == "openai":
+        choices = data.get("choices") or [{}]
+        return bool((choices[0].get("delta") or {}).get("content"))
+    delta = data.get("delta") or {}
+    return data.get("type") == "content_block_delta" and bool(delta.get("text"))
+
+
+async def stream_once(
+    session: aiohttp.ClientSession, target: Target, n: int
+) -> tuple[float, float]:
     t0 = time.perf_counter()
     first = None
-    async with session.post(url, json=body, headers=headers) as response:
-        assert response.status == 200, await response.text()
-        async for line in response.content:
-            if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
-                continue
-            chunk = json.loads(line[6:])
-            if (
-                first is None
-                and chunk.get("choices")
-                and chunk["choices"][0]["delta"].get("content")
-            ):
+    async with session.post(target.url, json=_body(target, n), headers=target.headers) as r:
+        assert r.status == 200, await r.text()
+        async for line in r.content:
+            if first is None and _first_token(target.protocol, line):
                 first = time.perf_counter() - t0
     total = time.perf_counter() - t0
     return first if first is not None else total, total
 
 
-async def level(
-    url: str, headers: dict[str, str], concurrency: int, per_client: int
-) -> tuple[list[float], list[float]]:
+async def level(target: Target, concurrency: int, per_client: int) -> tuple[list[float], ...]:
     ttft: list[float] = []
     total: list[float] = []
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await stream_once(session, url, headers, -1)  # warm a connection
+        await stream_once(session, target, -1)  # warm a connection
 
         async def client(c: int) -> None:
             for i in range(per_client):
-                f, t = await stream_once(session, url, headers, c * 1000 + i)
+                f, t = await stream_once(session, target, c * 1000 + i)
                 ttft.append(f)
                 total.append(t)
 
@@ -79,11 +111,38 @@ async def level(
     return ttft, total
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """CPU time of the gateway process and its children (uvicorn workers)."""
+    times = process.cpu_times()
+    seconds = times.user + times.system
+    for child in process.children(recursive=True):
+        t = child.cpu_times()
+        seconds += t.user + t.system
+    return seconds
+
+
+def second_gateway(stack: RunningStack, env: dict[str, str]) -> tuple[str, psutil.Process]:
+    """A gateway with the first one's environment (same Redis, simulator, budgets, key)
+    and ``env`` over it, on a port of its own."""
+    first = next(c for c in stack.group.children if c.name == "gateway")
+    inherited = psutil.Process(first.process.pid).environ()
+    port = free_port()
+    child = stack.group.start_service(
+        "gateway-before",
+        "agentqueue.gateway",
+        {**inherited, **env, "AGENTQUEUE_PORT": str(port)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/readyz", stack.group, timeout=120, what="the second gateway")
+    return url, psutil.Process(child.process.pid)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests-per-client", type=int, default=10)
     parser.add_argument("--speed", type=float, default=0.25)
     parser.add_argument("--levels", default="1,16,64")
+    parser.add_argument("--scenarios", default="openai,anthropic,cross")
     parser.add_argument("--gateway-workers", type=int, default=1, help="gateway processes")
     args = parser.parse_args()
     stack = start_stack(
@@ -105,32 +164,90 @@ def main() -> None:
         )
     )
     try:
-        direct = (
-            f"{stack.simulator_url}/v1/chat/completions",
-            {"Authorization": "Bearer sim-openai"},
+        after_proc = psutil.Process(
+            next(c for c in stack.group.children if c.name == "gateway").process.pid
         )
-        gateway = (
-            f"{stack.gateway_url}/v1/chat/completions",
-            {"Authorization": f"Bearer {stack.api_key}"},
+        before_url, before_proc = second_gateway(stack, {"AGENTQUEUE_STREAM_PASSTHROUGH": "0"})
+        gateways = {"before": (before_url, before_proc), "after": (stack.gateway_url, after_proc)}
+        sim = stack.simulator_url
+        assert sim is not None
+        key = {"Authorization": f"Bearer {stack.api_key}"}
+        anthropic_key = {"x-api-key": stack.api_key, "anthropic-version": "2023-06-01"}
+        direct = {
+            "openai": Target(
+                f"{sim}/v1/chat/completions",
+                {"Authorization": "Bearer sim-openai"},
+                "openai",
+                "gpt-4.1",
+            ),
+            "anthropic": Target(
+                f"{sim}/v1/messages",
+                {"x-api-key": "sim-anthropic", "anthropic-version": "2023-06-01"},
+                "anthropic",
+                "claude-sonnet-4-6",
+            ),
+        }
+        scenarios = {
+            # name: (baseline, protocol, path, headers, model)
+            "openai": (direct["openai"], "openai", "/v1/chat/completions", key, "gpt-4.1"),
+            "anthropic": (
+                direct["anthropic"],
+                "anthropic",
+                "/v1/messages",
+                anthropic_key,
+                "claude-sonnet-4-6",
+            ),
+            "cross": (
+                direct["anthropic"],
+                "openai",
+                "/v1/chat/completions",
+                key,
+                "claude-sonnet-4-6",
+            ),
+        }
+        load = os.getloadavg()
+        print(
+            f"streamed completions, max_tokens 64, {args.requests_per_client} per client, "
+            f"simulator speed {args.speed}, {args.gateway_workers} gateway process(es) each, "
+            f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
         )
         print(
-            f"streamed chat completions, {args.requests_per_client} per client, "
-            f"simulator speed {args.speed}, {args.gateway_workers} gateway process(es)\n"
+            f"{'scenario':<10} {'conc':>4} {'path':<8} {'ttft p50':>9} {'ttft p99':>9} "
+            f"{'total p50':>10} {'total p99':>10} {'cpu/stream':>10}   (ms)"
         )
-        print(
-            f"{'conc':>4} {'path':<9} {'ttft p50':>9} {'ttft p99':>9} "
-            f"{'total p50':>10} {'total p99':>10}   (ms)"
-        )
-        for c in (int(x) for x in args.levels.split(",")):
-            rows = {}
-            for name, (url, headers) in (("direct", direct), ("gateway", gateway)):
-                ttft, total = asyncio.run(level(url, headers, c, args.requests_per_client))
-                rows[name] = [pct(ttft, 0.5), pct(ttft, 0.99), pct(total, 0.5), pct(total, 0.99)]
-                print(f"{c:>4} {name:<9} " + " ".join(f"{v * 1000:>9.1f}" for v in rows[name]))
-            added = [g - d for g, d in zip(rows["gateway"], rows["direct"], strict=True)]
-            print(
-                f"{c:>4} {'added':<9} " + " ".join(f"{v * 1000:>9.1f}" for v in added), flush=True
-            )
+        for name in args.scenarios.split(","):
+            baseline, protocol, path, headers, model = scenarios[name]
+            for url, _ in gateways.values():  # tokenizers, connections: not in the figures
+                asyncio.run(level(Target(f"{url}{path}", headers, protocol, model), 4, 2))
+            for c in (int(x) for x in args.levels.split(",")):
+                ttft, total = asyncio.run(level(baseline, c, args.requests_per_client))
+                rows = {
+                    "direct": [pct(ttft, 0.5), pct(ttft, 0.99), pct(total, 0.5), pct(total, 0.99)]
+                }
+                print(
+                    f"{name:<10} {c:>4} {'direct':<8} "
+                    + " ".join(f"{v * 1000:>9.1f}" for v in rows["direct"])
+                )
+                for label, (url, proc) in gateways.items():
+                    target = Target(f"{url}{path}", headers, protocol, model)
+                    cpu0 = cpu_seconds(proc)
+                    ttft, total = asyncio.run(level(target, c, args.requests_per_client))
+                    per_stream = (cpu_seconds(proc) - cpu0) / (c * args.requests_per_client + 1)
+                    # (+1: the level's warm-up stream)
+                    row = [pct(ttft, 0.5), pct(ttft, 0.99), pct(total, 0.5), pct(total, 0.99)]
+                    added = [g - d for g, d in zip(row, rows["direct"], strict=True)]
+                    print(
+                        f"{name:<10} {c:>4} {label:<8} "
+                        + " ".join(f"{v * 1000:>9.1f}" for v in row)
+                        + f" {per_stream * 1000:>10.2f}"
+                    )
+                    print(
+                        f"{name:<10} {c:>4} {'+' + label:<8} "
+                        + " ".join(f"{v * 1000:>9.1f}" for v in added),
+                        flush=True,
+                    )
+        load = os.getloadavg()
+        print(f"\nload average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     finally:
         stack.stop()
 

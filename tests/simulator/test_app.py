@@ -66,7 +66,7 @@ def test_reset_restores_start_behaviour_and_counters(http: httpx.Client, simulat
     simulator.configure({"all": {"outage": True}})
     http.post("/v1/messages", json=HELLO_ANTHROPIC, headers={"x-api-key": "k"})
     simulator.reset()
-    assert simulator.stats() == {"providers": {}, "calls": []}
+    assert simulator.stats() == {"providers": {}, "deployments": {}, "calls": []}
     assert (
         http.post("/v1/messages", json=HELLO_ANTHROPIC, headers={"x-api-key": "k"}).status_code
         == 200

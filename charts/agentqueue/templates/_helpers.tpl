@@ -292,3 +292,65 @@ the chart's Secret; optional, so a provider without a key is simply not configur
       optional: true
 {{- end }}
 {{- end -}}
+
+{{/* The configuration file (values configFile, docs/config.md): set when content is given. */}}
+{{- define "agentqueue.configFileEnabled" -}}
+{{- if .Values.configFile.content }}true{{ end -}}
+{{- end -}}
+
+{{- define "agentqueue.configFileName" -}}
+{{- printf "%s-config-file" (include "agentqueue.fullname" .) -}}
+{{- end -}}
+
+{{/* The Secret mounted at /etc/agentqueue/secrets: the user's, or the chart's from configFile.secrets. */}}
+{{- define "agentqueue.configSecretsName" -}}
+{{- .Values.configFile.existingSecret | default (printf "%s-config-secrets" (include "agentqueue.fullname" .)) -}}
+{{- end -}}
+
+{{- define "agentqueue.configSecretsEnabled" -}}
+{{- if or .Values.configFile.existingSecret .Values.configFile.secrets }}true{{ end -}}
+{{- end -}}
+
+{{/* Where a Pod reads the file: a directory mount (not subPath), so that the kubelet's
+updates reach the running process, which reloads it. */}}
+{{- define "agentqueue.configFileEnv" -}}
+{{- if include "agentqueue.configFileEnabled" . -}}
+- name: AGENTQUEUE_CONFIG
+  value: /etc/agentqueue/config/config.yaml
+{{- end -}}
+{{- end -}}
+
+{{- define "agentqueue.configFileMounts" -}}
+{{- if include "agentqueue.configFileEnabled" . -}}
+- name: config-file
+  mountPath: /etc/agentqueue/config
+  readOnly: true
+{{- if include "agentqueue.configSecretsEnabled" . }}
+- name: config-secrets
+  mountPath: /etc/agentqueue/secrets
+  readOnly: true
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{- define "agentqueue.configFileVolumes" -}}
+{{- if include "agentqueue.configFileEnabled" . -}}
+- name: config-file
+  configMap:
+    name: {{ include "agentqueue.configFileName" . }}
+{{- if include "agentqueue.configSecretsEnabled" . }}
+- name: config-secrets
+  secret:
+    secretName: {{ include "agentqueue.configSecretsName" . }}
+    defaultMode: 0440
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* Pods roll when the file changes (they also reload it in place; a roll makes the
+change certain and visible in the rollout history). Secrets are not hashed. */}}
+{{- define "agentqueue.configFileChecksum" -}}
+{{- if include "agentqueue.configFileEnabled" . -}}
+checksum/config-file: {{ include (print .Template.BasePath "/config-file.yaml") . | sha256sum }}
+{{- end -}}
+{{- end -}}

@@ -21,10 +21,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rich.console import Console
 
 from agentqueue import __version__
-from agentqueue.cli import keys, report
+from agentqueue.cli import config, keys, report
 from agentqueue.cli.demo import interactive_demo, run_demo, summary, totals
 from agentqueue.cli.processes import StackError
 from agentqueue.cli.stack import DEFAULT_READY_TIMEOUT, StackConfig, start_stack
+from agentqueue.core.config.errors import ConfigError
 from agentqueue.core.settings import CoreSettings, settings_error
 
 #: The demo's simulator: half a real model's latency, deterministic faults.
@@ -178,13 +179,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     keys.add_parser(sub)
     report.add_parser(sub)
+    config.add_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"up": _up, "demo": _demo, "keys": keys.run, "report": report.run}
+    handlers = {
+        "up": _up,
+        "demo": _demo,
+        "keys": keys.run,
+        "report": report.run,
+        "config": config.run,
+    }
     try:
         return handlers[args.command](args)
     except (ValidationError, SettingsError) as exc:
         line = settings_error(exc) if isinstance(exc, ValidationError) else str(exc)
         print(f"agentqueue: {line}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # one line naming the file and the path, never a value
+        print(f"agentqueue: {exc}", file=sys.stderr)
         return 2
     except RedisError as exc:
         print(f"agentqueue: {redis_error(exc)}", file=sys.stderr)
@@ -209,7 +220,7 @@ def redis_error(exc: RedisError) -> str:
     password of the URL."""
     try:
         secret = CoreSettings().redis_url.get_secret_value()
-    except (ValidationError, SettingsError):
+    except (ValidationError, SettingsError, ConfigError):
         secret = ""
     cause: BaseException | None = exc
     reason = ""

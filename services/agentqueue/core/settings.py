@@ -4,6 +4,11 @@ Each service subclasses :class:`CoreSettings` into its one typed settings object
 come from environment variables (prefix ``AGENTQUEUE_``); provider keys and base URLs
 also come from each SDK's standard variables, so an existing deployment's secrets work
 unchanged. Secrets are ``SecretStr``: they never appear in a repr or a log line.
+
+The configuration file named by ``AGENTQUEUE_CONFIG`` (docs/config.md) comes after the
+environment: its sections that are single settings (tenants, cache, webhooks, the
+provider order) fill those settings unless their variable is set
+(:mod:`agentqueue.core.config.source`); the rest is read with :meth:`CoreSettings.file_config`.
 """
 
 from __future__ import annotations
@@ -11,12 +16,29 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from agentqueue.core.config.errors import ConfigError
+from agentqueue.core.config.loader import cached_config
+from agentqueue.core.config.schema import AgentQueueConfig
+from agentqueue.core.config.source import CONFIG_ENV, ConfigFileSource
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.quotas import DEFAULT_TENANT, TenantQuota, tenant_budget
 
@@ -35,6 +57,12 @@ class CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AGENTQUEUE_", extra="ignore", hide_input_in_errors=True
     )
+
+    #: The configuration file (YAML: deployments, models, tenants, routing, cache,
+    #: webhooks; docs/config.md). Environment variables override its single settings.
+    config_file: str | None = Field(default=None, validation_alias=_env(CONFIG_ENV))
+    #: The keyword arguments these settings were built with (kept by :meth:`reloaded`).
+    _given: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     #: Redis: the queues, task records and their events, sessions, the response cache,
     #: tenants' usage and the shared budgets.
@@ -152,6 +180,43 @@ class CoreSettings(BaseSettings):
     #: Log format: "text" for people, "json" for log pipelines.
     log_format: str = "text"
     log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The configuration file last: every environment variable overrides it."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            ConfigFileSource(settings_cls, providers=PROVIDER_NAMES),
+        )
+
+    def file_config(self) -> AgentQueueConfig:
+        """The validated configuration file (read again only when it changed), or an empty
+        configuration without one; :class:`ConfigError` when it has become invalid."""
+        if not self.config_file:
+            return AgentQueueConfig()
+        return cached_config(self.config_file)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        self._given = dict(values)
+
+    def reloaded(self) -> Self:
+        """These settings built again as they were first (same keyword arguments), from
+        the environment and the file as they are now: what a service reloading its
+        configuration builds its new call path from."""
+        given: dict[str, Any] = {**self._given, CONFIG_ENV: self.config_file}
+        given.pop("config_file", None)
+        return type(self)(**given)
 
     @field_validator("provider_order", "cache_semantic_tenants", "simulate", mode="before")
     @classmethod
@@ -318,6 +383,8 @@ def check_settings(prog: str, settings_type: type[BaseSettings]) -> None:
         raise SystemExit(f"{prog}: {settings_error(exc, settings_type)}") from None
     except SettingsError as exc:  # a JSON variable that is not JSON
         raise SystemExit(f"{prog}: invalid configuration: {exc}") from None
+    except ConfigError as exc:  # the configuration file: one line naming file and path
+        raise SystemExit(f"{prog}: invalid configuration file {exc}") from None
 
 
 def environment_lines(settings_type: type[BaseSettings]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,6 +70,10 @@ def main() -> None:
     parse_service_args("python -m agentqueue.gateway", __doc__, GatewaySettings)
     settings = GatewaySettings()
     configure_logging("gateway", level=settings.log_level, fmt=settings.log_format)
+    if settings.config_file:
+        # SIGHUP reloads the file once the app has started (gateway/reload.py); until
+        # then it must not end the process, as it would by default
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if settings.auth_disabled:
         logging.getLogger("agentqueue.gateway").warning(
             "authentication is DISABLED (AGENTQUEUE_AUTH_DISABLED): every caller is tenant 'local'"

@@ -12,11 +12,8 @@ from fastapi import FastAPI
 from agentqueue import __version__
 from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.base.redisconn import async_redis
-from agentqueue.core.calls.embeddings import build_embedding_caller
-from agentqueue.core.calls.factory import build_chain, configure_budgets
-from agentqueue.core.calls.pipeline import CallPipeline
+from agentqueue.core.calls.factory import configure_budgets
 from agentqueue.core.queues.broker import make_broker
-from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.sessions.store import SessionStore
 from agentqueue.core.tasks.reconciler import start_reconciler
 from agentqueue.core.tasks.store import TaskStore
@@ -30,6 +27,7 @@ from agentqueue.gateway.compat import (
     openai_embeddings,
     responses_api,
 )
+from agentqueue.gateway.reload import build_calls, install, start_reloading
 from agentqueue.gateway.settings import GatewaySettings
 
 #: FastAPI's native OpenTelemetry middleware, off: agentqueue configures no OpenTelemetry
@@ -51,21 +49,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await configure_budgets(settings, app.state.redis)  # limited even with no worker
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
         app.state.sessions = SessionStore(app.state.redis, ttl=settings.task_ttl)
-        app.state.quotas = TenantQuotas(app.state.redis, settings.quotas())
         app.state.api_keys = ApiKeys(app.state.redis)
-        app.state.chain = build_chain(
-            settings,
-            app.state.redis,
-            max_wait=settings.interactive_max_wait,
-            quotas=app.state.quotas,
-        )
-        app.state.pipeline = CallPipeline.from_settings(app.state.chain, app.state.redis, settings)
-        app.state.embeddings = build_embedding_caller(app.state.chain, app.state.redis, settings)
+        # quotas, chain, pipeline, embeddings: swapped whole when the config file changes
+        install(app, build_calls(settings, app.state.redis))
         app.state.broker = make_broker(settings)
         stop_reconciler = start_reconciler(app.state.store, app.state.broker, settings)
+        stop_reloading = await start_reloading(app, settings)
         try:
             yield
         finally:
+            await stop_reloading()
             await stop_reconciler()
             await app.state.chain.aclose()
             app.state.broker.close()

@@ -40,6 +40,11 @@ class GatewaySettings(CoreSettings):
     reconcile_interval: float = Field(default=5.0, ge=0, le=3600)
     #: Times a task whose message was lost is requeued before it fails (``Lost``).
     reconcile_max_requeues: int = Field(default=3, ge=0, le=100)
+    #: Stream a provider's own bytes to a caller speaking its protocol (OpenAI Chat
+    #: Completions to OpenAI, Anthropic Messages to Anthropic) instead of parsing and
+    #: re-encoding every chunk (``gateway/compat/passthrough.py``). ``false`` translates
+    #: every stream, as before: the operator's switch, and the benchmark's "before".
+    stream_passthrough: bool = True
     #: Task kinds the workers run; others are refused with 422 at submission.
     #: Add the kinds of agents you install as entry points (``agentqueue.agents``).
     task_kinds: list[str] = Field(default_factory=lambda: ["completion", "map_reduce", "extract"])

@@ -69,7 +69,10 @@ def pod_template(queue_name: str, spec: AgentQueueSpec) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (a private emptyDir),
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (a private emptyDir)
+            *worker.volume_mounts,
+        ],
     }
     if worker.env_from:
         container["envFrom"] = list(worker.env_from)
@@ -85,7 +88,7 @@ def pod_template(queue_name: str, spec: AgentQueueSpec) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "volumes": [{"name": "tmp", "emptyDir": {}}, *worker.volumes],
     }
     if worker.service_account_name:
         pod_spec["serviceAccountName"] = worker.service_account_name
@@ -93,6 +96,7 @@ def pod_template(queue_name: str, spec: AgentQueueSpec) -> dict[str, Any]:
         "metadata": {
             "labels": selector_labels(queue_name),
             "annotations": {
+                **worker.pod_annotations,
                 "prometheus.io/scrape": "true",
                 "prometheus.io/port": str(METRICS_PORT),
             },

@@ -30,6 +30,11 @@ class WorkerSpec(_Camel):
     env_from: list[dict[str, Any]] = Field(default_factory=list)
     service_account_name: str | None = None
     shutdown_timeout_seconds: int = Field(default=25, ge=1, le=3600)
+    #: core/v1 Volumes and the worker container's VolumeMounts (the configuration file).
+    volumes: list[dict[str, Any]] = Field(default_factory=list)
+    volume_mounts: list[dict[str, Any]] = Field(default_factory=list)
+    #: Annotations of the worker Pods (a checksum of the configuration file: a change rolls them).
+    pod_annotations: dict[str, str] = Field(default_factory=dict)
 
 
 class ReplicaBounds(_Camel):

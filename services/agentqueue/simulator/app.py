@@ -1,5 +1,6 @@
 """The simulator's FastAPI application: three provider protocols (chat, and embeddings for
-OpenAI and Gemini) and an admin API."""
+OpenAI and Gemini), the cloud shapes of them (Azure OpenAI, Anthropic on Bedrock and on
+Vertex AI, Gemini on Vertex AI), each under ``/d/{deployment}`` too, and an admin API."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from agentqueue.simulator.behaviour import ConfigError
+from agentqueue.simulator.deployments import DeploymentPrefix
 from agentqueue.simulator.engine import Simulator
 from agentqueue.simulator.protocols import (
     anthropic,
+    azure,
+    bedrock,
     gemini,
     gemini_embeddings,
     openai,
     openai_embeddings,
+    vertex,
 )
 from agentqueue.simulator.settings import SimulatorSettings
 
@@ -33,6 +38,11 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
     # before gemini's: its {model_action} route would take the embedding actions too
     app.include_router(gemini_embeddings.router(sim), tags=["gemini"])
     app.include_router(gemini.router(sim), tags=["gemini"])
+    app.include_router(azure.router(sim), tags=["azure-openai"])
+    app.include_router(bedrock.router(sim), tags=["anthropic-bedrock"])
+    app.include_router(vertex.router(sim), tags=["vertex"])
+    # /d/{deployment}/… is every route above, for a named deployment (deployments.py)
+    app.add_middleware(DeploymentPrefix)
 
     @app.get("/healthz", tags=["admin"])
     async def healthz() -> dict[str, str]:

@@ -7,6 +7,10 @@ stop sequences, images), asks :meth:`Simulator.admit`, and renders either the
 JSON or a tool call — in its provider's response format, then calls
 :meth:`Simulator.finish`. Checks run in the order a real provider applies them: key,
 outage, request size, rate limits, random faults.
+
+A call may name a *deployment* (the ``/d/{name}`` prefix of its path): a separate
+resource or account, with buckets of its own and the limits
+:attr:`SimulatorSettings.deployments` gives it (its provider's otherwise).
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class Admission:
     #: The reply is these calls' arguments, one after the other (one call, or two).
     tool_calls: tuple[ToolCall, ...] = ()
     stop_sequence: str | None = None  # the stop sequence that cut the reply
+    deployment: str | None = None  # the named deployment called, if any
 
     @property
     def tool_call(self) -> ToolCall | None:
@@ -120,7 +125,7 @@ class Simulator:
         self.stats = Stats()
         self.prompt_cache = PromptCache()
         self._rng = random.Random(settings.seed)
-        self._buckets: dict[tuple[str, str, str], tuple[int, KeyBuckets]] = {}
+        self._buckets: dict[tuple[str, str, str, str], tuple[int, KeyBuckets]] = {}
         self._outages = parse_outages(settings.outages)
         self._started = time.monotonic()
 
@@ -135,17 +140,29 @@ class Simulator:
         self._buckets.clear()
         self._rng = random.Random(self.settings.seed)
 
-    def _buckets_for(self, provider: str, key: str, model: str, b: Behaviour) -> KeyBuckets:
-        """Limits apply per API key and model, as providers count them."""
+    def limits_of(self, b: Behaviour, deployment: str | None) -> tuple[int, int, float]:
+        """rpm, tpm and minute of ``deployment`` (its own where configured), else ``b``'s."""
+        own = self.settings.deployments.get(deployment) if deployment else None
+        if own is None:
+            return b.rpm, b.tpm, b.minute_seconds
+        return own.rpm or b.rpm, own.tpm or b.tpm, own.minute_seconds or b.minute_seconds
+
+    def _buckets_for(
+        self, provider: str, key: str, model: str, b: Behaviour, deployment: str | None = None
+    ) -> KeyBuckets:
+        """Limits apply per API key and model, as providers count them, and per deployment."""
         version = self.behaviours.limits_version[provider]
-        known = self._buckets.get((provider, key, model))
+        at = (provider, key, model, deployment or "")
+        known = self._buckets.get(at)
         if known is None or known[0] != version:
-            known = (version, KeyBuckets(b.rpm, b.tpm, b.minute_seconds))
-            self._buckets[(provider, key, model)] = known
+            known = (version, KeyBuckets(*self.limits_of(b, deployment)))
+            self._buckets[at] = known
         return known[1]
 
-    def limits(self, provider: str, key: str, model: str) -> LimitView:
-        buckets = self._buckets_for(provider, key, model, self.behaviours[provider])
+    def limits(
+        self, provider: str, key: str, model: str, deployment: str | None = None
+    ) -> LimitView:
+        buckets = self._buckets_for(provider, key, model, self.behaviours[provider], deployment)
         r, t = buckets.requests, buckets.tokens
         return LimitView(
             r.capacity,
@@ -167,15 +184,25 @@ class Simulator:
         *,
         stream: bool = False,
         extras: Extras | None = None,
+        deployment: str | None = None,
     ) -> Admission | Refusal:
-        """``extras``: tools, tool results, output format, stop sequences and images."""
+        """``extras``: tools, tool results, output format, stop sequences and images;
+        ``deployment``: the named deployment called (None: the provider's own buckets)."""
         started = time.time()
         extras = extras or Extras()
         input_tokens = input_estimate(system, turns, extras, self.counter(provider, model))
         b = self.behaviours[provider]
-        refusal = self._check(provider, key, model, input_tokens, max_tokens, b)
+        refusal = self._check(provider, key, model, input_tokens, max_tokens, b, deployment)
         if refusal is not None:
-            self.stats.record(provider, model, key or "", started, refusal.status, stream=stream)
+            self.stats.record(
+                provider,
+                model,
+                key or "",
+                started,
+                refusal.status,
+                stream=stream,
+                deployment=deployment,
+            )
             return refusal
         assert key is not None
         reply = answer(model, system, turns, max_tokens, extras)
@@ -187,11 +214,12 @@ class Simulator:
             max_tokens,
             reply.pieces,
             b,
-            self.limits(provider, key, model),
+            self.limits(provider, key, model, deployment),
             started,
             stream,
             reply.tool_calls,
             reply.stop_sequence,
+            deployment,
         )
 
     def _check(
@@ -202,6 +230,7 @@ class Simulator:
         input_tokens: int,
         max_tokens: int,
         b: Behaviour,
+        deployment: str | None = None,
     ) -> Refusal | None:
         if not key or key.startswith("bad"):
             return Refusal(401, "auth", "invalid x-api-key" if key else "missing API key")
@@ -217,14 +246,14 @@ class Simulator:
                 "too_long",
                 f"prompt is too long: {input_tokens} tokens > {CONTEXT_WINDOW} maximum",
             )
-        buckets = self._buckets_for(provider, key, model, b)
+        buckets = self._buckets_for(provider, key, model, b, deployment)
         wait = buckets.admit(input_tokens + max_tokens)
         if wait == math.inf:
             return Refusal(
                 429,
                 "rate_limit",
                 f"request too large: {input_tokens + max_tokens} tokens requested, "
-                f"limit {b.tpm} tokens per minute",
+                f"limit {buckets.tokens.capacity} tokens per minute",
             )
         if wait > 0:
             return Refusal(
@@ -251,7 +280,11 @@ class Simulator:
         """Account the call and refund the part of ``max_tokens`` it did not use."""
         used = admission.output_tokens if output_tokens is None else output_tokens
         buckets = self._buckets_for(
-            admission.provider, admission.key, admission.model, admission.behaviour
+            admission.provider,
+            admission.key,
+            admission.model,
+            admission.behaviour,
+            admission.deployment,
         )
         buckets.tokens.give(max(0, admission.max_tokens - used))
         self.stats.record(
@@ -263,6 +296,7 @@ class Simulator:
             stream=admission.stream,
             input_tokens=admission.input_tokens,
             output_tokens=used,
+            deployment=admission.deployment,
         )
 
 

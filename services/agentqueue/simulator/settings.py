@@ -7,12 +7,25 @@ benchmarks shorten ``minute_seconds`` so that budgets bind within seconds.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agentqueue.core.config.schema import NAME_PATTERN
 from agentqueue.core.llm.tokenizers import STAND_IN, counter_named, exact_encoding
 from agentqueue.simulator.outages import parse_outages
 from agentqueue.simulator.providers import PROVIDERS
+
+
+class DeploymentLimits(BaseModel):
+    """One simulated deployment's own limits; a field left out is its provider's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    minute_seconds: float | None = Field(default=None, gt=0)
 
 
 class SimulatorSettings(BaseSettings):
@@ -53,6 +66,11 @@ class SimulatorSettings(BaseSettings):
     #: reported to, so our counts (``o200k_base`` for non-GPT models) meet a provider that
     #: disagrees with them by content, as production does.
     tokenizers: str = "anthropic=cl100k_base"
+    #: Limits of named deployments (reached under ``/d/{name}/…``), as JSON:
+    #: ``{"azure-eu": {"rpm": 100, "tpm": 10000}}``. Every named deployment has buckets of
+    #: its own (a separate resource or account); one not listed here has its provider's
+    #: limits. Calls without the prefix share their provider's buckets, as before.
+    deployments: dict[str, DeploymentLimits] = Field(default_factory=dict)
 
     def tokenizer_for(self, provider: str, model: str) -> str:
         """The encoding ``provider`` counts ``model``'s input with."""
@@ -64,6 +82,16 @@ class SimulatorSettings(BaseSettings):
     @classmethod
     def _valid_outages(cls, value: str) -> str:
         parse_outages(value)
+        return value
+
+    @field_validator("deployments")
+    @classmethod
+    def _valid_deployment_names(
+        cls, value: dict[str, DeploymentLimits]
+    ) -> dict[str, DeploymentLimits]:
+        for name in value:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"deployment name {name!r} is not a lowercase name")
         return value
 
     @field_validator("tokenizers")

@@ -1,7 +1,8 @@
 """Counters and a bounded call log, read back at ``GET /_sim/stats``.
 
 The log's start and end times let tests check that calls overlapped (parallel steps)
-or were spaced (rate limits) as intended.
+or were spaced (rate limits) as intended. Calls to a named deployment (``/d/{name}/…``)
+are counted under their provider and under the deployment.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class CallLog:
     stream: bool
     input_tokens: int = 0
     output_tokens: int = 0
+    deployment: str | None = None
 
 
 class Stats:
@@ -43,10 +45,23 @@ class Stats:
 
     def reset(self) -> None:
         self.providers: dict[str, ProviderCounters] = {}
+        self.deployments: dict[str, ProviderCounters] = {}
         self.log: deque[CallLog] = deque(maxlen=LOG_SIZE)
 
     def _of(self, provider: str) -> ProviderCounters:
         return self.providers.setdefault(provider, ProviderCounters())
+
+    @staticmethod
+    def _count(c: ProviderCounters, status: int, input_tokens: int, output_tokens: int) -> None:
+        c.requests += 1
+        if status == 200:
+            c.ok += 1
+            c.input_tokens += input_tokens
+            c.output_tokens += output_tokens
+        elif status == 429:
+            c.rate_limited += 1
+        else:
+            c.errors[str(status)] += 1
 
     def record(
         self,
@@ -59,17 +74,12 @@ class Stats:
         stream: bool = False,
         input_tokens: int = 0,
         output_tokens: int = 0,
+        deployment: str | None = None,
     ) -> None:
-        c = self._of(provider)
-        c.requests += 1
-        if status == 200:
-            c.ok += 1
-            c.input_tokens += input_tokens
-            c.output_tokens += output_tokens
-        elif status == 429:
-            c.rate_limited += 1
-        else:
-            c.errors[str(status)] += 1
+        self._count(self._of(provider), status, input_tokens, output_tokens)
+        if deployment is not None:
+            counters = self.deployments.setdefault(deployment, ProviderCounters())
+            self._count(counters, status, input_tokens, output_tokens)
         self.log.append(
             CallLog(
                 provider,
@@ -81,6 +91,7 @@ class Stats:
                 stream,
                 input_tokens if status == 200 else 0,
                 output_tokens if status == 200 else 0,
+                deployment,
             )
         )
 
@@ -88,6 +99,9 @@ class Stats:
         return {
             "providers": {
                 p: {**asdict(c), "errors": dict(c.errors)} for p, c in self.providers.items()
+            },
+            "deployments": {
+                d: {**asdict(c), "errors": dict(c.errors)} for d, c in self.deployments.items()
             },
             "calls": [asdict(entry) for entry in self.log],
         }

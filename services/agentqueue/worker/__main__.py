@@ -31,6 +31,7 @@ from agentqueue.worker.actors import (
     webhook_enqueuer,
 )
 from agentqueue.worker.reconcile import start_reconciler
+from agentqueue.worker.reload import start_reloading
 from agentqueue.worker.runner import TaskRunner
 from agentqueue.worker.settings import WorkerSettings
 
@@ -73,6 +74,8 @@ def main() -> None:
     configure_logging(
         f"worker:{settings.queue.value}", level=settings.log_level, fmt=settings.log_format
     )
+    if settings.config_file:  # SIGHUP reloads once consuming; never ends the process
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     broker = make_broker(
         settings,
         heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
@@ -82,8 +85,9 @@ def main() -> None:
     configure_budgets_now(settings)  # with a limiter service, it owns the configuration
     runner = build_runner(settings)
     runner.notify = webhook_enqueuer(broker)
+    sender = build_webhook_sender(settings, runner.store)
     register_run_task(broker, settings, runner)
-    register_deliver_webhook(broker, settings, build_webhook_sender(settings, runner.store))
+    register_deliver_webhook(broker, settings, sender)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
 
@@ -103,6 +107,7 @@ def main() -> None:
         worker_timeout=settings.poll_interval_ms,
     )
     worker.start()
+    stop_reloading = start_reloading(settings, runner, sender)  # AGENTQUEUE_CONFIG, SIGHUP
     stop_reconciler = start_reconciler(settings, broker, runner.notify)
     providers = ", ".join(
         f"{c.name}{' (simulated)' if c.simulated else ''}" for c in provider_configs(settings)
@@ -114,6 +119,7 @@ def main() -> None:
         providers or "none",
     )
     stop.wait()
+    stop_reloading()
     stop_reconciler()
     worker.stop(timeout=int(settings.shutdown_timeout * 1000))
     broker.close()

@@ -48,6 +48,9 @@ class ProviderError(AgentQueueError):
     retryable = True
     #: Whether this failure says the provider is unhealthy (counts against its breaker).
     trips_breaker = True
+    #: The caller has already been sent the provider's own error event (a stream passed
+    #: through as bytes): there is nothing more to tell it.
+    forwarded = False
 
     def __init__(
         self,

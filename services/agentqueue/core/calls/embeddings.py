@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from agentqueue.core.base.errors import BadRequest, NoProviderAvailable, ProviderError
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.cache.embeddings import EmbeddingCache, as_float32
+from agentqueue.core.calls.deployments import deployment_key, deployment_of
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.breaker import CircuitBreaker
 from agentqueue.core.llm.catalog import Catalog, EmbeddingModelInfo
@@ -92,7 +93,11 @@ class EmbeddingCaller:
         gate: BudgetGate | None = None,
         cache: EmbeddingCache | None = None,
     ) -> None:
-        self.providers = {p.name: p for p in providers}
+        #: The first deployment of each provider embeds (an embedding model's deployments
+        #: are not routed among yet).
+        self.providers: dict[str, Provider] = {}
+        for p in providers:
+            self.providers.setdefault(p.name, p)
         self.catalog = catalog
         self.breakers = breakers
         self.gate = gate
@@ -198,14 +203,20 @@ class EmbeddingCaller:
     ) -> tuple[Embeddings, Decimal]:
         """One provider call behind the breaker and the gate; the answer and its cost."""
         embedder = self._embedder(info)
-        breaker = self.breakers[info.provider]
+        deployed = cast(Provider, embedder)
+        breaker = self.breakers[deployment_key(deployed)]
         started = time.monotonic()
         lease: Lease | None = None
         try:
             breaker.before_call()
             if self.gate is not None:
                 lease = await self.gate.admit(
-                    info.provider, info.model, gate_request(request), priority, tenant
+                    info.provider,
+                    info.model,
+                    gate_request(request),
+                    priority,
+                    tenant,
+                    account=deployment_of(deployed),
                 )
             answer = await embedder.embed(request, info.model)
         except ProviderError as exc:

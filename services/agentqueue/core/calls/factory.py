@@ -26,10 +26,11 @@ import logging
 import redis.asyncio as aioredis
 
 from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.calls.deployments import DeploymentRouter, Placement
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.calls.pipeline import CallPipeline
-from agentqueue.core.calls.registry import build_providers
-from agentqueue.core.llm.catalog import load_catalog
+from agentqueue.core.calls.registry import build_providers, catalog_for, deployment_budget_limits
+from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.gate import BudgetGate
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
 from agentqueue.core.ratelimit.leases import Budgets
@@ -67,7 +68,7 @@ async def configure_budgets(settings: CoreSettings, redis: aioredis.Redis) -> li
     :class:`~agentqueue.core.base.errors.LimiterUnavailable` when Redis does not answer —
     a process that cannot configure its budgets must not start calling unlimited.
     """
-    limits = settings.budget_limits() | settings.quota_budget_limits()
+    limits = provider_budget_limits(settings) | settings.quota_budget_limits()
     if not limits or settings.limiter_url:
         return []
     budgets = RedisBudgets(redis)
@@ -76,6 +77,22 @@ async def configure_budgets(settings: CoreSettings, redis: aioredis.Redis) -> li
     names = sorted(limits)
     log.info("budgets configured: %s", ", ".join(names))
     return names
+
+
+def provider_budget_limits(settings: CoreSettings) -> dict[str, BudgetLimits]:
+    """Every provider budget: the environment's (``AGENTQUEUE_BUDGETS``, account
+    ``default``) and each configured deployment's, by budget name."""
+    return settings.budget_limits() | deployment_budget_limits(settings, catalog_for(settings))
+
+
+def deployment_router(settings: CoreSettings) -> DeploymentRouter:
+    """The configuration file's routing: regions preferred, weights, strategy."""
+    config = settings.file_config()
+    return DeploymentRouter(
+        {d.name: Placement(region=d.region, weight=d.weight) for d in config.deployments},
+        region_preference=config.routing.region_preference,
+        strategy=config.routing.strategy,
+    )
 
 
 def configure_budgets_now(settings: CoreSettings) -> list[str]:
@@ -111,16 +128,18 @@ def build_chain(
         build_budgets(settings),
         max_wait=settings.limiter_max_wait if max_wait is None else max_wait,
         margin=settings.limiter_margin,
-        local_limits=settings.budget_limits(),
+        local_limits=provider_budget_limits(settings),
         replicas=settings.limiter_replicas,
         quotas=quotas if quotas is not None else TenantQuotas(redis, settings.quotas()),
     )
     return FallbackChain(
         build_providers(settings),
-        load_catalog(settings.catalog_path),
+        catalog_for(settings),
         failure_threshold=settings.breaker_failure_threshold,
         cooldown=settings.breaker_cooldown,
         gate=gate,
+        router=deployment_router(settings),
+        provider_order=settings.provider_order,
     )
 
 

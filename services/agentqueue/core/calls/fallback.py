@@ -1,15 +1,19 @@
-"""Fallback across providers within one tier, behind a circuit breaker each.
+"""Fallback across deployments, then providers, within one tier, behind a breaker each.
 
 For a call needing tier T, the chain tries each configured provider in order with that
-provider's catalog model for T. A provider error that another provider might not have
-(rate limit, overload, 5xx, timeout, bad credentials, open breaker) moves on to the next;
+provider's catalog model for T (a model named by the call first); each model is tried at
+every deployment that serves it — ordered for the call by :class:`DeploymentRouter`
+(the one whose budget can take it soonest first) — before the next model is. A provider
+error that another deployment might not have (rate limit, overload, 5xx, timeout, bad
+credentials, open breaker) moves on to the next;
 a bad request stops at once and is raised as it is, since the same request fails
 everywhere. When every candidate fails, :class:`NoProviderAvailable` carries all attempts
 and the shortest retry-after any of them asked for, so the caller can wait exactly that
 long.
 
-A stream falls back only before its first piece of text: after that, switching models
-would splice two different answers, so a mid-stream error is raised as it is.
+A stream falls back only before its first piece of text (or, passed through, its first
+byte): after that, switching models would splice two different answers, so a mid-stream
+error is raised as it is.
 """
 
 from __future__ import annotations
@@ -18,14 +22,21 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
+from typing import cast
 
 from agentqueue.core.base.errors import BadRequest, NoProviderAvailable, ProviderError
 from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls.deployments import (
+    DeploymentRouter,
+    deployment_key,
+    deployment_of,
+    serves,
+)
 from agentqueue.core.llm.breaker import CircuitBreaker
 from agentqueue.core.llm.call_result import Attempt, CallResult
 from agentqueue.core.llm.catalog import Catalog, ModelInfo, UnknownModel, capabilities_needed
 from agentqueue.core.llm.messages import Completion, CompletionRequest, StreamEvent, TextDelta
-from agentqueue.core.llm.providers.base import Provider
+from agentqueue.core.llm.providers.base import Passthrough, Provider, RawEvent
 from agentqueue.core.ratelimit.gate import BudgetGate
 from agentqueue.core.ratelimit.leases import Lease
 
@@ -54,15 +65,28 @@ class FallbackChain:
         failure_threshold: int = 3,
         cooldown: float = 30.0,
         gate: BudgetGate | None = None,
+        router: DeploymentRouter | None = None,
+        provider_order: Sequence[str] | None = None,
     ) -> None:
+        #: One adapter per deployment, in the configured order.
         self.providers = list(providers)
         self.catalog = catalog
         #: The shared rate limiter, asked before every attempt (None: no limits).
         self.gate = gate
+        #: Orders the deployments of one model for a call.
+        self.router = router or DeploymentRouter()
+        #: Catalog providers in fallback order (default: the deployments' order).
+        self.provider_order = list(provider_order or dict.fromkeys(p.name for p in providers))
+        #: One breaker per deployment (by :func:`deployment_key`).
         self.breakers = {
-            p.name: CircuitBreaker(p.name, failure_threshold=failure_threshold, cooldown=cooldown)
+            deployment_key(p): CircuitBreaker(
+                deployment_key(p), failure_threshold=failure_threshold, cooldown=cooldown
+            )
             for p in self.providers
         }
+
+    def breaker(self, provider: Provider) -> CircuitBreaker:
+        return self.breakers[deployment_key(provider)]
 
     def candidates(self, request: CompletionRequest) -> list[tuple[Provider, str]]:
         """The (provider, model) pairs this chain would try, most preferred first.
@@ -87,22 +111,52 @@ class FallbackChain:
                 return False
             return (_supports_tools(provider) or not request.tools) and model.supports(needed)
 
-        out = []
-        for provider in self.providers:
+        return [
+            (provider, info.model)
+            for group in self.plan(request)
+            for provider, info in group
+            if usable(provider, info)
+        ]
+
+    def _models(self, request: CompletionRequest) -> list[ModelInfo]:
+        """The models to try, preferred first: the one the call names, then the tier's
+        model of each catalog provider in ``provider_order``, then of any other provider
+        a deployment serves."""
+        out: list[ModelInfo] = []
+        if request.model is not None:
+            out.append(self.catalog.get(request.model))
+        served = [
+            m.provider for m in self.catalog.models if any(serves(p, m) for p in self.providers)
+        ]
+        for provider in dict.fromkeys([*self.provider_order, *served]):
             try:
-                info = self.catalog.default_model(provider.name, request.tier)
+                info = self.catalog.default_model(provider, request.tier)
             except UnknownModel:
                 continue
-            if usable(provider, info):
-                out.append((provider, info.model))
-        if request.model is not None:
-            # a named model is tried first; fallback goes on within its tier
-            wanted = self.catalog.get(request.model)
-            named = [p for p in self.providers if p.name == wanted.provider and usable(p, wanted)]
-            out = [(p, wanted.model) for p in named] + [
-                (p, m) for p, m in out if p.name != wanted.provider
-            ]
+            if info not in out:
+                out.append(info)
         return out
+
+    def plan(self, request: CompletionRequest) -> list[list[tuple[Provider, ModelInfo]]]:
+        """Per model to try (see :meth:`_models`), the deployments serving it, in the
+        configured order (the router reorders each group per call)."""
+        groups = []
+        for info in self._models(request):
+            group = [(p, info) for p in self.providers if serves(p, info)]
+            if group:
+                groups.append(group)
+        return groups
+
+    async def _attempts(
+        self, request: CompletionRequest, priority: Priority
+    ) -> AsyncIterator[tuple[Provider, str, str]]:
+        """(adapter, model, catalog provider) to try in turn: :meth:`candidates`, each
+        model's deployments ordered by the router when the call reaches them."""
+        usable = {(id(p), m) for p, m in self.candidates(request)}
+        for group in self.plan(request):
+            group = [(p, info) for p, info in group if (id(p), info.model) in usable]
+            for provider, info in await self.router.order(group, request, self.gate, priority):
+                yield provider, info.model, info.provider
 
     async def _failed(
         self,
@@ -115,15 +169,16 @@ class FallbackChain:
         """A failed attempt: its reservation settled, its breaker told, the attempt noted."""
         if self.gate is not None:
             await self.gate.release(lease, None, exc)
-        breaker = self.breakers[provider.name]
+        breaker = self.breaker(provider)
         if exc.trips_breaker:
             breaker.record_failure()
         else:
             breaker.record_neutral()
-        log.warning("provider %s/%s failed: %s", provider.name, model, exc)
+        log.warning("provider %s/%s failed: %s", deployment_key(provider), model, exc)
         return Attempt(
             provider=provider.name,
             model=model,
+            deployment=deployment_of(provider),
             ok=False,
             latency_s=time.monotonic() - started,
             error_type=type(exc).__name__,
@@ -158,10 +213,11 @@ class FallbackChain:
                 model=model,
                 record_usage=record_usage,
             )
-        self.breakers[provider.name].record_success()
+        self.breaker(provider).record_success()
         attempt = Attempt(
             provider=provider.name,
             model=model,
+            deployment=deployment_of(provider),
             ok=True,
             latency_s=time.monotonic() - started,
         )
@@ -185,13 +241,15 @@ class FallbackChain:
         """
         attempts: list[Attempt] = []
         errors: list[ProviderError] = []
-        for provider, model in self.candidates(request):
+        async for provider, model, owner in self._attempts(request, priority):
             started = time.monotonic()
             lease = None
             try:
-                self.breakers[provider.name].before_call()
+                self.breaker(provider).before_call()
                 if self.gate is not None:
-                    lease = await self.gate.admit(provider.name, model, request, priority, tenant)
+                    lease = await self.gate.admit(
+                        owner, model, request, priority, tenant, account=deployment_of(provider)
+                    )
                 completion = await provider.complete(request, model)
             except ProviderError as exc:
                 attempts.append(await self._failed(provider, model, exc, started, lease))
@@ -206,7 +264,7 @@ class FallbackChain:
             return CallResult(completion=completion, cost_usd=cost, attempts=attempts)
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
 
-    async def stream(
+    def stream(
         self,
         request: CompletionRequest,
         attempts: list[Attempt] | None = None,
@@ -220,9 +278,40 @@ class FallbackChain:
         Each attempt goes through the gate like :meth:`complete` (interactive calls default
         to ``high`` priority). The call's cost is appended to ``costs`` when it finishes.
         """
+        events = self._stream(request, attempts, None, priority, tenant, costs)
+        return cast(AsyncIterator[StreamEvent], events)  # no pass-through: no bytes
+
+    def stream_passthrough(
+        self,
+        request: CompletionRequest,
+        passthrough: Passthrough,
+        attempts: list[Attempt] | None = None,
+        *,
+        priority: Priority = Priority.HIGH,
+        tenant: str | None = None,
+        costs: list[Decimal] | None = None,
+    ) -> AsyncIterator[RawEvent | StreamEvent]:
+        """:meth:`stream` for a caller speaking ``passthrough.protocol``: a provider of
+        that protocol forwards its own bytes (then its :class:`Completion`); any other
+        answers with events as :meth:`stream` does (unless ``passthrough.required``: then
+        it is skipped). Fallback, gate, breakers and accounting are the same."""
+        return self._stream(request, attempts, passthrough, priority, tenant, costs)
+
+    async def _stream(
+        self,
+        request: CompletionRequest,
+        attempts: list[Attempt] | None,
+        passthrough: Passthrough | None,
+        priority: Priority,
+        tenant: str | None,
+        costs: list[Decimal] | None,
+    ) -> AsyncIterator[RawEvent | StreamEvent]:
         attempts = attempts if attempts is not None else []
         errors: list[ProviderError] = []
         for provider, model in self.candidates(request):
+            raw = passthrough is not None and provider.passes_through(request, passthrough)
+            if passthrough is not None and passthrough.required and not raw:
+                continue
             started = time.monotonic()
             sent_any = False
             lease = None
@@ -230,8 +319,13 @@ class FallbackChain:
                 self.breakers[provider.name].before_call()
                 if self.gate is not None:
                     lease = await self.gate.admit(provider.name, model, request, priority, tenant)
-                async for event in provider.stream(request, model):
-                    if isinstance(event, TextDelta):
+                source: AsyncIterator[RawEvent | StreamEvent] = (
+                    provider.stream_raw(request, model, passthrough)
+                    if raw and passthrough is not None
+                    else provider.stream(request, model)
+                )
+                async for event in source:
+                    if isinstance(event, TextDelta | bytes):
                         sent_any = True
                     elif isinstance(event, Completion):
                         attempt, cost = await self._succeeded(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import redis.asyncio as aioredis
 
@@ -36,6 +36,7 @@ from agentqueue.core.llm.messages import (
     TextDelta,
     Usage,
 )
+from agentqueue.core.llm.providers.base import Passthrough, RawEvent
 from agentqueue.core.settings import CoreSettings
 
 if TYPE_CHECKING:  # numpy: only with the semantic extra
@@ -127,7 +128,7 @@ class CallPipeline:
         result, _role = await self.flights.run(flight_key(request, tenant), call, check)
         return result
 
-    async def stream(
+    def stream(
         self,
         request: CompletionRequest,
         attempts: list[Attempt] | None = None,
@@ -140,15 +141,46 @@ class CallPipeline:
         first tokens matter more than a duplicate call). A hit is streamed as one
         :class:`TextDelta` and its :class:`Completion` (zero usage); it records no
         attempt and appends a cost of 0 to ``costs``."""
+        events = self._stream(request, None, attempts, priority, tenant, costs)
+        return cast(AsyncIterator[StreamEvent], events)  # no pass-through: no bytes
+
+    def stream_passthrough(
+        self,
+        request: CompletionRequest,
+        passthrough: Passthrough,
+        attempts: list[Attempt] | None = None,
+        *,
+        priority: Priority = Priority.HIGH,
+        tenant: str | None = None,
+        costs: list[Decimal] | None = None,
+    ) -> AsyncIterator[RawEvent | StreamEvent]:
+        """:meth:`stream` for a caller speaking ``passthrough.protocol``: the provider's
+        own bytes when it speaks it too (:meth:`FallbackChain.stream_passthrough`), events
+        otherwise and for a cache hit. The answer is stored as :meth:`stream` stores it; a
+        request that must pass through (``required``) skips the cache, which keeps only
+        what every path can give."""
+        return self._stream(request, passthrough, attempts, priority, tenant, costs)
+
+    async def _stream(
+        self,
+        request: CompletionRequest,
+        passthrough: Passthrough | None,
+        attempts: list[Attempt] | None,
+        priority: Priority,
+        tenant: str | None,
+        costs: list[Decimal] | None,
+    ) -> AsyncIterator[RawEvent | StreamEvent]:
         decision = self.policy.decide(request, tenant)
         attempts = attempts if attempts is not None else []
         costs = costs if costs is not None else []
         hit: CallResult | None = None
         vector: Vector | None = None
-        if self.exact is not None and (decision.read or decision.store):
+        cached = self.exact is not None and (decision.read or decision.store)
+        if cached and not (passthrough is not None and passthrough.required):
             candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
             hit, vector = await self._lookup(request, tenant, decision, candidates)
         else:
+            cached = False
             LOOKUPS.labels("bypass").inc()
         if hit is not None:
             costs.append(Decimal(0))
@@ -157,13 +189,18 @@ class CallPipeline:
             yield hit.completion
             return
         final: Completion | None = None
-        async for event in self.chain.stream(
-            request, attempts, priority=priority, tenant=tenant, costs=costs
-        ):
+        events: AsyncIterator[RawEvent | StreamEvent] = (
+            self.chain.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
+            if passthrough is None
+            else self.chain.stream_passthrough(
+                request, passthrough, attempts, priority=priority, tenant=tenant, costs=costs
+            )
+        )
+        async for event in events:
             if isinstance(event, Completion):
                 final = event
             yield event
-        if final is not None and costs:
+        if cached and final is not None and costs:
             result = CallResult(completion=final, cost_usd=costs[-1], attempts=attempts)
             await self._store(request, tenant, decision, result, vector)
 

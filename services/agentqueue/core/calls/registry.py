@@ -11,13 +11,23 @@ Rule: a simulated answer never reaches someone who configured a real provider.
   asks for the simulator for it explicitly (even over a key it has).
 
 Setting ``AGENTQUEUE_SIMULATOR_URL`` says where the simulator is, never whether to use it.
+
+With a configuration file that lists ``deployments`` (docs/config.md), those are the
+providers instead, one adapter per deployment, each through its kind's official SDK
+client; a deployment marked ``simulated`` is played by the simulator under its own name
+(its own limits there).
 """
 
 from __future__ import annotations
 
 import logging
 
+from agentqueue.core.config.schema import Deployment, DeploymentKind
+from agentqueue.core.config.secrets import resolve_optional
+from agentqueue.core.llm.catalog import Catalog, load_catalog
 from agentqueue.core.llm.providers.base import Provider, ProviderConfig
+from agentqueue.core.llm.providers.clients import simulated_base_url
+from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
 from agentqueue.core.settings import CoreSettings
 
 log = logging.getLogger(__name__)
@@ -37,8 +47,90 @@ def simulated_providers(settings: CoreSettings) -> list[str]:
     return list(settings.provider_order)
 
 
+def catalog_for(settings: CoreSettings) -> Catalog:
+    """The catalog with the configuration file's own models and aliases."""
+    config = settings.file_config()
+    return load_catalog(
+        settings.catalog_path, extra=tuple(config.models), aliases=tuple(config.aliases.items())
+    )
+
+
+def deployment_config(
+    deployment: Deployment, settings: CoreSettings, catalog: Catalog
+) -> ProviderConfig:
+    """How to reach one deployment of the configuration file: its secrets resolved
+    (:class:`~agentqueue.core.config.secrets.SecretUnavailable` naming a missing one),
+    its models by their catalog names."""
+    names = {}
+    for served in deployment.models:
+        model = catalog.get(served.model).model
+        names[model] = served.name or model
+    kind = deployment.kind
+    if deployment.simulated:
+        simulator = (settings.simulator_url or DEFAULT_SIMULATOR_URL).rstrip("/")
+        api_key = f"sim-{deployment.name}"
+        base_url: str | None = simulated_base_url(simulator, kind.value, deployment.name)
+        aws = (
+            ("sim-access-key", "sim-secret-key")
+            if kind is DeploymentKind.ANTHROPIC_BEDROCK
+            else (None, None)
+        )
+    else:
+        key = resolve_optional(deployment.api_key)
+        api_key = key.get_secret_value() if key is not None else ""
+        base_url = deployment.base_url
+        aws = tuple(  # type: ignore[assignment]
+            s.get_secret_value() if s is not None else None
+            for s in (
+                resolve_optional(deployment.aws_access_key_id),
+                resolve_optional(deployment.aws_secret_access_key),
+            )
+        )
+    return ProviderConfig(
+        name=kind.protocol,
+        kind=kind.value,
+        deployment=deployment.name,
+        api_key=api_key,
+        base_url=base_url,
+        timeout=deployment.timeout or settings.provider_timeout,
+        simulated=deployment.simulated,
+        region=deployment.region,
+        api_version=deployment.api_version,
+        project=deployment.project,
+        aws_access_key_id=aws[0],
+        aws_secret_access_key=aws[1],
+        model_names=names,
+    )
+
+
+def deployment_budget_limits(settings: CoreSettings, catalog: Catalog) -> dict[str, BudgetLimits]:
+    """Each configured deployment's budget per model, by budget name
+    (``provider:model:deployment``, the provider being the model's in the catalog)."""
+    out = {}
+    for deployment in settings.file_config().deployments:
+        for served in deployment.models:
+            if served.budget is None:
+                continue
+            info = catalog.get(served.model)
+            spec = served.budget
+            out[budget_name(info.provider, info.model, deployment.name)] = BudgetLimits(
+                rpm=spec.rpm,
+                tpm=spec.tpm,
+                itpm=spec.itpm,
+                otpm=spec.otpm,
+                margin=settings.limiter_margin,
+                minute_seconds=spec.minute_seconds,
+            )
+    return out
+
+
 def provider_configs(settings: CoreSettings) -> list[ProviderConfig]:
-    """The configured providers, in ``settings.provider_order`` (see the module's rule)."""
+    """The configured providers: the file's deployments when it lists any, otherwise one
+    per provider in ``settings.provider_order`` (see the module's rule)."""
+    deployments = settings.file_config().deployments
+    if deployments:
+        catalog = catalog_for(settings)
+        return [deployment_config(d, settings, catalog) for d in deployments]
     simulated = simulated_providers(settings)
     simulator = (settings.simulator_url or DEFAULT_SIMULATOR_URL).rstrip("/")
     configs = []

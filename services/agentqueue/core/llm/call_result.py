@@ -18,6 +18,8 @@ class Attempt(BaseModel):
 
     provider: str
     model: str
+    #: The deployment tried (``default``: the provider configured by environment alone).
+    deployment: str = "default"
     ok: bool
     latency_s: float
     error_type: str | None = None

@@ -247,11 +247,17 @@ class TokenCounter:
 
 
 def count_endpoints(configs: list[Any]) -> dict[str, CountEndpoint]:
-    """Count endpoints for the providers in ``configs`` (``ProviderConfig``) that have one."""
+    """Count endpoints for the providers in ``configs`` (``ProviderConfig``) that have one.
+
+    Only a provider's own API (kind ``anthropic`` or ``gemini``): Bedrock has no count
+    endpoint, and Vertex's takes other credentials than these plain clients send."""
     out: dict[str, CountEndpoint] = {}
     for config in configs:
-        if config.name == "anthropic":
+        kind = getattr(config, "kind", "") or ""
+        if config.name in out:
+            continue  # the first deployment of a family counts for it
+        if config.name == "anthropic" and kind in ("", "anthropic"):
             out["anthropic"] = AnthropicCount(config.api_key, config.base_url)
-        elif config.name == "google":
+        elif config.name == "google" and kind in ("", "gemini"):
             out["google"] = GeminiCount(config.api_key, config.base_url)
     return out

@@ -172,13 +172,16 @@ class BudgetGate:
         request: CompletionRequest,
         priority: Priority,
         tenant: str | None = None,
+        *,
+        account: str | None = None,
     ) -> Lease | None:
         """Wait for the call's turn; None when nothing limits it.
 
+        ``account``: the deployment whose budget the call spends (default: the gate's).
         Raises :class:`RateLimited` when the provider budget cannot serve the call within
         ``max_wait``, :class:`QuotaExceeded` when the tenant is over a quota.
         """
-        name = budget_name(provider, model, self.account)
+        name = budget_name(provider, model, account or self.account)
         raw = estimate_input_tokens(request, provider, model)
         kind = content_class(request)
         tokens = self._calibrated(raw, model, provider, kind) + request.max_tokens
@@ -212,6 +215,13 @@ class BudgetGate:
             while len(self._counted) > MAX_COUNTED:  # never released (a crash mid-call)
                 self._counted.popitem(last=False)
         return lease
+
+    def estimate(self, request: CompletionRequest, provider: str, model: str) -> int:
+        """The tokens :meth:`admit` would reserve for ``request`` (input, calibrated, plus
+        ``max_tokens``): what routing compares with each deployment's headroom."""
+        raw = estimate_input_tokens(request, provider, model)
+        kind = content_class(request)
+        return self._calibrated(raw, model, provider, kind) + request.max_tokens
 
     def _calibrated(self, raw: int, model: str, provider: str, kind: str) -> int:
         return math.ceil(raw * self.calibration.ratio(model, provider, kind))

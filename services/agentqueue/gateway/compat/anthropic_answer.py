@@ -146,6 +146,11 @@ def _ending(completion: Completion, stop: Sequence[str], text_open: bool) -> lis
     return out
 
 
+def stream_error(exc: Exception) -> bytes:
+    """A failure after the first byte: the stream ends with Anthropic's ``error`` event."""
+    return _event("error", {"error": {"type": stream_error_type(exc), "message": str(exc)}})
+
+
 async def events(
     message_id: str, model: str, started: StartedStream, stop: Sequence[str]
 ) -> AsyncIterator[bytes]:
@@ -181,6 +186,6 @@ async def events(
                     yield chunk
     except Exception as exc:  # after the first byte: end with an error event
         log.warning("stream %s failed after its first byte: %s", message_id, exc)
-        yield _event("error", {"error": {"type": stream_error_type(exc), "message": str(exc)}})
+        yield stream_error(exc)
     finally:
         await started.aclose()

@@ -6,7 +6,8 @@ gateway's root with an agentqueue key: plain and streamed calls
 ``tool_use`` / ``tool_result`` blocks), images, system blocks, stop sequences and token
 counts work unchanged, and answer through agentqueue's cache, limiter and fallback chain.
 ``model`` is any catalog model or ``frontier`` / ``efficient``: a ``gpt-*`` model is
-answered by OpenAI, tool calls included.
+answered by OpenAI, tool calls included. A stream Claude answers is Claude's own bytes,
+passed through (:mod:`~agentqueue.gateway.compat.passthrough`).
 
 What is accepted, ignored or refused: ``anthropic_request`` (``top_p``, ``top_k`` and
 ``thinking`` are sent on, with the same checks as Anthropic's; ``cache_control`` is
@@ -21,16 +22,18 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.providers.base import Passthrough
 from agentqueue.core.llm.tokens import estimate_request
 from agentqueue.gateway.api.deps import CallerDep
 from agentqueue.gateway.compat import anthropic_answer
 from agentqueue.gateway.compat.anthropic_errors import AnthropicRoute, anthropic_error_responses
 from agentqueue.gateway.compat.anthropic_request import MessagesBody, PromptBody
 from agentqueue.gateway.compat.calls import STREAM_RESPONSES, start_stream, whole_answer
+from agentqueue.gateway.compat.passthrough import relay, sse_response
 
 router = APIRouter(tags=["anthropic-compatible"], route_class=AnthropicRoute)
 
@@ -51,13 +54,17 @@ async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> R
         )
         payload = anthropic_answer.message(message_id, result.completion, call.stop)
         return JSONResponse(payload, headers=headers)
-    started = await start_stream(
-        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+    passthrough = (
+        Passthrough("anthropic") if request.app.state.settings.stream_passthrough else None
     )
-    return StreamingResponse(
+    started = await start_stream(
+        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), passthrough
+    )
+    if started.passed_through:
+        return sse_response(started, relay(started, anthropic_answer.stream_error))
+    return sse_response(
+        started,
         anthropic_answer.events(message_id, call.model or call.tier.value, started, call.stop),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache"},
     )
 
 

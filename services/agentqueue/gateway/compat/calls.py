@@ -22,6 +22,7 @@ from agentqueue.core.calls.pipeline import CallPipeline, Completer
 from agentqueue.core.llm.call_result import Attempt, CallResult
 from agentqueue.core.llm.catalog import Catalog, UnknownModel
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, StreamEvent, Tier
+from agentqueue.core.llm.providers.base import Passthrough
 from agentqueue.gateway.api.errors import InvalidField
 
 #: Model names that ask for a tier rather than a model.
@@ -103,16 +104,36 @@ async def whole_answer(
 
 @dataclass
 class StartedStream:
-    """A stream whose first event has arrived; iterate it for the rest."""
+    """A stream whose first event has arrived; iterate it for the rest.
 
-    first: StreamEvent
-    rest: AsyncIterator[StreamEvent]
+    Passed through (:attr:`passed_through`: the first event is the provider's bytes), it
+    is read by :func:`~agentqueue.gateway.compat.passthrough.relay`; otherwise with
+    :meth:`events`."""
+
+    first: StreamEvent | bytes
+    rest: AsyncIterator[StreamEvent | bytes]
     attempts: list[Attempt] = field(default_factory=list)
     costs: list[Decimal] = field(default_factory=list)
 
+    @property
+    def passed_through(self) -> bool:
+        return isinstance(self.first, bytes)
+
+    @property
+    def path(self) -> str:
+        """How the answer reaches the caller: ``passthrough``, ``cache`` or ``translated``
+        (the ``x-agentqueue-stream`` header). A cache hit has its cost (0) at once."""
+        if self.passed_through:
+            return "passthrough"
+        return "cache" if self.costs and not self.attempts else "translated"
+
     async def events(self) -> AsyncIterator[StreamEvent]:
-        yield self.first
+        """The answer's events (a stream that is not passed through)."""
+        for event in (self.first,):
+            assert not isinstance(event, bytes)
+            yield event
         async for event in self.rest:
+            assert not isinstance(event, bytes)
             yield event
 
     async def aclose(self) -> None:
@@ -120,16 +141,27 @@ class StartedStream:
 
 
 async def start_stream(
-    pipeline: CallPipeline, request: CompletionRequest, tenant: str, priority: Priority
+    pipeline: CallPipeline,
+    request: CompletionRequest,
+    tenant: str,
+    priority: Priority,
+    passthrough: Passthrough | None = None,
 ) -> StartedStream:
     """Run the call up to its first event; errors before it raise as they are.
 
     Through the cache: a hit streams the stored answer at once. ``priority`` is the
     caller's highest allowed: interactive calls are ``high`` unless the caller's key is
-    limited to lower priorities.
+    limited to lower priorities. With ``passthrough``, a provider speaking the caller's
+    protocol streams its own bytes (:meth:`CallPipeline.stream_passthrough`).
     """
     attempts: list[Attempt] = []
     costs: list[Decimal] = []
-    events = pipeline.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
+    events: AsyncIterator[StreamEvent | bytes] = (
+        pipeline.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
+        if passthrough is None
+        else pipeline.stream_passthrough(
+            request, passthrough, attempts, priority=priority, tenant=tenant, costs=costs
+        )
+    )
     first = await events.__anext__()
     return StartedStream(first, events, attempts, costs)

@@ -18,15 +18,20 @@ does). Everything else OpenAI documents falls into one of three groups:
   JSON object the provider produced). Also ``n=1``, ``logprobs=false``,
   ``modalities=["text"]``, ``stream_options`` without ``stream``, and ``tool_choice``
   ``auto`` / ``none`` without tools (``required`` or a named tool without them is 400).
-* **Accepted hints, not passed on**: ``reasoning_effort`` and ``verbosity``. The core
-  request has no field for them and a fallback may land on a model without the notion;
-  they tune how long a model thinks or talks, not what a correct answer is, so refusing
-  them would break frameworks for nothing. (A core field would let the OpenAI adapter
-  pass them on.)
+* **Accepted hints**: ``reasoning_effort`` and ``verbosity``. They tune how long a
+  model thinks or talks, not what a correct answer is, so refusing them would break
+  frameworks for nothing. ``reasoning_effort`` is sent to an OpenAI-protocol provider
+  when a stream is passed through (:func:`passthrough_of`); otherwise (whole answers,
+  other providers) neither is passed on: the core request has no field for them and a
+  fallback may land on a model without the notion.
+* **Served on pass-through streams only**: ``logprobs=true`` / ``top_logprobs``: sent to
+  the OpenAI-protocol provider, whose chunks carry them to the caller; only such a
+  provider may then answer, and the cache is skipped. Elsewhere (not streamed, the
+  switch off, or a named model of another provider) they are refused, 400 naming
+  ``logprobs`` / ``top_logprobs``.
 * **Refused with 400 naming the parameter** — they change the answer and we cannot honour
   them across providers, and a clear refusal beats a silent ignore: ``n`` > 1 (one
-  choice per answer; send ``n`` requests), ``logprobs=true`` / ``top_logprobs`` > 0 (the
-  core answer carries no token probabilities, and Claude gives none), ``frequency_penalty`` /
+  choice per answer; send ``n`` requests), ``frequency_penalty`` /
   ``presence_penalty`` ≠ 0, a non-empty ``logit_bias``, ``prediction``, ``audio``,
   ``modalities`` other than text, ``web_search_options``, the deprecated ``functions`` /
   ``function_call`` / ``function`` role, ``input_audio`` and ``file`` parts. Their neutral
@@ -58,6 +63,7 @@ from agentqueue.core.llm.messages import (
     ToolResult,
     ToolSpec,
 )
+from agentqueue.core.llm.providers.base import Passthrough, Provider
 from agentqueue.gateway.compat.calls import TIER_ALIASES, build_request, resolve_model
 from agentqueue.gateway.compat.openai_body import (
     AssistantMessage,
@@ -349,22 +355,28 @@ def stop(value: str | list[str] | None) -> list[str]:
 
 # --- what we refuse --------------------------------------------------------------------
 
+_LOGPROBS = (
+    "is only served on streams (stream=true) answered by an OpenAI model: other "
+    "providers and the gateway's translated answers carry no token probabilities"
+)
 
-def refuse_unserved(body: ChatCompletionBody) -> None:
+
+def refuse_unserved(body: ChatCompletionBody, *, passthrough: bool = False) -> None:
     """400 for a parameter that would change the answer in a way we cannot honour (see
-    the module docstring); its neutral value passes."""
+    the module docstring); its neutral value passes. ``passthrough``: the call may be
+    streamed as an OpenAI-protocol provider's own bytes, which carry token probabilities."""
 
     def no(param: str, why: str = "is not supported by this gateway") -> OpenAIError:
         return invalid(param, f"{param} {why}")
 
     if body.n not in (None, 1):
         raise no("n", "must be 1: this gateway answers with one choice")
-    if body.logprobs:
-        raise no(
-            "logprobs", "is not supported: providers behind the gateway do not all return them"
-        )
-    if body.top_logprobs:
-        raise no("top_logprobs")
+    if body.logprobs and not passthrough:
+        raise no("logprobs", _LOGPROBS)
+    if body.top_logprobs and not passthrough:
+        raise no("top_logprobs", _LOGPROBS)
+    if body.top_logprobs and not body.logprobs:
+        raise no("top_logprobs", "requires logprobs=true")
     for name in ("frequency_penalty", "presence_penalty"):
         if getattr(body, name) not in (None, 0.0):
             raise no(name)
@@ -383,8 +395,43 @@ def refuse_unserved(body: ChatCompletionBody) -> None:
 # --- the whole request ---------------------------------------------------------------
 
 
-def to_request(body: ChatCompletionBody, catalog: Catalog) -> CompletionRequest:
-    """The core request; any refusal is a 400 (404 for an unknown model) naming the field."""
+def passthrough_of(body: ChatCompletionBody) -> Passthrough:
+    """How a stream of this body is passed through when an OpenAI-protocol provider
+    answers: with the hints the core request has no field for (``reasoning_effort``),
+    token probabilities (then *only* such a provider may answer, and no cached answer,
+    which keeps none), and the usage chunk cut out unless the caller asked for it."""
+    extra: dict[str, Any] = {}
+    if body.reasoning_effort is not None:
+        extra["reasoning_effort"] = body.reasoning_effort
+    if body.logprobs:
+        extra["logprobs"] = True
+        if body.top_logprobs:
+            extra["top_logprobs"] = body.top_logprobs
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return Passthrough(
+        "openai", extra=extra, hide_usage=not include_usage, required="logprobs" in extra
+    )
+
+
+def check_passthrough(
+    call: CompletionRequest, passthrough: Passthrough, candidates: Sequence[tuple[Provider, str]]
+) -> None:
+    """400 naming ``logprobs`` when only a pass-through stream could serve the call and no
+    candidate passes through: a named model that cannot (Claude, Gemini: it is not
+    silently replaced by one that can), or, for a tier, no OpenAI provider."""
+    if not passthrough.required:
+        return
+    if call.model is not None:
+        candidates = [(p, m) for p, m in candidates if m == call.model]
+    if not any(p.passes_through(call, passthrough) for p, _ in candidates):
+        raise invalid("logprobs", f"logprobs {_LOGPROBS}")
+
+
+def to_request(
+    body: ChatCompletionBody, catalog: Catalog, *, passthrough: bool = False
+) -> CompletionRequest:
+    """The core request; any refusal is a 400 (404 for an unknown model) naming the field.
+    ``passthrough``: see :func:`refuse_unserved`."""
     if body.model not in TIER_ALIASES:
         try:
             catalog.get(body.model)
@@ -399,7 +446,7 @@ def to_request(body: ChatCompletionBody, catalog: Catalog) -> CompletionRequest:
                 ) from None
             raise model_not_found(body.model) from None
     tier, model = resolve_model(catalog, body.model)
-    refuse_unserved(body)
+    refuse_unserved(body, passthrough=passthrough)
     system, turns = conversation(body.messages)
     specs = tools(body.tools)
     choice = tool_choice(body.tool_choice, specs)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from agentqueue.simulator.deployments import deployment_of
 from agentqueue.simulator.engine import (
     Admission,
     Refusal,
@@ -191,40 +192,55 @@ def router(sim: Simulator) -> APIRouter:
     @api.post("/v1/messages")
     async def messages(request: Request) -> Response:
         body = await request.json()
-        model, system, turns, max_tokens = _parse(body)
-        stream = bool(body.get("stream"))
-        key = _key(request)
-        decision = sim.admit(
-            PROVIDER, key, model, system, turns, max_tokens, stream=stream, extras=_extras(body)
-        )
-        if isinstance(decision, Refusal):
-            headers = sim.limits(PROVIDER, key, model).anthropic_headers() if key else {}
-            return _refuse(decision, headers)
-        headers = decision.limits.anthropic_headers()
-        cache = _prompt_cache(sim, decision, body)
-        if stream:
-            return StreamingResponse(
-                _stream(sim, decision, cache), media_type="text/event-stream", headers=headers
-            )
-        await whole_answer_delay(decision)
-        sim.finish(decision)
-        # a whole answer's headers describe the key as the answer leaves, as providers do
-        headers = sim.limits(PROVIDER, decision.key, model).anthropic_headers()
-        return JSONResponse(
-            {
-                "id": f"msg_{uuid.uuid4().hex[:24]}",
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": _content(decision),
-                "stop_reason": _stop_reason(decision),
-                "stop_sequence": decision.stop_sequence,
-                "usage": _usage(decision, decision.output_tokens, cache),
-            },
-            headers=headers,
-        )
+        return await message(sim, body, _key(request), deployment_of(request))
 
     return api
+
+
+async def message(
+    sim: Simulator, body: dict[str, Any], key: str | None, deployment: str | None = None
+) -> Response:
+    """One Messages call, whole or SSE, as Anthropic answers it: the route's, and Bedrock's
+    and Vertex's (``protocols/bedrock.py``, ``protocols/vertex.py``) through it."""
+    model, system, turns, max_tokens = _parse(body)
+    stream = bool(body.get("stream"))
+    decision = sim.admit(
+        PROVIDER,
+        key,
+        model,
+        system,
+        turns,
+        max_tokens,
+        stream=stream,
+        extras=_extras(body),
+        deployment=deployment,
+    )
+    if isinstance(decision, Refusal):
+        headers = sim.limits(PROVIDER, key, model, deployment).anthropic_headers() if key else {}
+        return _refuse(decision, headers)
+    headers = decision.limits.anthropic_headers()
+    cache = _prompt_cache(sim, decision, body)
+    if stream:
+        return StreamingResponse(
+            _stream(sim, decision, cache), media_type="text/event-stream", headers=headers
+        )
+    await whole_answer_delay(decision)
+    sim.finish(decision)
+    # a whole answer's headers describe the key as the answer leaves, as providers do
+    headers = sim.limits(PROVIDER, decision.key, model, deployment).anthropic_headers()
+    return JSONResponse(
+        {
+            "id": f"msg_{uuid.uuid4().hex[:24]}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": _content(decision),
+            "stop_reason": _stop_reason(decision),
+            "stop_sequence": decision.stop_sequence,
+            "usage": _usage(decision, decision.output_tokens, cache),
+        },
+        headers=headers,
+    )
 
 
 async def _stream(sim: Simulator, a: Admission, cache: CacheUsage) -> AsyncIterator[bytes]:

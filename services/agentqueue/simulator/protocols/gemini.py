@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from agentqueue.simulator.deployments import deployment_of
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, input_estimate
 from agentqueue.simulator.protocols.pacing import paced, whole_answer_delay
 from agentqueue.simulator.tool_turns import Extras, Tool, ToolResult
@@ -177,38 +178,60 @@ def router(sim: Simulator) -> APIRouter:
     async def model_action(model_action: str, request: Request) -> Response:
         model, _, action = model_action.partition(":")
         body = await request.json()
-        system, turns, max_tokens = _parse(body)
-        extras = _extras(body)
-        if action == "countTokens":
-            counted = input_estimate(system, turns, extras, sim.counter(PROVIDER, model))
-            return JSONResponse({"totalTokens": counted})
-        if action not in ("generateContent", "streamGenerateContent"):
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": 404,
-                        "message": f"unknown action {action!r}",
-                        "status": "NOT_FOUND",
-                    }
-                },
-                status_code=404,
-            )
-        stream = action == "streamGenerateContent"
         key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
-        decision = sim.admit(
-            PROVIDER, key, model, system, turns, max_tokens, stream=stream, extras=extras
-        )
-        if isinstance(decision, Refusal):
-            return JSONResponse(_error(decision), status_code=decision.status)
-        if stream:
-            return StreamingResponse(_stream(sim, decision), media_type="text/event-stream")
-        await whole_answer_delay(decision)
-        sim.finish(decision)
-        return JSONResponse(
-            _response(decision, _answer_parts(decision), _finish(decision), decision.output_tokens)
-        )
+        return await generate(sim, model, action, body, key, deployment_of(request))
 
     return api
+
+
+async def generate(
+    sim: Simulator,
+    model: str,
+    action: str,
+    body: dict[str, Any],
+    key: str | None,
+    deployment: str | None = None,
+) -> Response:
+    """``{model}:{action}`` as Gemini answers it (``generateContent``,
+    ``streamGenerateContent``, ``countTokens``): the Gemini API's routes, and Vertex AI's
+    (``protocols/vertex.py``) through it."""
+    system, turns, max_tokens = _parse(body)
+    extras = _extras(body)
+    if action == "countTokens":
+        counted = input_estimate(system, turns, extras, sim.counter(PROVIDER, model))
+        return JSONResponse({"totalTokens": counted})
+    if action not in ("generateContent", "streamGenerateContent"):
+        return JSONResponse(
+            {
+                "error": {
+                    "code": 404,
+                    "message": f"unknown action {action!r}",
+                    "status": "NOT_FOUND",
+                }
+            },
+            status_code=404,
+        )
+    stream = action == "streamGenerateContent"
+    decision = sim.admit(
+        PROVIDER,
+        key,
+        model,
+        system,
+        turns,
+        max_tokens,
+        stream=stream,
+        extras=extras,
+        deployment=deployment,
+    )
+    if isinstance(decision, Refusal):
+        return JSONResponse(_error(decision), status_code=decision.status)
+    if stream:
+        return StreamingResponse(_stream(sim, decision), media_type="text/event-stream")
+    await whole_answer_delay(decision)
+    sim.finish(decision)
+    return JSONResponse(
+        _response(decision, _answer_parts(decision), _finish(decision), decision.output_tokens)
+    )
 
 
 def _event(data: dict[str, Any]) -> bytes:

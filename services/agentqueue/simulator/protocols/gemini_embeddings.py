@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from agentqueue.simulator.deployments import deployment_of
 from agentqueue.simulator.engine import Admission, Refusal, Simulator
 from agentqueue.simulator.protocols.gemini import _error
 from agentqueue.simulator.protocols.openai_embeddings import (
@@ -64,7 +65,9 @@ def _key(request: Request) -> str | None:
 async def _admit(
     sim: Simulator, request: Request, model: str, texts: list[str]
 ) -> Admission | JSONResponse:
-    decision = sim.admit(PROVIDER, _key(request), model, None, texts, 0)
+    decision = sim.admit(
+        PROVIDER, _key(request), model, None, texts, 0, deployment=deployment_of(request)
+    )
     if isinstance(decision, Refusal):
         return JSONResponse(_error(decision), status_code=decision.status)
     await embedding_delay(decision)

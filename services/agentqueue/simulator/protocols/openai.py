@@ -1,4 +1,7 @@
-"""OpenAI Chat Completions: ``POST /v1/chat/completions``, whole or streamed."""
+"""OpenAI Chat Completions: ``POST /v1/chat/completions``, whole or streamed.
+
+:func:`chat_completion` answers it for the route and for Azure's deployment routes
+(``protocols/azure.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from agentqueue.simulator.deployments import deployment_of
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
 from agentqueue.simulator.protocols.keys import bearer_token
 from agentqueue.simulator.protocols.pacing import paced, paced_calls, whole_answer_delay
@@ -125,55 +129,70 @@ def _usage(a: Admission, output_tokens: int) -> dict[str, Any]:
     }
 
 
+async def chat_completion(
+    sim: Simulator, body: dict[str, Any], key: str | None, deployment: str | None = None
+) -> Response:
+    """One Chat Completions call, whole or streamed, as the provider answers it: the
+    route's, and Azure's (whose deployment name is the model) through it."""
+    model, system, turns, max_tokens = _parse(body)
+    stream = bool(body.get("stream"))
+    decision = sim.admit(
+        PROVIDER,
+        key,
+        model,
+        system,
+        turns,
+        max_tokens,
+        stream=stream,
+        extras=_extras(body),
+        deployment=deployment,
+    )
+    if isinstance(decision, Refusal):
+        headers = sim.limits(PROVIDER, key, model, deployment).openai_headers() if key else {}
+        return JSONResponse(
+            _error(decision.kind, decision.message),
+            status_code=decision.status,
+            headers={**headers, **retry_after_header(decision)},
+        )
+    headers = decision.limits.openai_headers()
+    if stream:
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return StreamingResponse(
+            _stream(sim, decision, include_usage),
+            media_type="text/event-stream",
+            headers=headers,
+        )
+    await whole_answer_delay(decision)
+    sim.finish(decision)
+    # a whole answer's headers describe the key as the answer leaves, as providers do
+    headers = sim.limits(PROVIDER, decision.key, model, deployment).openai_headers()
+    return JSONResponse(
+        {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "logprobs": None,
+                    "finish_reason": _finish_reason(decision),
+                    "message": _message(decision),
+                }
+            ],
+            "usage": _usage(decision, decision.output_tokens),
+        },
+        headers=headers,
+    )
+
+
 def router(sim: Simulator) -> APIRouter:
     api = APIRouter()
 
     @api.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         body = await request.json()
-        model, system, turns, max_tokens = _parse(body)
-        stream = bool(body.get("stream"))
-        key = bearer_token(request)
-        decision = sim.admit(
-            PROVIDER, key, model, system, turns, max_tokens, stream=stream, extras=_extras(body)
-        )
-        if isinstance(decision, Refusal):
-            headers = sim.limits(PROVIDER, key, model).openai_headers() if key else {}
-            return JSONResponse(
-                _error(decision.kind, decision.message),
-                status_code=decision.status,
-                headers={**headers, **retry_after_header(decision)},
-            )
-        headers = decision.limits.openai_headers()
-        if stream:
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingResponse(
-                _stream(sim, decision, include_usage),
-                media_type="text/event-stream",
-                headers=headers,
-            )
-        await whole_answer_delay(decision)
-        sim.finish(decision)
-        # a whole answer's headers describe the key as the answer leaves, as providers do
-        headers = sim.limits(PROVIDER, decision.key, model).openai_headers()
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "logprobs": None,
-                        "finish_reason": _finish_reason(decision),
-                        "message": _message(decision),
-                    }
-                ],
-                "usage": _usage(decision, decision.output_tokens),
-            },
-            headers=headers,
-        )
+        return await chat_completion(sim, body, bearer_token(request), deployment_of(request))
 
     return api
 

@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from agentqueue.simulator.deployments import deployment_of
 from agentqueue.simulator.engine import Admission, Refusal, Simulator, retry_after_header
 from agentqueue.simulator.protocols.keys import bearer_token
 from agentqueue.simulator.protocols.openai import _error
@@ -91,47 +92,53 @@ async def embedding_delay(admission: Admission) -> None:
         await asyncio.sleep(admission.behaviour.first_token_s)
 
 
+async def embed(
+    sim: Simulator, body: dict[str, Any], key: str | None, deployment: str | None = None
+) -> Response:
+    """One embeddings call: the route's, and Azure's (whose deployment name is the model)."""
+    model = str(body.get("model", ""))
+    texts = _inputs(body.get("input"))
+    if isinstance(texts, str):
+        return _invalid(texts, "input")
+    dimensions = body.get("dimensions")
+    if dimensions is not None and not (
+        isinstance(dimensions, int) and 1 <= dimensions <= model_dimensions(model)
+    ):
+        return _invalid(f"'dimensions' must be 1 to {model_dimensions(model)}", "dimensions")
+    decision = sim.admit(PROVIDER, key, model, None, texts, 0, deployment=deployment)
+    if isinstance(decision, Refusal):
+        headers = sim.limits(PROVIDER, key, model, deployment).openai_headers() if key else {}
+        return JSONResponse(
+            _error(decision.kind, decision.message),
+            status_code=decision.status,
+            headers={**headers, **retry_after_header(decision)},
+        )
+    await embedding_delay(decision)
+    sim.finish(decision, output_tokens=0)
+    encode = as_base64 if body.get("encoding_format") == "base64" else None
+    data = []
+    for i, text in enumerate(texts):
+        values = vector(model, text, dimensions)
+        embedding = encode(values) if encode else values
+        data.append({"object": "embedding", "index": i, "embedding": embedding})
+    tokens = decision.input_tokens
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        },
+        headers=decision.limits.openai_headers(),
+    )
+
+
 def router(sim: Simulator) -> APIRouter:
     api = APIRouter()
 
     @api.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
         body = await request.json()
-        model = str(body.get("model", ""))
-        texts = _inputs(body.get("input"))
-        if isinstance(texts, str):
-            return _invalid(texts, "input")
-        dimensions = body.get("dimensions")
-        if dimensions is not None and not (
-            isinstance(dimensions, int) and 1 <= dimensions <= model_dimensions(model)
-        ):
-            return _invalid(f"'dimensions' must be 1 to {model_dimensions(model)}", "dimensions")
-        key = bearer_token(request)
-        decision = sim.admit(PROVIDER, key, model, None, texts, 0)
-        if isinstance(decision, Refusal):
-            headers = sim.limits(PROVIDER, key, model).openai_headers() if key else {}
-            return JSONResponse(
-                _error(decision.kind, decision.message),
-                status_code=decision.status,
-                headers={**headers, **retry_after_header(decision)},
-            )
-        await embedding_delay(decision)
-        sim.finish(decision, output_tokens=0)
-        encode = as_base64 if body.get("encoding_format") == "base64" else None
-        data = []
-        for i, text in enumerate(texts):
-            values = vector(model, text, dimensions)
-            embedding = encode(values) if encode else values
-            data.append({"object": "embedding", "index": i, "embedding": embedding})
-        tokens = decision.input_tokens
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": data,
-                "model": model,
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            },
-            headers=decision.limits.openai_headers(),
-        )
+        return await embed(sim, body, bearer_token(request), deployment_of(request))
 
     return api

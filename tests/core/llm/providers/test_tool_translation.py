@@ -23,6 +23,7 @@ from agentqueue.core.llm.messages import (
 )
 from agentqueue.core.llm.providers import parts
 from agentqueue.core.llm.providers.anthropic import AnthropicProvider
+from agentqueue.core.llm.providers.base import ProviderConfig
 from agentqueue.core.llm.providers.google import GoogleProvider
 from agentqueue.core.llm.providers.openai import OpenAIProvider
 
@@ -503,6 +504,7 @@ def test_anthropic_format_tool_input_becomes_the_answer_text() -> None:
         }
     )
     provider = AnthropicProvider.__new__(AnthropicProvider)
+    provider.config = ProviderConfig(name="anthropic", api_key="unused")
     fmt = ResponseFormat(type="json_schema", name="person", json_schema=SCHEMA)
     as_json = provider._completion(message, "m", None, _request(response_format=fmt))
     assert json.loads(as_json.text) == {"name": "Ada", "age": 36}
@@ -576,6 +578,7 @@ def test_claudes_stop_sequence_is_kept_in_the_completion() -> None:
         }
     )
     provider = AnthropicProvider.__new__(AnthropicProvider)
+    provider.config = ProviderConfig(name="anthropic", api_key="unused")
     completion = provider._completion(message, "m", None, _request(stop=["four", "three"]))
     assert completion.stop_reason == "stop_sequence" and completion.stop_sequence == "three"
 

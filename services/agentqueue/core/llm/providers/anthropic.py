@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+import httpx2
 
 from agentqueue.core.base.errors import BadRequest, ProviderError, ProviderTimeout
 from agentqueue.core.llm.messages import (
@@ -41,9 +42,21 @@ from agentqueue.core.llm.messages import (
     ToolChoice,
     Usage,
 )
-from agentqueue.core.llm.providers.base import Provider, ProviderConfig
+from agentqueue.core.llm.providers.base import Passthrough, Provider, ProviderConfig, RawEvent
+from agentqueue.core.llm.providers.clients import anthropic_client
 from agentqueue.core.llm.providers.http_errors import error_for_status, retry_after_seconds
-from agentqueue.core.llm.providers.parts import format_tool, inline_image, wants_json
+from agentqueue.core.llm.providers.parts import (
+    format_tool,
+    inline_image,
+    new_call_id,
+    wants_json,
+)
+from agentqueue.core.llm.providers.passthrough import (
+    StreamError,
+    anthropic_answer,
+    anthropic_opening,
+    forward,
+)
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
 #: Status implied by an error type, for errors inside a 200 stream (``event: error``).
@@ -55,6 +68,13 @@ _STATUS_OF_TYPE = {
     "permission_error": 403,
     "request_too_large": 413,
     "invalid_request_error": 400,
+    # Bedrock's exception frames inside a 200 event stream (the SDK names them so)
+    "throttlingException": 429,
+    "serviceUnavailableException": 503,
+    "modelStreamErrorException": 500,
+    "internalServerException": 500,
+    "modelTimeoutException": 500,
+    "validationException": 400,
 }
 
 
@@ -69,6 +89,8 @@ def _translate(exc: anthropic.APIError, model: str) -> ProviderError:
     message = exc.message
     body = exc.body
     error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        message = body["message"]  # Bedrock's error body: {"message": ...}
     if isinstance(error, dict):
         message = str(error.get("message", message))
         if status is None or status < 400:  # the stream had begun with 200
@@ -190,18 +212,20 @@ def _may_think(request: CompletionRequest) -> bool:
 
 class AnthropicProvider(Provider):
     name = "anthropic"
+    raw_protocol = "anthropic"
     supports_tools = True
     #: A JSON answer format travels as a forced tool: not beside the request's own tools.
     json_answer_with_tools = False
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
-        self._client = anthropic.AsyncAnthropic(
-            api_key=config.api_key,
-            base_url=config.base_url,
-            timeout=config.timeout,
-            max_retries=0,
-        )
+        # AsyncAnthropic, AsyncAnthropicBedrock or AsyncAnthropicVertex, by the kind
+        self._client = anthropic_client(config)
+
+    def _sdk_params(self, request: CompletionRequest, model: str) -> dict[str, Any]:
+        """:meth:`_params` with the deployment's own id for ``model`` (a Bedrock model id,
+        a Vertex model version); the catalog's name still picks the caching minimum."""
+        return {**self._params(request, model), "model": self.config.remote_model(model)}
 
     @staticmethod
     def _params(request: CompletionRequest, model: str) -> dict[str, Any]:
@@ -286,7 +310,7 @@ class AnthropicProvider(Provider):
             text=text,
             tool_calls=calls,
             provider=self.name,
-            model=message.model or model,
+            model=self.reported_model(message.model, model),
             usage=_usage(message.usage),
             stop_reason=stop_reason,
             stop_sequence=getattr(message, "stop_sequence", None),
@@ -294,7 +318,7 @@ class AnthropicProvider(Provider):
         )
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
-        params = self._params(request, model)
+        params = self._sdk_params(request, model)
         try:
             raw = await self._client.messages.with_raw_response.create(**params)
             message = await raw.parse()
@@ -306,7 +330,7 @@ class AnthropicProvider(Provider):
         """Text deltas as they come; tool calls (``tool_use`` blocks, their input streamed
         as ``input_json_delta``) arrive whole in the final Completion, assembled by the
         SDK. A JSON response format streams its forced tool's input as the text."""
-        params = self._params(request, model)
+        params = self._sdk_params(request, model)
         as_json = wants_json(request.response_format)
         json_parts: list[str] = []
         try:
@@ -322,6 +346,47 @@ class AnthropicProvider(Provider):
         except anthropic.APIError as exc:
             raise _translate(exc, model) from exc
         yield self._completion(final, model, rate_limit, request, "".join(json_parts) or None)
+
+    def passes_through(self, request: CompletionRequest, passthrough: Passthrough) -> bool:
+        """Not a JSON answer format: Claude answers it as a forced tool, which the caller
+        expects as text (:meth:`stream` translates it)."""
+        return super().passes_through(request, passthrough) and not wants_json(
+            request.response_format
+        )
+
+    async def stream_raw(
+        self, request: CompletionRequest, model: str, passthrough: Passthrough
+    ) -> AsyncIterator[RawEvent]:
+        """The same call as :meth:`stream`, its SSE bytes forwarded as they come: through
+        the SDK client (its auth, version header, base URL, timeout and error types)
+        without its per-event parsing; the answer is read once, at the end."""
+        params = self._sdk_params(request, model)
+        body = {**params, **params.pop("extra_body", {}), **passthrough.extra, "stream": True}
+        try:
+            response = await self._client.post(
+                "/v1/messages", body=body, cast_to=httpx2.Response, stream=True
+            )
+        except anthropic.APIError as exc:
+            raise _translate(exc, model) from exc
+        kept: list[bytes] = []
+        try:
+            async for data in forward(response.aiter_bytes(), kept, opening=anthropic_opening):
+                yield data
+            completion = anthropic_answer(b"".join(kept), model, new_call_id)
+        except StreamError as exc:  # the provider's error event: forwarded unless opening
+            error = _translate(
+                anthropic.APIError(exc.message, response.request, body=exc.body), model
+            )
+            error.forwarded = exc.forwarded
+            raise error from None
+        except (httpx2.TransportError, httpx2.StreamError) as exc:
+            broken = anthropic.APIConnectionError(message=str(exc), request=response.request)
+            raise _translate(broken, model) from exc
+        finally:
+            await response.aclose()
+        completion.rate_limit = snapshot_from_headers(response.headers)
+        completion.model = self.reported_model(completion.model, model)
+        yield completion
 
     async def aclose(self) -> None:
         await self._client.close()

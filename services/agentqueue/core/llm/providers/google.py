@@ -19,7 +19,6 @@ import mimetypes
 from collections.abc import AsyncIterator
 from typing import Any
 
-from google import genai
 from google.genai import errors, types
 
 from agentqueue.core.base.errors import ProviderError, ProviderTimeout
@@ -36,6 +35,7 @@ from agentqueue.core.llm.messages import (
     Usage,
 )
 from agentqueue.core.llm.providers.base import Provider, ProviderConfig
+from agentqueue.core.llm.providers.clients import google_client
 from agentqueue.core.llm.providers.http_errors import error_for_status
 from agentqueue.core.llm.providers.parts import (
     format_schema,
@@ -186,14 +186,8 @@ class GoogleProvider(Provider):
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
-        # attempts=1: no retries. Without retry_options the SDK silently retries
-        # connection errors after 1-10 s sleeps, hiding an outage from our breaker.
-        options = types.HttpOptions(
-            base_url=config.base_url,
-            timeout=int(config.timeout * 1000),
-            retry_options=types.HttpRetryOptions(attempts=1),
-        )
-        self._client = genai.Client(api_key=config.api_key, http_options=options)
+        # the Gemini API or Vertex AI, one attempt per call (see clients.google_client)
+        self._client = google_client(config)
 
     @staticmethod
     def _args(
@@ -265,7 +259,7 @@ class GoogleProvider(Provider):
             text=text,
             tool_calls=calls,
             provider=self.name,
-            model=response.model_version or model,
+            model=self.reported_model(response.model_version, model),
             usage=_usage(response.usage_metadata),
             stop_reason=str(finish.value if hasattr(finish, "value") else finish)
             if finish
@@ -276,7 +270,7 @@ class GoogleProvider(Provider):
         contents, config = self._args(request, model)
         try:
             response = await self._client.aio.models.generate_content(
-                model=model, contents=contents, config=config
+                model=self.config.remote_model(model), contents=contents, config=config
             )  # type: ignore[arg-type]
         except _CAUGHT as exc:
             raise _translate(exc, model) from exc
@@ -292,7 +286,7 @@ class GoogleProvider(Provider):
         last: Any = None
         try:
             stream = await self._client.aio.models.generate_content_stream(
-                model=model, contents=contents, config=config
+                model=self.config.remote_model(model), contents=contents, config=config
             )  # type: ignore[arg-type]
             async for chunk in stream:
                 last = chunk
@@ -319,7 +313,7 @@ class GoogleProvider(Provider):
             batch = list(request.inputs[start : start + EMBED_BATCH])
             try:
                 response = await self._client.aio.models.embed_content(
-                    model=model, contents=batch, config=config
+                    model=self.config.remote_model(model), contents=batch, config=config
                 )
             except _CAUGHT as exc:
                 raise _translate(exc, model) from exc

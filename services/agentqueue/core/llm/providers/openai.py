@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
 import openai
 
 from agentqueue.core.base.errors import ProviderError, ProviderTimeout
@@ -30,9 +31,17 @@ from agentqueue.core.llm.messages import (
     ToolChoice,
     Usage,
 )
-from agentqueue.core.llm.providers.base import Provider, ProviderConfig
+from agentqueue.core.llm.providers.base import Passthrough, Provider, ProviderConfig, RawEvent
+from agentqueue.core.llm.providers.clients import openai_client
 from agentqueue.core.llm.providers.http_errors import error_for_status, retry_after_seconds
 from agentqueue.core.llm.providers.parts import format_schema, image_url, new_call_id
+from agentqueue.core.llm.providers.passthrough import (
+    OPENAI_USAGE_EVENT,
+    StreamError,
+    forward,
+    openai_answer,
+    openai_opening,
+)
 from agentqueue.core.llm.rate_headers import snapshot_from_headers
 
 
@@ -129,17 +138,17 @@ def _response_format(response_format: ResponseFormat) -> dict[str, Any]:
 
 class OpenAIProvider(Provider):
     name = "openai"
+    raw_protocol = "openai"
     supports_tools = True
     supports_embeddings = True
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
-        self._client = openai.AsyncOpenAI(
-            api_key=config.api_key,
-            base_url=config.base_url,
-            timeout=config.timeout,
-            max_retries=0,
-        )
+        self._client = openai_client(config)  # AsyncOpenAI, or AsyncAzureOpenAI
+
+    def _sdk_params(self, request: CompletionRequest, model: str) -> dict[str, Any]:
+        """:meth:`_params` with the deployment's own id for ``model`` (Azure: its name)."""
+        return {**self._params(request, model), "model": self.config.remote_model(model)}
 
     @staticmethod
     def _params(request: CompletionRequest, model: str) -> dict[str, Any]:
@@ -187,7 +196,7 @@ class OpenAIProvider(Provider):
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         try:
             raw = await self._client.chat.completions.with_raw_response.create(
-                **self._params(request, model)
+                **self._sdk_params(request, model)
             )
             response = raw.parse()
         except openai.APIError as exc:
@@ -202,7 +211,7 @@ class OpenAIProvider(Provider):
             text=choice.message.content or "",
             tool_calls=calls,
             provider=self.name,
-            model=response.model or model,
+            model=self.reported_model(response.model, model),
             usage=_usage(response.usage),
             stop_reason=choice.finish_reason,
             rate_limit=snapshot_from_headers(raw.headers),
@@ -216,7 +225,7 @@ class OpenAIProvider(Provider):
         answered_model = model
         try:
             chunks = await self._client.chat.completions.create(
-                **self._params(request, model),
+                **self._sdk_params(request, model),
                 stream=True,
                 stream_options={"include_usage": True},
             )
@@ -249,17 +258,57 @@ class OpenAIProvider(Provider):
                 if p["name"]
             ],
             provider=self.name,
-            model=answered_model,
+            model=self.reported_model(answered_model, model),
             usage=usage,
             stop_reason=stop_reason,
             rate_limit=rate_limit,
         )
 
+    async def stream_raw(
+        self, request: CompletionRequest, model: str, passthrough: Passthrough
+    ) -> AsyncIterator[RawEvent]:
+        """The same call as :meth:`stream` (plus ``passthrough.extra``), its SSE bytes
+        forwarded as they come: through the SDK client (its auth, base URL, timeout and
+        error types) but without its per-chunk parsing. The usage is always asked for;
+        :attr:`Passthrough.hide_usage` cuts it out of what the caller sees."""
+        body = {
+            **self._sdk_params(request, model),
+            **passthrough.extra,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        try:
+            response = await self._client.post(
+                "/chat/completions", body=body, cast_to=httpx2.Response, stream=True
+            )
+        except openai.APIError as exc:
+            raise _translate(exc, model) from exc
+        kept: list[bytes] = []
+        cut = OPENAI_USAGE_EVENT if passthrough.hide_usage else None
+        try:
+            async for data in forward(
+                response.aiter_bytes(), kept, opening=openai_opening, cut=cut
+            ):
+                yield data
+            completion = openai_answer(b"".join(kept), model, new_call_id)
+        except StreamError as exc:  # the provider's error event: forwarded unless opening
+            error = _translate(openai.APIError(exc.message, response.request, body=exc.body), model)
+            error.forwarded = exc.forwarded
+            raise error from None
+        except (httpx2.TransportError, httpx2.StreamError) as exc:
+            broken = openai.APIConnectionError(message=str(exc), request=response.request)
+            raise _translate(broken, model) from exc
+        finally:
+            await response.aclose()
+        completion.rate_limit = snapshot_from_headers(response.headers)
+        completion.model = self.reported_model(completion.model, model)
+        yield completion
+
     async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
         """``embeddings.create`` with float vectors (the SDK would ask for base64 and decode
         it otherwise; floats keep this adapter free of that)."""
         params: dict[str, Any] = {
-            "model": model,
+            "model": self.config.remote_model(model),
             "input": list(request.inputs),
             "encoding_format": "float",
         }
@@ -274,7 +323,7 @@ class OpenAIProvider(Provider):
         return Embeddings(
             vectors=[list(d.embedding) for d in data],
             provider=self.name,
-            model=response.model or model,
+            model=self.reported_model(response.model, model),
             input_tokens=(response.usage.prompt_tokens if response.usage else 0)
             or request.estimated_tokens(),
             rate_limit=snapshot_from_headers(raw.headers),

@@ -1,0 +1,123 @@
+"""Forwarding a provider's SSE bytes (``core/llm/providers/passthrough.py``), read by hand.
+
+The gateway-level behaviour is in ``tests/gateway/test_stream_passthrough.py``; these pin
+what the simulator cannot provoke: reads split anywhere, CRLF events, an error event
+before the first token (nothing forwarded, so the chain may fall back).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from agentqueue.core.llm.providers.passthrough import (
+    OPENAI_USAGE_EVENT,
+    StreamError,
+    anthropic_answer,
+    anthropic_opening,
+    forward,
+    openai_answer,
+    openai_opening,
+)
+
+
+def _sse(*chunks: dict[str, Any], sep: str = "\n\n") -> bytes:
+    return "".join(f"data: {json.dumps(c)}{sep}" for c in chunks).encode() + b"data: [DONE]\n\n"
+
+
+ROLE = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+HELLO = {"choices": [{"index": 0, "delta": {"content": "Hello"}}]}
+END = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+USAGE = {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 1}}
+
+
+async def _reads(raw: bytes, size: int) -> AsyncIterator[bytes]:
+    for i in range(0, len(raw), size):
+        yield raw[i : i + size]
+
+
+async def _forwarded(raw: bytes, size: int, **how: Any) -> tuple[bytes, list[bytes]]:
+    kept: list[bytes] = []
+    out = [d async for d in forward(_reads(raw, size), kept, **how)]
+    return b"".join(out), kept
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 10_000])
+@pytest.mark.parametrize("sep", ["\n\n", "\r\n\r\n"])
+async def test_the_usage_event_is_cut_out_wherever_reads_split(size: int, sep: str) -> None:
+    raw = _sse(ROLE, HELLO, END, USAGE, sep=sep)
+    out, kept = await _forwarded(raw, size, opening=openai_opening, cut=OPENAI_USAGE_EVENT)
+    assert b"".join(kept) == raw  # everything read is kept for the end
+    assert b"usage" not in out and out.endswith(b"data: [DONE]\n\n") and b"Hello" in out
+    answer = openai_answer(raw, "gpt-4.1", lambda: "call_x")
+    assert answer.text == "Hello" and answer.usage.output_tokens == 1
+
+
+@pytest.mark.parametrize("size", [3, 10_000])
+async def test_without_a_cut_every_byte_is_forwarded(size: int) -> None:
+    raw = _sse(ROLE, HELLO, END, USAGE)
+    out, _ = await _forwarded(raw, size, opening=openai_opening)
+    assert out == raw
+
+
+async def test_an_error_before_the_first_token_forwards_nothing() -> None:
+    error = {"error": {"message": "overloaded", "type": "server_error"}}
+    kept: list[bytes] = []
+    out: list[bytes] = []
+    with pytest.raises(StreamError) as info:
+        async for data in forward(_reads(_sse(ROLE, error), 5), kept, opening=openai_opening):
+            out.append(data)
+    assert out == [] and not info.value.forwarded and info.value.message == "overloaded"
+    claude = (
+        b'event: message_start\ndata: {"type": "message_start", "message": {}}\n\n'
+        b'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", '
+        b'"message": "busy"}}\n\n'
+    )
+    with pytest.raises(StreamError):
+        async for data in forward(_reads(claude, 11), [], opening=anthropic_opening):
+            out.append(data)
+    assert out == []
+
+
+async def test_an_error_after_the_first_token_is_forwarded_and_raised_at_the_end() -> None:
+    error = {"error": {"message": "mid-stream", "type": "server_error"}}
+    raw = _sse(ROLE, HELLO, error)
+    out, kept = await _forwarded(raw, 9, opening=openai_opening)
+    assert b"mid-stream" in out
+    with pytest.raises(StreamError) as info:
+        openai_answer(b"".join(kept), "gpt-4.1", lambda: "call_x")
+    assert info.value.forwarded
+
+
+def test_an_anthropic_stream_is_read_whole_with_its_tool_call() -> None:
+    events = [
+        ("message_start", {"message": {"model": "claude-x", "usage": {"input_tokens": 9}}}),
+        ("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+        ("content_block_stop", {"index": 0}),
+        (
+            "content_block_start",
+            {"index": 1, "content_block": {"type": "tool_use", "id": "t1", "name": "f"}},
+        ),
+        (
+            "content_block_delta",
+            {"index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"a": '}},
+        ),
+        (
+            "content_block_delta",
+            {"index": 1, "delta": {"type": "input_json_delta", "partial_json": "1}"}},
+        ),
+        ("message_delta", {"delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}}),
+        ("message_stop", {}),
+    ]
+    raw = "".join(
+        f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n" for name, data in events
+    ).encode()
+    answer = anthropic_answer(raw, "claude-sonnet-4-6", lambda: "call_x")
+    assert answer.text == "Hi" and answer.model == "claude-x"
+    assert [(c.id, c.name, c.arguments) for c in answer.tool_calls] == [("t1", "f", {"a": 1})]
+    assert answer.usage.input_tokens == 9 and answer.usage.output_tokens == 5
+    assert answer.stop_reason == "tool_use"
