@@ -16,11 +16,14 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 
+from agentqueue.core.config.errors import ConfigError
 from agentqueue.core.config.loader import load_config
 from agentqueue.core.config.schema import AgentQueueConfig, SecretRef
 from agentqueue.core.config.secrets import SecretUnavailable, resolve
 from agentqueue.core.config.source import check_provider_order, settings_values
+from agentqueue.core.llm.catalog import config_problems
 from agentqueue.core.settings import PROVIDER_NAMES as PROVIDERS
+from agentqueue.core.settings import CoreSettings
 
 _SECRET_FIELDS = ("api_key", "aws_access_key_id", "aws_secret_access_key")
 
@@ -46,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     config = load_config(args.file)  # ConfigError: one line, exit 2 (cli/__main__.py)
     check_provider_order(args.file, settings_values(config).get("provider_order", ()), PROVIDERS)
+    problems = config_problems(config, CoreSettings.model_fields["catalog_path"].default)
+    if problems:
+        raise ConfigError(f"{args.file}: " + "; ".join(problems))
     for warning in secret_warnings(config):
         print(f"warning: {args.file}: {warning}", file=sys.stderr)
     print(f"{args.file}: valid: {summary(config)}")

@@ -39,6 +39,7 @@ from agentqueue.core.config.errors import ConfigError
 from agentqueue.core.config.loader import cached_config
 from agentqueue.core.config.schema import AgentQueueConfig
 from agentqueue.core.config.source import CONFIG_ENV, ConfigFileSource
+from agentqueue.core.llm.catalog import config_problems
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.quotas import DEFAULT_TENANT, TenantQuota, tenant_budget
 
@@ -378,13 +379,19 @@ def check_settings(prog: str, settings_type: type[BaseSettings]) -> None:
     """Exit with one readable line (never a traceback, never a value given) when the
     environment does not make valid settings — before the service starts anything."""
     try:
-        settings_type()
+        settings = settings_type()
     except ValidationError as exc:
         raise SystemExit(f"{prog}: {settings_error(exc, settings_type)}") from None
     except SettingsError as exc:  # a JSON variable that is not JSON
         raise SystemExit(f"{prog}: invalid configuration: {exc}") from None
     except ConfigError as exc:  # the configuration file: one line naming file and path
         raise SystemExit(f"{prog}: invalid configuration file {exc}") from None
+    if isinstance(settings, CoreSettings) and settings.config_file:
+        problems = config_problems(settings.file_config(), settings.catalog_path)
+        if problems:
+            raise SystemExit(
+                f"{prog}: invalid configuration file {settings.config_file}: " + "; ".join(problems)
+            )
 
 
 def environment_lines(settings_type: type[BaseSettings]) -> list[str]:

@@ -47,7 +47,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from agentqueue.core.config.schema import ModelEntry
+from agentqueue.core.config.schema import AgentQueueConfig, ModelEntry
 from agentqueue.core.llm import prices as price_source
 from agentqueue.core.llm.messages import CompletionRequest, Tier, Usage
 from agentqueue.core.llm.prices import PRICE_KEYS, PriceTier
@@ -485,3 +485,35 @@ def load_catalog(
             base = _cache[base_key] = Catalog.from_json(text)
         catalog = _cache[key] = base.with_user(extra, aliases)
         return catalog
+
+
+#: Providers that are also protocol families: a model of one is served by its own kinds.
+_PROTOCOLS = ("openai", "anthropic", "google")
+
+
+def config_problems(config: AgentQueueConfig, path: str | None = None) -> list[str]:
+    """What the configuration file says that the catalog contradicts, as ``path: problem``
+    fragments (``deployments[1].models[0].model: unknown model 'gpt-41' (did you mean
+    …)``): a model or alias the catalog does not know. The schema cannot see these; a
+    service would otherwise start and fail its first call, or its budgets."""
+    try:
+        catalog = load_catalog(
+            path, extra=tuple(config.models), aliases=tuple(config.aliases.items())
+        )
+    except ValueError as exc:  # a wrong model entry or alias: it names itself
+        return [f"models/aliases: {exc}"]
+    problems = []
+    for i, deployment in enumerate(config.deployments):
+        for j, served in enumerate(deployment.models):
+            try:
+                info = catalog.get(served.model)
+            except UnknownModel as exc:
+                problems.append(f"deployments[{i}].models[{j}].model: {exc}")
+                continue
+            foreign = info.provider in _PROTOCOLS and info.provider != deployment.kind.protocol
+            if foreign and deployment.kind.value != "openai-compatible":
+                problems.append(
+                    f"deployments[{i}].models[{j}].model: {info.model} is a model of "
+                    f"{info.provider}, which a {deployment.kind.value} deployment does not serve"
+                )
+    return problems
