@@ -187,3 +187,36 @@ async def test_router_prefers_a_region_then_weight_without_a_gate() -> None:
     router.strategy = "ordered"
     ordered = await router.order(group, request(), None)  # type: ignore[arg-type]
     assert [p.config.deployment for p, _ in ordered] == ["us", "eu", "ap"]
+
+
+async def test_a_deployment_answering_429s_is_drained_without_a_retry_storm(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """East's provider allows 2 requests a minute although we believe it allows 1,000:
+    its rate-limit headers (or, failing them, its first 429, which empties the budget for
+    the provider's retry-after) pull east's budget down to what it really has left, so
+    the calls that follow go to west instead of hammering east."""
+    from agentqueue.simulator.settings import DeploymentLimits, SimulatorSettings
+    from agentqueue.simulator.testing import running_simulator
+
+    limits = {"east": DeploymentLimits(rpm=2)}
+    with running_simulator(SimulatorSettings(speed=0, seed=1, deployments=limits)) as sim:
+        path = tmp_path / "config.yaml"
+        big = {"rpm": 1000, "tpm": 1_000_000}
+        path.write_text(
+            yaml.safe_dump({"deployments": [deployment("east", big), deployment("west", big)]})
+        )
+        monkeypatch.setenv("AGENTQUEUE_CONFIG", str(path))
+        core = CoreSettings(redis_url=redis_url, simulator_url=sim.url)
+        client = aioredis.Redis.from_url(redis_url)
+        await configure_budgets(core, client)
+        chain = build_chain(core, client, max_wait=0.5)
+        try:
+            for i in range(20):
+                result = await chain.complete(request(f"call {i}"), Priority.HIGH)
+                assert result.completion.text  # every call answered
+            east = sim.stats()["deployments"]["east"]
+        finally:
+            await chain.aclose()
+            await client.aclose()
+    assert east["requests"] <= 3 and east["rate_limited"] <= 1, east
