@@ -7,6 +7,7 @@ hierarchy is written once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from agentqueue.core.base.errors import (
@@ -47,6 +48,19 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     return None
 
 
+#: What providers echo of a key in their errors: OpenAI's "Incorrect API key provided:
+#: sk-proj-****abcd", a Google key, a bearer token, a masked run ending in a key's tail.
+_KEY_LIKE = re.compile(
+    r"(?:sk-[A-Za-z0-9_\-*]{4,}|AIza[0-9A-Za-z_\-]{8,}|(?i:bearer)\s+\S+|\S*\*{3,}\S*)"
+)
+
+
+def scrub_keys(message: str) -> str:
+    """``message`` without anything that looks like (part of) a credential: a provider's
+    error text ends up in logs, task records and answers to clients."""
+    return _KEY_LIKE.sub("[redacted]", message)
+
+
 def error_for_status(
     status: int | None,
     message: str,
@@ -55,6 +69,7 @@ def error_for_status(
     model: str,
     retry_after: float | None = None,
 ) -> ProviderError:
+    message = scrub_keys(message)
     lowered = message.lower()
     cls: type[ProviderError]
     if status == 429:
