@@ -17,7 +17,8 @@ through each gateway:
   its baseline is the simulated Anthropic API).
 
 Prints time to first token and total time, p50 and p99, what each gateway added, and
-the gateway process's CPU per stream (``/proc`` via psutil, before and after the level).
+the gateway process's CPU per stream (``/proc`` via psutil, before and after the level,
+less what the process spends idle over as long, measured for 5 s at the start).
 The simulator's limits are raised so that nothing is rate limited; its latency is scaled
 by ``--speed`` (0.25: ~100 ms to the first token, 3 ms a token). The client parses JSON
 only until the first token, so that its own CPU weighs as little as it can on the cores
@@ -121,6 +122,14 @@ def cpu_seconds(process: psutil.Process) -> float:
     return seconds
 
 
+def idle_cpu_rates(processes: list[psutil.Process], seconds: float = 5.0) -> dict[int, float]:
+    """CPU seconds per second each process spends idle (its timers: the reconciler, the
+    budgets' refresh), subtracted from a level's CPU so that a stream's cost is its own."""
+    before = {p.pid: cpu_seconds(p) for p in processes}
+    time.sleep(seconds)
+    return {p.pid: max(0.0, cpu_seconds(p) - before[p.pid]) / seconds for p in processes}
+
+
 def second_gateway(stack: RunningStack, env: dict[str, str]) -> tuple[str, psutil.Process]:
     """A gateway with the first one's environment (same Redis, simulator, budgets, key)
     and ``env`` over it, on a port of its own."""
@@ -169,6 +178,7 @@ def main() -> None:
         )
         before_url, before_proc = second_gateway(stack, {"AGENTQUEUE_STREAM_PASSTHROUGH": "0"})
         gateways = {"before": (before_url, before_proc), "after": (stack.gateway_url, after_proc)}
+        idle = idle_cpu_rates([before_proc, after_proc])
         sim = stack.simulator_url
         assert sim is not None
         key = {"Authorization": f"Bearer {stack.api_key}"}
@@ -230,9 +240,10 @@ def main() -> None:
                 )
                 for label, (url, proc) in gateways.items():
                     target = Target(f"{url}{path}", headers, protocol, model)
-                    cpu0 = cpu_seconds(proc)
+                    cpu0, t0 = cpu_seconds(proc), time.monotonic()
                     ttft, total = asyncio.run(level(target, c, args.requests_per_client))
-                    per_stream = (cpu_seconds(proc) - cpu0) / (c * args.requests_per_client + 1)
+                    busy = cpu_seconds(proc) - cpu0 - idle[proc.pid] * (time.monotonic() - t0)
+                    per_stream = busy / (c * args.requests_per_client + 1)
                     # (+1: the level's warm-up stream)
                     row = [pct(ttft, 0.5), pct(ttft, 0.99), pct(total, 0.5), pct(total, 0.99)]
                     added = [g - d for g, d in zip(row, rows["direct"], strict=True)]

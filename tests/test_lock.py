@@ -1,8 +1,8 @@
 """requirements/images.lock agrees with pyproject.toml and is fit for --require-hashes.
 
 The lock (written by scripts/lock) pins what the images install: [project].dependencies
-and the operator extra, for Linux x86_64 and aarch64 on CPython 3.11. Changing a range in
-pyproject.toml without running scripts/lock fails here, not in an image build.
+and the operator and otlp extras, for Linux x86_64 and aarch64 on CPython 3.11. Changing a
+range in pyproject.toml without running scripts/lock fails here, not in an image build.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from packaging.version import Version
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "requirements" / "images.lock"
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-#: The extras the images carry (the operator image runs kopf); not test, dev or semantic.
-EXTRAS = ("operator",)
+#: The extras the images carry (the operator image runs kopf; every image can export traces
+#: over OTLP); not test, dev or semantic.
+EXTRAS = ("operator", "otlp")
 #: The platforms the images are built for: python:3.11-slim (a recent 3.11) and Debian
 #: bookworm's python3 (3.11.2), on x86_64 and aarch64.
 ENVIRONMENTS = {

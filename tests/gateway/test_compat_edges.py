@@ -12,8 +12,10 @@ import openai
 import pytest
 
 from agentqueue.gateway.app import create_app
+from agentqueue.gateway.bodylimit import BodySizeLimit
 from agentqueue.gateway.compat.edges import CompatErrorEnvelopes
 from agentqueue.gateway.settings import GatewaySettings
+from agentqueue.gateway.tracing import RequestTracing
 from tests.gateway.conftest import KEY_T1
 from tests.servers import serving
 
@@ -23,8 +25,10 @@ BIG = "x" * (70 * 1024)  # over the 64 KiB limit of ``gateway_settings``
 
 def test_create_app_wires_the_compat_envelopes(gateway_settings: GatewaySettings) -> None:
     app = create_app(gateway_settings)
-    outermost = app.user_middleware[0]  # it must wrap BodySizeLimit, added before it
-    assert getattr(outermost, "cls", None) is CompatErrorEnvelopes
+    layers = [getattr(m, "cls", None) for m in app.user_middleware]  # outermost first
+    # it must wrap BodySizeLimit, added before it; only the request id's layer wraps it
+    assert layers.index(CompatErrorEnvelopes) < layers.index(BodySizeLimit)
+    assert layers[0] is RequestTracing
 
 
 @pytest.fixture

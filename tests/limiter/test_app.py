@@ -131,13 +131,15 @@ async def test_metrics_expose_headroom_per_budget(service) -> None:
     await client.acquire([Charge(B, 3000)], priority=Priority.HIGH)
     await asyncio.sleep(0.3)  # the gauges refresh on a timer (every 0.05 s here)
     text = (await raw.get("/metrics")).text
+    labels = 'deployment="default",model="claude-sonnet-4-6",provider="anthropic"'
     line = next(
         x
         for x in text.splitlines()
-        if x.startswith("agentqueue_limiter_available_tokens{") and B in x
+        if x.startswith(f"agentqueue_budget_available_tokens{{{labels}}}")
     )
     assert float(line.split()[-1]) == pytest.approx(7000, abs=10)
-    assert f'agentqueue_limiter_sustainable_tpm{{budget="{B}"}}' in text
+    assert f"agentqueue_budget_capacity_tokens{{{labels}}}" in text
+    assert "budget=" not in text  # one packed label no more
 
 
 def test_every_route_is_served() -> None:

@@ -31,6 +31,16 @@ async def _healthy(url: str) -> bool:
         return False
 
 
+async def _desired(port: int) -> str | None:
+    """The operator's /metrics once it has recorded a reconcile, else None."""
+    try:
+        async with httpx.AsyncClient(timeout=0.5) as client:
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    except httpx.HTTPError:
+        return None
+    return text if "agentqueue_operator_desired_replicas{" in text else None
+
+
 async def test_the_entry_point_runs_from_the_contracts_environment(
     kube: Any, redis_url: str, tmp_path: Path
 ) -> None:
@@ -45,7 +55,7 @@ async def test_the_entry_point_runs_from_the_contracts_environment(
         "apiextensions.k8s.io/v1/customresourcedefinitions", None, crd["metadata"]["name"]
     ] = crd
 
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "AGENTQUEUE_REDIS_URL": redis_url,
@@ -56,16 +66,18 @@ async def test_the_entry_point_runs_from_the_contracts_environment(
         "AGENTQUEUE_OPERATOR_STANDALONE": "true",
         "AGENTQUEUE_OPERATOR_HEALTH_HOST": "127.0.0.1",
         "AGENTQUEUE_OPERATOR_HEALTH_PORT": str(port),
+        "AGENTQUEUE_OPERATOR_METRICS_PORT": str(metrics_port),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agentqueue.operator", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
-    dep = None
+    dep, metrics = None, ""
     try:
         await eventually(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout=20)
         await apply(kube, agent_queue(budgets=[]))
         dep = await eventually(lambda: obj(kube, DEPLOYMENTS, "standard-worker"), timeout=10)
+        metrics = await eventually(lambda: _desired(metrics_port), timeout=10)
     except AssertionError:
         pass  # reported below, with the operator's output
     finally:
@@ -74,3 +86,6 @@ async def test_the_entry_point_runs_from_the_contracts_environment(
     output = out.decode()
     assert dep is not None and dep["spec"]["replicas"] == 0, output
     assert proc.returncode == 0, output
+    # The chart's dashboard and queue-age alert read these (charts/agentqueue/rules).
+    assert 'agentqueue_queue_objective_seconds{agentqueue="standard"' in metrics, metrics
+    assert 'agentqueue_operator_scale_reason{agentqueue="standard"' in metrics, metrics

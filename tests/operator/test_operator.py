@@ -98,6 +98,7 @@ async def test_apply_creates_the_owned_worker_deployment(kube: Any, redis_url: s
     assert env["AGENTQUEUE_QUEUE"] == "standard"
     assert env["AGENTQUEUE_SHUTDOWN_TIMEOUT"] == "20"
     assert env["AGENTQUEUE_METRICS_PORT"] == "9100"
+    assert env["AGENTQUEUE_METRICS_HOST"] == "0.0.0.0"
     assert container["securityContext"]["runAsUser"] == 10001
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert "Created" in reasons(kube)

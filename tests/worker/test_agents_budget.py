@@ -97,9 +97,10 @@ class AnswersHeld:
         tenant: str | None = None,
         *,
         record_usage: bool = True,
+        key_id: str | None = None,
     ) -> CallResult:
         result: CallResult = await self.chain.complete(
-            request, priority, tenant, record_usage=record_usage
+            request, priority, tenant, record_usage=record_usage, key_id=key_id
         )
         self.answered += 1
         await asyncio.wait_for(self.release.wait(), 60)

@@ -21,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rich.console import Console
 
 from agentqueue import __version__
-from agentqueue.cli import config, keys, report
+from agentqueue.cli import config, keys, report, top
 from agentqueue.cli.demo import interactive_demo, run_demo, summary, totals
 from agentqueue.cli.processes import StackError
 from agentqueue.cli.stack import DEFAULT_READY_TIMEOUT, StackConfig, start_stack
@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     keys.add_parser(sub)
     report.add_parser(sub)
+    top.add_parser(sub)
     config.add_parser(sub)
     args = parser.parse_args(argv)
     handlers = {
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo": _demo,
         "keys": keys.run,
         "report": report.run,
+        "top": top.run,
         "config": config.run,
     }
     try:

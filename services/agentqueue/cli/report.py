@@ -6,6 +6,11 @@ session records in Redis — and prints, per agent kind, p50/p90/p99 of cost and
 calls per session, then projects daily cost and the provider tokens-per-minute needed for
 ``--sessions-per-day N`` with the observed mix of kinds.
 
+It also shows the whole distribution of cost per task and per session (percentiles,
+maximum and a histogram: ``report_stats``), projects the day as a band rather than one
+number (N x the mean, and the p50/p90/p99 day by bootstrap over the measured sessions),
+and writes the histograms as a chart with ``--chart out.html|out.png`` (``report_chart``).
+
 A *session* here is a session record (kind ``session``: every step and summary it took),
 or a standalone task (a one-task session of its agent kind). Tasks that were steps of a
 session are counted in their session, not again on their own.
@@ -17,15 +22,20 @@ import argparse
 import asyncio
 import json
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
+from agentqueue.cli.report_chart import ChartError, bin_label, usd, write_chart
+from agentqueue.cli.report_stats import Bin, daily_band, distribution, percentile
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.sessions.models import SessionRecord
 from agentqueue.core.settings import CoreSettings
@@ -53,15 +63,8 @@ class Observed:
     model_tokens: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     model_cost: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     prices_as_of: set[str] = field(default_factory=set)
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of ``values``; 0 for none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+    #: Cost of every finished task, session steps included (a task is what a worker runs).
+    task_costs: list[float] = field(default_factory=list)
 
 
 def observe(tasks: Iterable[TaskRecord], sessions: Iterable[SessionRecord]) -> Observed:
@@ -72,9 +75,12 @@ def observe(tasks: Iterable[TaskRecord], sessions: Iterable[SessionRecord]) -> O
             out.model_cost[call.model] += float(call.cost_usd)
             if call.prices_as_of:
                 out.prices_as_of.add(call.prices_as_of)
-        if task.spec.kind == "session_step" or not task.state.terminal:
+        if not task.state.terminal:
             continue
         if task.state is TaskState.CANCELLED and not task.calls:
+            continue
+        out.task_costs.append(float(task.cost_usd))
+        if task.spec.kind == "session_step":
             continue
         out.samples.append(
             Sample(task.spec.kind, float(task.cost_usd), len(task.calls), task.usage.total_tokens)
@@ -137,6 +143,8 @@ class Projection:
     average_tpm: float
     #: Tokens per minute each model's budget must allow at the peak.
     peak_tpm_by_model: dict[str, int]
+    #: The expected day (N x mean) and the p50/p90/p99 day, by bootstrap.
+    daily_cost_band_usd: dict[str, float] = field(default_factory=dict)
 
 
 def project(observed: Observed, sessions_per_day: int, peak_factor: float) -> Projection:
@@ -160,6 +168,7 @@ def project(observed: Observed, sessions_per_day: int, peak_factor: float) -> Pr
         tokens_per_day=round(per_day),
         average_tpm=round(per_day / MINUTES_PER_DAY, 1),
         peak_tpm_by_model=peak,
+        daily_cost_band_usd=asdict(daily_band([s.cost_usd for s in samples], sessions_per_day)),
     )
 
 
@@ -186,9 +195,15 @@ async def load(redis: aioredis.Redis) -> tuple[list[TaskRecord], list[SessionRec
     return tasks, sessions
 
 
-def report(observed: Observed, sessions_per_day: int, peak_factor: float) -> dict[str, Any]:
+def report(
+    observed: Observed, sessions_per_day: int, peak_factor: float, *, bins: int = 12
+) -> dict[str, Any]:
     return {
         "sessions_observed": len(observed.samples),
+        "distribution": {
+            "task": asdict(distribution(observed.task_costs, bins)),
+            "session": asdict(distribution([s.cost_usd for s in observed.samples], bins)),
+        },
         "prices_as_of": sorted(observed.prices_as_of),
         "by_kind": [asdict(k) for k in by_kind(observed.samples)],
         "cost_by_model_usd": {m: round(c, 6) for m, c in sorted(observed.model_cost.items())},
@@ -208,6 +223,8 @@ def render(data: dict[str, Any], console: Console) -> None:
             *(f"{k[f'calls_{p}']:.0f}" for p in ("p50", "p90", "p99")),
         )
     console.print(table)
+    for name, dist in data.get("distribution", {}).items():
+        console.print(histogram_table(name, dist))
     p = data["projection"]
     console.print(
         f"At {p['sessions_per_day']:,} sessions a day with this mix: "
@@ -215,6 +232,14 @@ def render(data: dict[str, Any], console: Console) -> None:
         f"(p90 day ${p['daily_cost_p90_usd']:,.2f}), "
         f"{p['tokens_per_day']:,} tokens a day, {p['average_tpm']:,.0f} tokens/min on average."
     )
+    band = p.get("daily_cost_band_usd")
+    if band and band["resamples"]:
+        console.print(
+            f"A day of {band['sessions_per_day']:,} sessions, by bootstrap over the "
+            f"{data['sessions_observed']} measured ({band['resamples']} resamples): "
+            f"p50 ${band['p50']:,.2f}, [bold]p90 ${band['p90']:,.2f}[/bold], "
+            f"p99 ${band['p99']:,.2f}."
+        )
     if p["peak_tpm_by_model"]:
         peak = Table(title=f"Provider TPM needed at peak ({p['peak_factor']}x the average)")
         peak.add_column("model")
@@ -224,6 +249,30 @@ def render(data: dict[str, Any], console: Console) -> None:
         console.print(peak)
     if data["prices_as_of"]:
         console.print(f"prices as of {', '.join(data['prices_as_of'])}")
+
+
+#: Characters of the longest bar in a terminal histogram.
+BAR_WIDTH = 40
+
+
+def histogram_table(name: str, dist: dict[str, Any]) -> Group:
+    """A distribution: its percentiles on a line, then a bar per bin."""
+    scale = " (log bins)" if dist["log_bins"] else ""
+    title = Text.assemble(
+        (f"Cost per {name}: {dist['count']} observed", "bold"),
+        f", mean {usd(dist['mean'])}, p50 {usd(dist['p50'])}, p90 {usd(dist['p90'])}, "
+        f"p99 {usd(dist['p99'])}, max {usd(dist['max'])}{scale}",
+    )
+    table = Table(box=None, show_header=False)
+    table.add_column("cost", justify="right", no_wrap=True)
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    top = max((b["count"] for b in dist["bins"]), default=0) or 1
+    for raw in dist["bins"]:
+        b = Bin(**raw)
+        bar = "█" * math.ceil(BAR_WIDTH * b.count / top) if b.count else ""
+        table.add_row(bin_label(b), str(b.count), Text(bar, style="cyan"))
+    return Group(title, table)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -240,6 +289,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="peak minute over the day's average minute (default 3)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        metavar="OUT.html|OUT.png",
+        help="also write the histograms and the projection as a chart: HTML (inline SVG, "
+        "self-contained) or PNG (needs the 'charts' extra: matplotlib)",
+    )
+    parser.add_argument("--bins", type=int, default=12, help="bars per histogram (default 12)")
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -248,7 +305,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         tasks, sessions = await load(redis)
     finally:
         await redis.aclose()
-    return report(observe(tasks, sessions), args.sessions_per_day, args.peak_factor)
+    return report(observe(tasks, sessions), args.sessions_per_day, args.peak_factor, bins=args.bins)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -257,6 +314,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         render(data, Console())
+    if args.chart is not None:
+        try:
+            what = write_chart(args.chart, data)
+        except (ChartError, OSError) as exc:
+            print(f"agentqueue report: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.chart} ({what})", file=sys.stderr)
     return 0 if data["sessions_observed"] else 1
 
 

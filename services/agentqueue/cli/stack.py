@@ -94,6 +94,8 @@ class RunningStack:
     providers: list[ProviderConfig] = field(default_factory=list)
     #: Whether Redis is a private one this stack started (else ``--redis-url``'s).
     private_redis: bool = True
+    #: Each service's Prometheus endpoint, by process name (gateway, limiter, worker-<queue>).
+    metrics_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def worker_env(self) -> dict[str, str]:
@@ -266,7 +268,10 @@ def start_stack(config: StackConfig) -> RunningStack:
                 "AGENTQUEUE_API_KEYS": f"local:{api_key}",
             },
         )
+        metrics_urls = {"limiter": f"http://127.0.0.1:{limiter_port}/metrics"}
         for queue in config.queues:
+            metrics_port = free_port()  # one each: the workers share this machine
+            metrics_urls[f"worker-{queue}"] = f"http://127.0.0.1:{metrics_port}/metrics"
             group.start_service(
                 f"worker-{queue}",
                 "agentqueue.worker",
@@ -274,6 +279,7 @@ def start_stack(config: StackConfig) -> RunningStack:
                     **common,
                     "AGENTQUEUE_QUEUE": queue,
                     "AGENTQUEUE_THREADS": str(config.worker_threads),
+                    "AGENTQUEUE_METRICS_PORT": str(metrics_port),
                 },
             )
         gateway_url = f"http://127.0.0.1:{gateway_port}"
@@ -292,4 +298,5 @@ def start_stack(config: StackConfig) -> RunningStack:
         api_key,
         providers=providers,
         private_redis=private,
+        metrics_urls={"gateway": f"{gateway_url}/metrics", **metrics_urls},
     )

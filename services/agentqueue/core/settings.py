@@ -181,6 +181,9 @@ class CoreSettings(BaseSettings):
     #: Log format: "text" for people, "json" for log pipelines.
     log_format: str = "text"
     log_level: str = "INFO"
+    #: Traces: "otlp" exports them over OTLP/HTTP (as does OTEL_EXPORTER_OTLP_ENDPOINT
+    #: set alone); "off" makes none unless that variable is set (docs/observability.md).
+    tracing: str = Field(default="off", pattern="^(off|otlp)$")
 
     @classmethod
     def settings_customise_sources(

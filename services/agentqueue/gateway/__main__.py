@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentqueue.core.base.logs import configure_logging
 from agentqueue.core.settings import parse_service_args
+from agentqueue.core.telemetry.exposition import prepare_multiproc_dir, remove_multiproc_dir
+from agentqueue.core.telemetry.tracing import setup_tracing
 from agentqueue.gateway.app import create_app
 from agentqueue.gateway.settings import GatewaySettings
 
@@ -63,7 +65,11 @@ class TuneGcAfterStartup:
 
 def serving_app() -> ASGIApp:
     """The app as this process serves it (also uvicorn's factory, one per worker)."""
-    return TuneGcAfterStartup(create_app())
+    settings = GatewaySettings()
+    # a spawned worker process starts with Python's logging defaults: ours, as the parent's
+    configure_logging("gateway", level=settings.log_level, fmt=settings.log_format)
+    setup_tracing("agentqueue-gateway", settings)  # per process: an exporter's thread
+    return TuneGcAfterStartup(create_app(settings))
 
 
 def main() -> None:
@@ -79,17 +85,24 @@ def main() -> None:
             "authentication is DISABLED (AGENTQUEUE_AUTH_DISABLED): every caller is tenant 'local'"
         )
     if settings.workers > 1:
-        # each process builds its own app from the same environment
-        uvicorn.run(
-            "agentqueue.gateway.__main__:serving_app",
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-        )
+        # each process builds its own app from the same environment; their metrics are
+        # summed from files in a private directory (core/telemetry/exposition.py), set
+        # in the environment before uvicorn spawns them
+        metrics_dir = prepare_multiproc_dir("gateway")
+        try:
+            uvicorn.run(
+                "agentqueue.gateway.__main__:serving_app",
+                factory=True,
+                workers=settings.workers,
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+            )
+        finally:
+            remove_multiproc_dir(metrics_dir)
         return
+    setup_tracing("agentqueue-gateway", settings)  # opt-in: OTLP export (docs/observability.md)
     uvicorn.run(
         TuneGcAfterStartup(create_app(settings)),
         host=settings.host,

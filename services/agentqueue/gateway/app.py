@@ -17,6 +17,9 @@ from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.sessions.store import SessionStore
 from agentqueue.core.tasks.reconciler import start_reconciler
 from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.telemetry.exposition import mark_process_dead
+from agentqueue.gateway import console, observability
+from agentqueue.gateway.api import admin
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
 from agentqueue.gateway.bodylimit import BodySizeLimit
@@ -29,6 +32,7 @@ from agentqueue.gateway.compat import (
 )
 from agentqueue.gateway.reload import build_calls, install, start_reloading
 from agentqueue.gateway.settings import GatewaySettings
+from agentqueue.gateway.tracing import RequestTracing
 
 #: FastAPI's native OpenTelemetry middleware, off: agentqueue configures no OpenTelemetry
 #: provider, and asking per request whether one exists cost 2-3% of a submission's CPU
@@ -63,28 +67,40 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await app.state.chain.aclose()
             app.state.broker.close()
             await app.state.redis.aclose()
+            mark_process_dead()  # multiprocess metrics: this process's live gauges go
 
     app = FastAPI(
         title="agentqueue",
         version=__version__,
         summary="Queue, rate-limit and run LLM agent tasks across providers.",
         lifespan=lifespan,
+        # /docs is the console's, from vendored Swagger UI assets (no CDN); no ReDoc
+        docs_url=None,
+        redoc_url=None,
         **_NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.key_hashes = settings.key_hashes()
+    app.state.admin_key_hash = settings.admin_key_hash()  # the bootstrap admin (or None)
     app.state.key_cache = {}
     install_error_handlers(app)
     app.include_router(tasks.router)
     app.include_router(sessions.router)
     app.include_router(task_events.router)
     app.include_router(usage.router)
+    app.include_router(admin.router)  # /admin/v1: admins only, fails closed
     app.include_router(openai_api.router)
     app.include_router(openai_embeddings.router)
     app.include_router(responses_api.router)
     app.include_router(anthropic_api.router)
     app.include_router(health.router)
+    console.install(app)  # /console, its static files, /docs offline
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # outermost: a 413, 404 or 405 raised before any route answers in the caller's API
     app.add_middleware(edges.CompatErrorEnvelopes)
+    # HTTP metrics by route template and one access line per request, for every status
+    # the caller gets (inside RequestTracing: the request id is known)
+    observability.instrument(app)
+    # around everything: x-request-id on every answer, and the request's span (tracing on)
+    app.add_middleware(RequestTracing)
     return app

@@ -20,7 +20,17 @@ class GatewaySettings(CoreSettings):
     #: API keys as ``tenant:key`` pairs, comma-separated. Only their hashes are kept.
     api_keys: SecretStr = SecretStr("")
     #: Serve without authentication, every caller being tenant ``local``. Local demo only.
+    #: Never opens the admin API (``/admin/v1``), which always wants an admin key.
     auth_disabled: bool = False
+    #: The bootstrap admin key (``AGENTQUEUE_ADMIN_KEY``, 16+ characters): a fresh install
+    #: has an admin; compared in constant time as a hash, never logged. Empty: admin
+    #: keys only from Redis (role ``admin``, ``POST /admin/v1/keys``).
+    admin_key: SecretStr = SecretStr("")
+    #: A file holding the bootstrap admin key (a mounted Kubernetes Secret), read at start
+    #: when ``admin_key`` is empty.
+    admin_key_file: str = ""
+    #: Days the audit log of admin actions is kept (``aq:audit``).
+    audit_ttl_days: int = Field(default=90, ge=1, le=3650)
     #: Largest request body accepted, bytes; larger ones get 413.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     #: Seconds an interactive call may wait for its budget before it falls back or gets
@@ -53,6 +63,19 @@ class GatewaySettings(CoreSettings):
     def _keys_well_formed(self) -> GatewaySettings:
         self.key_hashes()  # raises on a malformed entry; keys may also live in Redis
         return self
+
+    def admin_key_hash(self) -> str | None:
+        """sha256 of the bootstrap admin key (from ``admin_key`` or ``admin_key_file``);
+        None when there is none. A key under 16 characters is refused."""
+        key = self.admin_key.get_secret_value().strip()
+        if not key and self.admin_key_file:
+            with open(self.admin_key_file, encoding="utf-8") as f:
+                key = f.read().strip()
+        if not key:
+            return None
+        if len(key) < 16:
+            raise ValueError("AGENTQUEUE_ADMIN_KEY: at least 16 characters")
+        return hashlib.sha256(key.encode()).hexdigest()
 
     def key_hashes(self) -> dict[str, str]:
         """sha256(key) → tenant, parsed from ``api_keys``."""

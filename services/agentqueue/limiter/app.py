@@ -18,7 +18,7 @@ from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.limiter.api.errors import install_error_handlers
 from agentqueue.limiter.api.routes import budgets, health, leases
-from agentqueue.limiter.metrics import keep_headroom_fresh
+from agentqueue.limiter.metrics import keep_headroom_fresh, publish_quotas
 from agentqueue.limiter.settings import LimiterSettings
 
 
@@ -36,6 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.known = set(configured)
     for name, limits in configured.items():
         await app.state.budgets.configure(name, limits)
+    publish_quotas(settings.quotas())  # agentqueue_tenant_quota_usd_per_day
     refresher = asyncio.create_task(
         keep_headroom_fresh(
             app.state.budgets, lambda: set(app.state.known), settings.headroom_interval

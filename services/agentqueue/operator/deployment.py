@@ -44,6 +44,9 @@ def _env(spec: AgentQueueSpec) -> list[dict[str, Any]]:
         "AGENTQUEUE_THREADS": str(spec.worker.concurrency),
         "AGENTQUEUE_SHUTDOWN_TIMEOUT": str(spec.worker.shutdown_timeout_seconds),
         "AGENTQUEUE_METRICS_PORT": str(METRICS_PORT),
+        # the worker binds 127.0.0.1 by default: in a pod, Prometheus and the readiness
+        # probe reach it on the pod's address
+        "AGENTQUEUE_METRICS_HOST": "0.0.0.0",
     }
     extra = [e for e in spec.worker.env if e.get("name") not in ours]
     return [{"name": k, "value": v} for k, v in ours.items()] + extra

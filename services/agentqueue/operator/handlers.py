@@ -34,6 +34,8 @@ from agentqueue.core.ratelimit.leases import Budgets
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.operator.failures import INVALID_SPEC, Failure
 from agentqueue.operator.kube import KubeClient, Resource
+from agentqueue.operator.metrics import forget as forget_metrics
+from agentqueue.operator.metrics import record as record_metrics
 from agentqueue.operator.reconcile import Peer, Reconciler
 from agentqueue.operator.report import report
 from agentqueue.operator.settings import OperatorSettings
@@ -153,9 +155,11 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         index: kopf.Index[str | None, Peer] = kwargs["peers"]  # the "peers" index, by its name
         if namespace is None:  # the CRD is namespaced; kopf types allow cluster objects
             return
+        parsed: AgentQueueSpec | None
         try:
             parsed = AgentQueueSpec.of(spec)
         except ValidationError as exc:
+            parsed = None
             logger.warning("invalid spec: %s", exc)
             failure = Failure(INVALID_SPEC, f"invalid spec: {exc}"[:1000])
             outcome = runtime.reconciler.failed(uid, status, failure, meta.get("generation"))
@@ -170,10 +174,12 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
                 adopt=lambda manifest: kopf.adopt(manifest, owner=body),
                 peers=list(index.get(namespace, [])),
             )
+        record_metrics(namespace, name, parsed, outcome.status)
         await report(runtime.agentqueues(), body, outcome, logger)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, id="forget", optional=True, registry=registry)
-    def forget(uid: str, memo: Any, **_: Any) -> None:
+    def forget(uid: str, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
         memo.runtime.reconciler.forget(uid)
+        forget_metrics(namespace or "", name)
 
     return registry

@@ -31,6 +31,8 @@ class OperatorSettings(CoreSettings):
     #: Address and port of the liveness endpoint ``/healthz`` (0 disables it).
     operator_health_host: str = "0.0.0.0"
     operator_health_port: int = Field(default=8080, ge=0, le=65535)
+    #: Port of the Prometheus endpoint ``/metrics`` (:mod:`.metrics`; 0 disables it).
+    operator_metrics_port: int = Field(default=9100, ge=0, le=65535)
     #: Seconds one limiter headroom request may take before the budget counts as unknown.
     operator_limiter_timeout: float = Field(default=2.0, gt=0)
     #: Seconds per usage counter bucket; workers use 60 (a provider's minute). Tests only.

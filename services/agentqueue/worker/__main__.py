@@ -15,7 +15,6 @@ import threading
 from types import FrameType
 
 import dramatiq
-from prometheus_client import start_http_server
 
 from agentqueue.core.base.logs import configure_logging
 from agentqueue.core.base.redisconn import async_redis
@@ -25,11 +24,14 @@ from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.settings import parse_service_args
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.webhook_delivery import DeliveryPolicy, WebhookSender
+from agentqueue.core.telemetry.tracing import setup_tracing
 from agentqueue.worker.actors import (
     register_deliver_webhook,
     register_run_task,
     webhook_enqueuer,
 )
+from agentqueue.worker.agents import known_kinds as agent_kinds
+from agentqueue.worker.metrics import known_kinds, serve_metrics
 from agentqueue.worker.reconcile import start_reconciler
 from agentqueue.worker.reload import start_reloading
 from agentqueue.worker.runner import TaskRunner
@@ -74,6 +76,7 @@ def main() -> None:
     configure_logging(
         f"worker:{settings.queue.value}", level=settings.log_level, fmt=settings.log_format
     )
+    setup_tracing("agentqueue-worker", settings)  # opt-in: OTLP export (docs/observability.md)
     if settings.config_file:  # SIGHUP reloads once consuming; never ends the process
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     broker = make_broker(
@@ -88,8 +91,8 @@ def main() -> None:
     sender = build_webhook_sender(settings, runner.store)
     register_run_task(broker, settings, runner)
     register_deliver_webhook(broker, settings, sender)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0")
+    known_kinds(agent_kinds(), settings.queue.value)  # task counters at zero
+    serve_metrics(settings.metrics_host, settings.metrics_port)  # 127.0.0.1:9100 by default
 
     stop = threading.Event()
 

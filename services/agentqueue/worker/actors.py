@@ -9,6 +9,7 @@ queue) is chosen by settings, not by a module-level global.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,8 +20,10 @@ from dramatiq.middleware import CurrentMessage
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.queues.broker import RUN_TASK_ACTOR, WEBHOOK_ACTOR, queue_name, webhook_message
 from agentqueue.core.tasks.webhook_delivery import WebhookSender
+from agentqueue.worker.metrics import queue_waited
 from agentqueue.worker.runner import RetryLater, TaskFailed, TaskRunner
 from agentqueue.worker.settings import WorkerSettings
+from agentqueue.worker.tracing import task_run
 
 
 def register_run_task(broker: RedisBroker, settings: WorkerSettings, runner: TaskRunner) -> Any:
@@ -34,12 +37,16 @@ def register_run_task(broker: RedisBroker, settings: WorkerSettings, runner: Tas
     async def run_task(task_id: str) -> None:
         message = CurrentMessage.get_current_message()
         retries_done = message.options.get("retries", 0) if message else 0
+        if message is not None:  # from when it was ready: queued, or its retry delay over
+            ready_ms = max(int(message.message_timestamp), int(message.options.get("eta", 0)))
+            queue_waited(settings.queue.value, time.time() - ready_ms / 1000)
         try:
-            await runner.run(
-                task_id,
-                retries_done=retries_done,
-                retries_left=settings.max_retries - retries_done,
-            )
+            with task_run(message, task_id):  # queue wait and task spans (tracing on)
+                await runner.run(
+                    task_id,
+                    retries_done=retries_done,
+                    retries_left=settings.max_retries - retries_done,
+                )
         except RetryLater as retry:
             raise dramatiq.Retry(retry.error.message, delay=int(retry.delay * 1000)) from retry
 

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,6 +41,9 @@ from redis.exceptions import RedisError
 
 from agentqueue.core.base.errors import (
     AgentQueueError,
+    BadRequest,
+    BudgetExceeded,
+    ContextOverflow,
     NoProviderAvailable,
     ProviderError,
     QuotaExceeded,
@@ -51,15 +56,17 @@ from agentqueue.core.queues.usage import record_usage
 from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import CallRecord, TaskError, TaskRecord, TaskResult, WebhookState
 from agentqueue.core.tasks.store import TaskStore
+from agentqueue.core.telemetry.context import current_task_id
 from agentqueue.worker.agents import AgentContext, CallInfo, TaskCancelled, get_agent
 from agentqueue.worker.agents.base import CallFn
 from agentqueue.worker.agents.runtime import AgentRuntime
 from agentqueue.worker.metrics import (
-    LLM_CALLS,
     TASK_COST,
-    TASKS_FINISHED,
     observe_task,
+    task_finished,
+    task_retried,
 )
+from agentqueue.worker.tracing import name_task_span
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +113,22 @@ class _Spend:
     the calls add to; a holder so that the call function and the run share it."""
 
     usd: Decimal
+
+
+#: Failures the task's own request or its tenant caused (a bad request, its cost cap, a
+#: context too long, the tenant's quota): logged at INFO, not WARNING or ERROR.
+_CLIENT_CAUSED = (BadRequest, BudgetExceeded, ContextOverflow, QuotaExceeded)
+
+
+#: When this run of a task began (monotonic): set by :meth:`TaskRunner.run`, in the run's
+#: own asyncio task (the record's ``started_at`` is its first run's).
+_run_started: ContextVar[float | None] = ContextVar("agentqueue_run_started", default=None)
+
+
+def _run_seconds(_record: TaskRecord) -> float | None:
+    """Seconds this run of the task has taken so far."""
+    started = _run_started.get()
+    return time.monotonic() - started if started is not None else None
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -186,9 +209,14 @@ class TaskRunner:
         Returns when the task succeeded, was cancelled, or is not this run's to finish;
         raises :class:`RetryLater` or :class:`TaskFailed` (see the module docstring).
         """
+        # the LLM calls' log lines name the task (this run is its own asyncio task: the
+        # value goes with it, and every step the agent starts inherits it)
+        current_task_id.set(task_id)
+        _run_started.set(time.monotonic())
         record = await self._claim(task_id)
         if record is None:
             return
+        name_task_span(record)  # "task <kind>" (tracing on)
         spend = _Spend(record.cost_usd)  # calls of earlier attempts were paid for too
         try:
             agent = get_agent(record.spec.kind)
@@ -204,6 +232,8 @@ class TaskRunner:
             result = await agent.run(record.spec, ctx)
         except TaskCancelled:
             log.info("task %s cancelled; stopped before its next LLM call", task_id)
+            priority = record.spec.priority.value
+            task_finished(priority, record.spec.kind, "cancelled", _run_seconds(record))
             return
         except Exception as exc:
             await self._retry_or_fail(record, exc, retries_done, retries_left)
@@ -241,7 +271,11 @@ class TaskRunner:
             if await self.store.is_cancelled(record.id):
                 raise TaskCancelled(f"task {record.id} was cancelled")
             result = await self.chain.complete(
-                request, record.spec.priority, record.tenant, record_usage=False
+                request,
+                record.spec.priority,
+                record.tenant,
+                record_usage=False,
+                key_id=record.key_id,  # the key's own quotas are charged too
             )
             spend.usd += result.cost_usd
             await self._record_call(record, result, info)
@@ -260,8 +294,6 @@ class TaskRunner:
         """
         completion = result.completion
         latency = sum(a.latency_s for a in result.attempts)
-        if result.cached is None:  # a cache hit is not a provider call
-            LLM_CALLS.labels(completion.provider, completion.model).inc()
         await record_usage(
             self.store.redis, record.spec.priority.value, tokens=completion.usage.total_tokens
         )
@@ -338,15 +370,20 @@ class TaskRunner:
                 EventType.RETRY,
                 {"delay_s": round(delay, 3), "error": error.model_dump()},
             )
-            log.warning("task %s: %s; retrying in %.1fs", task_id, error.message, delay)
+            level = logging.INFO if isinstance(exc, _CLIENT_CAUSED) else logging.WARNING
+            log.log(level, "task %s: %s; retrying in %.1fs", task_id, error.message, delay)
+            task_retried(record.spec.priority.value, record.spec.kind, _run_seconds(record) or 0.0)
             raise RetryLater(delay, error) from exc
         if not isinstance(exc, AgentQueueError):
             log.exception("task %s failed with an unexpected error", task_id)
         if not await self.store.fail(task_id, error, attempt=record.attempts):
             log.info("task %s finished meanwhile (cancelled?); failure dropped", task_id)
             return
-        TASKS_FINISHED.labels(record.spec.priority.value, "failed").inc()
-        log.error("task %s failed: %s", task_id, error.message)
+        task_finished(record.spec.priority.value, record.spec.kind, "failed", _run_seconds(record))
+        # a task the client got wrong (bad request, its own cost cap, a context too long)
+        # is the client's to fix: not an ERROR for the operator
+        level = logging.INFO if isinstance(exc, _CLIENT_CAUSED) else logging.ERROR
+        log.log(level, "task %s failed: %s", task_id, error.message)
         await self._finished(task_id, record.spec.priority, bool(record.spec.webhook_url))
         raise TaskFailed(error.message) from exc
 
@@ -359,7 +396,8 @@ class TaskRunner:
         if not await self.store.succeed(task_id, result, attempt=record.attempts):
             log.info("task %s finished elsewhere first; this run's result dropped", task_id)
             return
-        TASKS_FINISHED.labels(record.spec.priority.value, "succeeded").inc()
+        priority = record.spec.priority.value
+        task_finished(priority, record.spec.kind, "succeeded", _run_seconds(record))
         TASK_COST.observe(float(cost))
         observe_task(record.spec.kind, cost, calls)
         log.info("task %s succeeded via %s/%s", task_id, result.provider, result.model)

@@ -34,8 +34,11 @@ class WorkerSettings(CoreSettings):
     #: Longest pause, ms, between polls of an idle queue (Dramatiq's default is 1000):
     #: the worst-case dispatch latency of a task arriving at an idle worker.
     poll_interval_ms: int = Field(default=100, ge=10, le=10_000)
-    #: Port of the Prometheus /metrics endpoint; 0 disables it.
-    metrics_port: int = Field(default=0, ge=0, le=65535)
+    #: Port of the Prometheus /metrics endpoint (on by default); 0 disables it.
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    #: Address the /metrics endpoint binds: this machine only unless told otherwise (a
+    #: pod sets 0.0.0.0 so that Prometheus and the readiness probe reach it).
+    metrics_host: str = "127.0.0.1"
     #: Seconds a Redis command keeps retrying through a connection failure (a restart, a
     #: failover) before its error reaches the task: its calls and outcome are kept.
     redis_retry_seconds: float = Field(default=15.0, ge=0, le=300)

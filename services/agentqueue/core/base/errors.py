@@ -186,6 +186,29 @@ class QuotaExceeded(AgentQueueError):
         self.retryable = quota != "usd_per_day"
 
 
+class KeyQuotaExceeded(QuotaExceeded):
+    """An API key used up one of its own quotas (``rpm``, ``tpm``, ``usd_per_day``,
+    ``usd_per_month``): refused at once, like a tenant's; another key of the same tenant
+    may still be served. ``tenant`` holds the key's tenant, ``key_id`` the key."""
+
+    def __init__(
+        self, key_id: str, tenant: str, quota: str, retry_after: float, detail: str = ""
+    ) -> None:
+        super().__init__(tenant, quota, retry_after, detail)
+        what = {
+            "tpm": "tokens per minute",
+            "rpm": "requests per minute",
+            "usd_per_day": "spend per day (USD)",
+            "usd_per_month": "spend per month (USD)",
+        }.get(quota, quota)
+        message = f"API key {key_id!r} exceeded its quota of {what}"
+        if detail:
+            message += f" ({detail})"
+        self.args = (f"{message}; retry in {retry_after:.1f}s",)
+        self.key_id = key_id
+        self.retryable = quota not in ("usd_per_day", "usd_per_month")
+
+
 class UnknownBudget(AgentQueueError):
     """No limits are configured for the budget a call needs."""
 

@@ -9,6 +9,8 @@ LOOKUPS = Counter(
     "Cache lookups by result: exact_hit, semantic_hit, miss, bypass",
     ["result"],
 )
+for _result in ("exact_hit", "semantic_hit", "miss", "bypass"):  # at zero: hit ratios
+    LOOKUPS.labels(_result)
 GUARD_REFUSALS = Counter(
     "agentqueue_cache_guard_refusals_total",
     "Semantic matches above the threshold refused by the lexical guard, by what differed",

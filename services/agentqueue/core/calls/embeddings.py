@@ -221,7 +221,9 @@ class EmbeddingCaller:
             answer = await embedder.embed(request, info.model)
         except ProviderError as exc:
             await self._failed(breaker, lease, exc)
-            log.warning("embedding %s/%s failed: %s", info.provider, info.model, exc)
+            # a bad request is the client's to fix: not a warning for the operator
+            level = logging.INFO if isinstance(exc, BadRequest) else logging.WARNING
+            log.log(level, "embedding %s/%s failed: %s", info.provider, info.model, exc)
             if isinstance(exc, BadRequest):
                 raise
             raise NoProviderAvailable(f"{info.model} did not answer", [exc]) from exc

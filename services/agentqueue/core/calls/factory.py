@@ -37,6 +37,7 @@ from agentqueue.core.ratelimit.leases import Budgets
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.core.settings import CoreSettings
+from agentqueue.core.telemetry.metrics import init_budget, set_known_tenants
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,9 @@ def build_chain(
     gateway's usage endpoint); by default built from ``settings`` — tenants' usage is
     recorded either way, quota or not.
     """
+    set_known_tenants(settings.tenant_quotas)  # the tenants named in metrics' labels
+    for budget in provider_budget_limits(settings):  # their counters at zero
+        init_budget(budget)
     gate = BudgetGate(
         build_budgets(settings),
         max_wait=settings.limiter_max_wait if max_wait is None else max_wait,

@@ -11,9 +11,10 @@ everywhere. When every candidate fails, :class:`NoProviderAvailable` carries all
 and the shortest retry-after any of them asked for, so the caller can wait exactly that
 long.
 
-A stream falls back only before its first piece of text (or, passed through, its first
-byte): after that, switching models would splice two different answers, so a mid-stream
-error is raised as it is.
+A stream falls back only before its first piece of text (passed through as bytes, its
+first forwarded byte, which the adapter holds back until the first token): after that,
+switching models would splice two different answers, so a mid-stream error is raised as
+it is.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import cast
 
 from agentqueue.core.base.errors import BadRequest, NoProviderAvailable, ProviderError
 from agentqueue.core.base.priority import Priority
+from agentqueue.core.calls import observe, spans
 from agentqueue.core.calls.deployments import (
     DeploymentRouter,
     deployment_key,
@@ -84,6 +86,9 @@ class FallbackChain:
             )
             for p in self.providers
         }
+        observe.watch_breakers(self.breakers)  # agentqueue_breaker_state, _opened_total
+        for p in self.providers:
+            observe.deployment_known(p.name, deployment_of(p))
 
     def breaker(self, provider: Provider) -> CircuitBreaker:
         return self.breakers[deployment_key(provider)]
@@ -165,8 +170,10 @@ class FallbackChain:
         exc: ProviderError,
         started: float,
         lease: Lease | None,
+        tenant: str | None = None,
     ) -> Attempt:
-        """A failed attempt: its reservation settled, its breaker told, the attempt noted."""
+        """A failed attempt: its reservation settled, its breaker told, the attempt noted
+        (and observed: its series and its log line)."""
         if self.gate is not None:
             await self.gate.release(lease, None, exc)
         breaker = self.breaker(provider)
@@ -174,8 +181,7 @@ class FallbackChain:
             breaker.record_failure()
         else:
             breaker.record_neutral()
-        log.warning("provider %s/%s failed: %s", deployment_key(provider), model, exc)
-        return Attempt(
+        attempt = Attempt(
             provider=provider.name,
             model=model,
             deployment=deployment_of(provider),
@@ -184,6 +190,8 @@ class FallbackChain:
             error_type=type(exc).__name__,
             error=str(exc),
         )
+        observe.attempt_failed(attempt, exc, tenant, lease.waited if lease else 0.0)
+        return attempt
 
     async def _succeeded(
         self,
@@ -194,6 +202,8 @@ class FallbackChain:
         lease: Lease | None,
         tenant: str | None,
         record_usage: bool = True,
+        priority: Priority | None = None,
+        key_id: str | None = None,
     ) -> tuple[Attempt, Decimal]:
         """An answered attempt: its reservation settled with the real usage (and the
         tenant's usage and spend recorded), its breaker told, the attempt noted; returns
@@ -212,6 +222,7 @@ class FallbackChain:
                 rate_limit=completion.rate_limit,
                 model=model,
                 record_usage=record_usage,
+                key_id=key_id,
             )
         self.breaker(provider).record_success()
         attempt = Attempt(
@@ -220,6 +231,9 @@ class FallbackChain:
             deployment=deployment_of(provider),
             ok=True,
             latency_s=time.monotonic() - started,
+        )
+        observe.attempt_succeeded(
+            attempt, completion, cost, priority, tenant, lease.waited if lease else 0.0
         )
         return attempt, cost
 
@@ -230,8 +244,11 @@ class FallbackChain:
         tenant: str | None = None,
         *,
         record_usage: bool = True,
+        key_id: str | None = None,
     ) -> CallResult:
         """Call the first provider that answers; the gate (if any) limits every attempt.
+
+        ``key_id``: the API key the call is made with (its own quotas are charged too).
 
         ``record_usage=False``: the tenant's usage ledger is left to the caller, who records
         the call with its own record of it (a task's call: ``TaskStore.add_call``).
@@ -242,25 +259,39 @@ class FallbackChain:
         attempts: list[Attempt] = []
         errors: list[ProviderError] = []
         async for provider, model, owner in self._attempts(request, priority):
+            if attempts and not attempts[-1].ok:
+                observe.fell_back(attempts[-1])
             started = time.monotonic()
             lease = None
+            span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
                 self.breaker(provider).before_call()
                 if self.gate is not None:
                     lease = await self.gate.admit(
-                        owner, model, request, priority, tenant, account=deployment_of(provider)
+                        owner,
+                        model,
+                        request,
+                        priority,
+                        tenant,
+                        account=deployment_of(provider),
+                        key_id=key_id,
                     )
                 completion = await provider.complete(request, model)
             except ProviderError as exc:
-                attempts.append(await self._failed(provider, model, exc, started, lease))
+                spans.failed(span, exc)
+                attempts.append(await self._failed(provider, model, exc, started, lease, tenant))
                 if isinstance(exc, BadRequest):
                     raise  # the same request fails everywhere: say what is wrong with it
                 errors.append(exc)
                 continue
+            except BaseException as exc:  # a quota, a cancellation: the attempt ends here
+                spans.failed(span, exc)
+                raise
             attempt, cost = await self._succeeded(
-                provider, model, completion, started, lease, tenant, record_usage
+                provider, model, completion, started, lease, tenant, record_usage, priority, key_id
             )
             attempts.append(attempt)
+            spans.answered(span, completion, cost)
             return CallResult(completion=completion, cost_usd=cost, attempts=attempts)
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
 
@@ -272,13 +303,14 @@ class FallbackChain:
         priority: Priority = Priority.HIGH,
         tenant: str | None = None,
         costs: list[Decimal] | None = None,
+        key_id: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Stream from the first provider that starts answering; record into ``attempts``.
 
         Each attempt goes through the gate like :meth:`complete` (interactive calls default
         to ``high`` priority). The call's cost is appended to ``costs`` when it finishes.
         """
-        events = self._stream(request, attempts, None, priority, tenant, costs)
+        events = self._stream(request, attempts, None, priority, tenant, costs, key_id)
         return cast(AsyncIterator[StreamEvent], events)  # no pass-through: no bytes
 
     def stream_passthrough(
@@ -290,12 +322,13 @@ class FallbackChain:
         priority: Priority = Priority.HIGH,
         tenant: str | None = None,
         costs: list[Decimal] | None = None,
+        key_id: str | None = None,
     ) -> AsyncIterator[RawEvent | StreamEvent]:
         """:meth:`stream` for a caller speaking ``passthrough.protocol``: a provider of
         that protocol forwards its own bytes (then its :class:`Completion`); any other
         answers with events as :meth:`stream` does (unless ``passthrough.required``: then
         it is skipped). Fallback, gate, breakers and accounting are the same."""
-        return self._stream(request, attempts, passthrough, priority, tenant, costs)
+        return self._stream(request, attempts, passthrough, priority, tenant, costs, key_id)
 
     async def _stream(
         self,
@@ -305,6 +338,7 @@ class FallbackChain:
         priority: Priority,
         tenant: str | None,
         costs: list[Decimal] | None,
+        key_id: str | None = None,
     ) -> AsyncIterator[RawEvent | StreamEvent]:
         attempts = attempts if attempts is not None else []
         errors: list[ProviderError] = []
@@ -312,13 +346,18 @@ class FallbackChain:
             raw = passthrough is not None and provider.passes_through(request, passthrough)
             if passthrough is not None and passthrough.required and not raw:
                 continue
+            if attempts and not attempts[-1].ok:
+                observe.fell_back(attempts[-1])
             started = time.monotonic()
             sent_any = False
             lease = None
+            span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
                 self.breakers[provider.name].before_call()
                 if self.gate is not None:
-                    lease = await self.gate.admit(provider.name, model, request, priority, tenant)
+                    lease = await self.gate.admit(
+                        provider.name, model, request, priority, tenant, key_id=key_id
+                    )
                 source: AsyncIterator[RawEvent | StreamEvent] = (
                     provider.stream_raw(request, model, passthrough)
                     if raw and passthrough is not None
@@ -326,24 +365,37 @@ class FallbackChain:
                 )
                 async for event in source:
                     if isinstance(event, TextDelta | bytes):
+                        if not sent_any:  # time to first token, the budget's wait left out
+                            waited = lease.waited if lease else 0.0
+                            observe.first_token(
+                                provider.name,
+                                model,
+                                deployment_of(provider),
+                                time.monotonic() - started - waited,
+                            )
                         sent_any = True
                     elif isinstance(event, Completion):
                         attempt, cost = await self._succeeded(
-                            provider, model, event, started, lease, tenant
+                            provider, model, event, started, lease, tenant, True, priority, key_id
                         )
                         lease = None  # settled
                         attempts.append(attempt)
+                        spans.answered(span, event, cost)
+                        span = None
                         if costs is not None:
                             costs.append(cost)
                     yield event
                 return
             except ProviderError as exc:
-                attempts.append(await self._failed(provider, model, exc, started, lease))
+                spans.failed(span, exc)
+                span = None
+                attempts.append(await self._failed(provider, model, exc, started, lease, tenant))
                 lease = None
                 if sent_any or isinstance(exc, BadRequest):
                     raise
                 errors.append(exc)
             finally:
+                spans.abandoned(span)  # neither answered nor failed: the client went away
                 if lease is not None and self.gate is not None:  # the client went away
                     await self.gate.release(lease, None, None)
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)

@@ -27,6 +27,7 @@ from agentqueue.core.cache.keys import flight_key, semantic_prompt
 from agentqueue.core.cache.metrics import LOOKUPS, SAVED_TOKENS, SAVED_USD, STORES
 from agentqueue.core.cache.policy import CachePolicy, Decision
 from agentqueue.core.cache.singleflight import SingleFlight
+from agentqueue.core.calls import spans
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.call_result import Attempt, CallResult
 from agentqueue.core.llm.messages import (
@@ -54,6 +55,7 @@ class Completer(Protocol):
         tenant: str | None = None,
         *,
         record_usage: bool = True,
+        key_id: str | None = None,
     ) -> CallResult: ...
 
 
@@ -103,19 +105,25 @@ class CallPipeline:
         tenant: str | None = None,
         *,
         record_usage: bool = True,
+        key_id: str | None = None,
     ) -> CallResult:
         decision = self.policy.decide(request, tenant)
         if self.exact is None or not (decision.read or decision.store):
             LOOKUPS.labels("bypass").inc()
-            return await self.chain.complete(request, priority, tenant, record_usage=record_usage)
+            return await self.chain.complete(
+                request, priority, tenant, record_usage=record_usage, key_id=key_id
+            )
         exact = self.exact
         candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
         hit, vector = await self._lookup(request, tenant, decision, candidates)
         if hit is not None:
+            spans.cache_hit(request, hit)
             return hit
 
         async def call() -> CallResult:
-            result = await self.chain.complete(request, priority, tenant, record_usage=record_usage)
+            result = await self.chain.complete(
+                request, priority, tenant, record_usage=record_usage, key_id=key_id
+            )
             await self._store(request, tenant, decision, result, vector)
             return result
 
@@ -126,6 +134,8 @@ class CallPipeline:
         if self.flights is None or not (decision.read and decision.store):
             return await call()
         result, _role = await self.flights.run(flight_key(request, tenant), call, check)
+        if result.cached is not None:  # the identical call in flight answered it
+            spans.cache_hit(request, result)
         return result
 
     def stream(
@@ -136,12 +146,13 @@ class CallPipeline:
         priority: Priority = Priority.HIGH,
         tenant: str | None = None,
         costs: list[Decimal] | None = None,
+        key_id: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """:meth:`FallbackChain.stream` behind the cache (no single-flight: a stream's
         first tokens matter more than a duplicate call). A hit is streamed as one
         :class:`TextDelta` and its :class:`Completion` (zero usage); it records no
         attempt and appends a cost of 0 to ``costs``."""
-        events = self._stream(request, None, attempts, priority, tenant, costs)
+        events = self._stream(request, None, attempts, priority, tenant, costs, key_id)
         return cast(AsyncIterator[StreamEvent], events)  # no pass-through: no bytes
 
     def stream_passthrough(
@@ -153,13 +164,14 @@ class CallPipeline:
         priority: Priority = Priority.HIGH,
         tenant: str | None = None,
         costs: list[Decimal] | None = None,
+        key_id: str | None = None,
     ) -> AsyncIterator[RawEvent | StreamEvent]:
         """:meth:`stream` for a caller speaking ``passthrough.protocol``: the provider's
         own bytes when it speaks it too (:meth:`FallbackChain.stream_passthrough`), events
         otherwise and for a cache hit. The answer is stored as :meth:`stream` stores it; a
         request that must pass through (``required``) skips the cache, which keeps only
         what every path can give."""
-        return self._stream(request, passthrough, attempts, priority, tenant, costs)
+        return self._stream(request, passthrough, attempts, priority, tenant, costs, key_id)
 
     async def _stream(
         self,
@@ -169,6 +181,7 @@ class CallPipeline:
         priority: Priority,
         tenant: str | None,
         costs: list[Decimal] | None,
+        key_id: str | None = None,
     ) -> AsyncIterator[RawEvent | StreamEvent]:
         decision = self.policy.decide(request, tenant)
         attempts = attempts if attempts is not None else []
@@ -183,6 +196,7 @@ class CallPipeline:
             cached = False
             LOOKUPS.labels("bypass").inc()
         if hit is not None:
+            spans.cache_hit(request, hit)
             costs.append(Decimal(0))
             if hit.completion.text:
                 yield TextDelta(text=hit.completion.text)
@@ -190,10 +204,18 @@ class CallPipeline:
             return
         final: Completion | None = None
         events: AsyncIterator[RawEvent | StreamEvent] = (
-            self.chain.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
+            self.chain.stream(
+                request, attempts, priority=priority, tenant=tenant, costs=costs, key_id=key_id
+            )
             if passthrough is None
             else self.chain.stream_passthrough(
-                request, passthrough, attempts, priority=priority, tenant=tenant, costs=costs
+                request,
+                passthrough,
+                attempts,
+                priority=priority,
+                tenant=tenant,
+                costs=costs,
+                key_id=key_id,
             )
         )
         async for event in events:

@@ -7,7 +7,9 @@ probe call is let through; its success closes the breaker, its failure reopens i
 another cool-down. Rate limits and bad requests do not count: the provider answered.
 
 The state is per process. Every replica learns of an outage by its own first failures,
-which costs at most ``failure_threshold`` fast failures per replica.
+which costs at most ``failure_threshold`` fast failures per replica. ``on_change`` hears
+every state the breaker is seen in that differs from the last one heard (the metrics'
+gauge): open → half-open happens by the clock, so it is heard when next looked at.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class CircuitBreaker:
         failure_threshold: int = 3,
         cooldown: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[BreakerState], None] | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -45,14 +48,22 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._probe_in_flight = False
+        self.on_change = on_change
+        self._heard = BreakerState.CLOSED
 
     @property
     def state(self) -> BreakerState:
         if self._opened_at is None:
-            return BreakerState.CLOSED
-        if self._clock() - self._opened_at < self.cooldown:
-            return BreakerState.OPEN
-        return BreakerState.HALF_OPEN
+            state = BreakerState.CLOSED
+        elif self._clock() - self._opened_at < self.cooldown:
+            state = BreakerState.OPEN
+        else:
+            state = BreakerState.HALF_OPEN
+        if state is not self._heard:
+            self._heard = state
+            if self.on_change is not None:
+                self.on_change(state)
+        return state
 
     def before_call(self) -> None:
         """Raise :class:`CircuitOpen` unless a call may go out now."""
@@ -70,6 +81,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = None
         self._probe_in_flight = False
+        _ = self.state  # heard
 
     def record_failure(self) -> None:
         """Count a failure that says the provider is unhealthy."""
@@ -77,6 +89,7 @@ class CircuitBreaker:
         if self._probe_in_flight or self._failures >= self.failure_threshold:
             self._opened_at = self._clock()
         self._probe_in_flight = False
+        _ = self.state  # heard
 
     def record_neutral(self) -> None:
         """The provider answered, but not with success (429, 400): release a probe slot."""

@@ -15,6 +15,17 @@ nothing. A caller that calls ``record`` again after an error makes a new record 
 id): it must call it once per paid call, as the call gate does. A task's calls are
 recorded with the task's call record instead (:meth:`UsageLedger.record_in`), in one
 transaction that the call's id makes exactly-once: no id key of its own.
+
+The same call is also counted per API key and per metadata tag (issue 19), by the same
+script or transaction, so the figures never disagree:
+
+- ``aq:usage-key:<key_id>:<date>``: the key's day, the same fields as the tenant's;
+- ``aq:usage-key:<key_id>:<YYYY-MM>``: the key's month, ``total_usd`` only (its monthly
+  spend quota reads one field);
+- ``aq:usage-tag:<tenant>:<date>``: the tenant's tags, fields ``<k>=<v>|<model>|<counter>``
+  and ``<k>=<v>|total_usd``;
+- ``aq:usage-tenants:<date>`` and ``aq:usage-keys:<date>`` (``<tenant>|<key_id>``): who had
+  usage that day, so the admin API groups without ``SCAN``.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from decimal import Decimal
 
 import redis.asyncio as aioredis
@@ -34,25 +46,45 @@ _KEEP_S = 400 * 24 * 3600
 _TOTAL = "total_usd"
 _SEEN_S = 600
 
-# KEYS: the day's hash, the record's id; ARGV: seconds the hash is kept, seconds the id
-# is kept, then (field, increment) pairs, the float ones last after their count.
+# KEYS: the record's id, then the hashes, then the sets.
+# ARGV: seconds kept, seconds the id is kept, number of hashes, number of sets, then per
+# hash its field prefix ("=" for a hash that takes the USD total alone), then per set
+# its member, then the number of float increments, then (field, increment) pairs, the
+# float ones last.
 _RECORD = """
-if not redis.call("set", KEYS[2], 1, "NX", "EX", ARGV[2]) then
+if not redis.call("set", KEYS[1], 1, "NX", "EX", ARGV[2]) then
     return 0
 end
-local floats = tonumber(ARGV[3])
-local n = (#ARGV - 3) / 2
-for i = 1, n do
-    local field, amount = ARGV[2 + 2 * i], ARGV[3 + 2 * i]
-    if i > n - floats then
-        redis.call("hincrbyfloat", KEYS[1], field, amount)
-    else
-        redis.call("hincrby", KEYS[1], field, amount)
+local nh, ns = tonumber(ARGV[3]), tonumber(ARGV[4])
+local base = 4 + nh + ns
+local floats = tonumber(ARGV[base + 1])
+local n = (#ARGV - base - 1) / 2
+for h = 1, nh do
+    local key, prefix = KEYS[1 + h], ARGV[4 + h]
+    for i = 1, n do
+        local field, amount = ARGV[base + 2 * i], ARGV[base + 1 + 2 * i]
+        if prefix == "=" then
+            if field == "total_usd" then
+                redis.call("hincrbyfloat", key, field, amount)
+            end
+        elseif i > n - floats then
+            redis.call("hincrbyfloat", key, prefix .. field, amount)
+        else
+            redis.call("hincrby", key, prefix .. field, amount)
+        end
     end
+    redis.call("expire", key, ARGV[1])
 end
-redis.call("expire", KEYS[1], ARGV[1])
+for j = 1, ns do
+    local key = KEYS[1 + nh + j]
+    redis.call("sadd", key, ARGV[4 + nh + j])
+    redis.call("expire", key, ARGV[1])
+end
 return 1
 """
+
+#: The field prefix of a hash that takes the call's USD total alone (a key's month).
+_TOTAL_ONLY = "="
 
 
 def _increments(
@@ -73,6 +105,14 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def seconds_to_month_end(now: dt.datetime | None = None) -> float:
+    """Seconds until the next UTC month begins (a monthly spend quota resets then)."""
+    now = now or dt.datetime.now(dt.UTC)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (first + dt.timedelta(days=32)).replace(day=1)
+    return (nxt - now).total_seconds()
+
+
 class UsageLedger:
     def __init__(self, redis: aioredis.Redis, *, prefix: str = "aq:usage:") -> None:
         self.redis = redis
@@ -82,9 +122,55 @@ class UsageLedger:
     def _key(self, tenant: str, day: dt.date) -> str:
         return f"{self.prefix}{tenant}:{day.isoformat()}"
 
-    async def record(self, tenant: str, model: str, usage: Usage, cost_usd: Decimal) -> None:
+    def tenant_key(self, tenant: str, day: dt.date) -> str:
+        return self._key(tenant, day)
+
+    def key_day_key(self, key_id: str, day: dt.date) -> str:
+        return f"{self.prefix.rstrip(':')}-key:{key_id}:{day.isoformat()}"
+
+    def key_month_key(self, key_id: str, day: dt.date) -> str:
+        return f"{self.prefix.rstrip(':')}-key:{key_id}:{day.strftime('%Y-%m')}"
+
+    def tag_key(self, tenant: str, day: dt.date) -> str:
+        return f"{self.prefix.rstrip(':')}-tag:{tenant}:{day.isoformat()}"
+
+    def tenants_key(self, day: dt.date) -> str:
+        return f"{self.prefix.rstrip(':')}-tenants:{day.isoformat()}"
+
+    def keys_key(self, day: dt.date) -> str:
+        return f"{self.prefix.rstrip(':')}-keys:{day.isoformat()}"
+
+    def _targets(
+        self, tenant: str, key_id: str | None, tags: Mapping[str, str] | None
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Where one call is counted: (hash, field prefix) pairs and (set, member) pairs."""
+        day = utc_today()
+        hashes = [(self._key(tenant, day), "")]
+        sets = [(self.tenants_key(day), tenant)]
+        if key_id:
+            hashes.append((self.key_day_key(key_id, day), ""))
+            hashes.append((self.key_month_key(key_id, day), _TOTAL_ONLY))
+            sets.append((self.keys_key(day), f"{tenant}|{key_id}"))
+        for name, value in sorted((tags or {}).items()):
+            hashes.append((self.tag_key(tenant, day), f"{name}={value}|"))
+        return hashes, sets
+
+    async def record(
+        self,
+        tenant: str,
+        model: str,
+        usage: Usage,
+        cost_usd: Decimal,
+        *,
+        key_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         counts, amounts = _increments(model, usage, cost_usd)
-        args: list[str | int] = [_KEEP_S, _SEEN_S, len(amounts)]
+        hashes, sets = self._targets(tenant, key_id, tags)
+        args: list[str | int] = [_KEEP_S, _SEEN_S, len(hashes), len(sets)]
+        args += [prefix for _, prefix in hashes]
+        args += [member for _, member in sets]
+        args.append(len(amounts))
         for field, count in counts:
             args += [field, count]
         for field, amount in amounts:
@@ -92,8 +178,9 @@ class UsageLedger:
         try:
             await self._record(
                 keys=[
-                    self._key(tenant, utc_today()),
                     f"{self.prefix.rstrip(':')}-seen:{uuid.uuid4().hex}",
+                    *(key for key, _ in hashes),
+                    *(key for key, _ in sets),
                 ],
                 args=args,
             )
@@ -107,18 +194,42 @@ class UsageLedger:
         model: str,
         usage: Usage,
         cost_usd: Decimal,
+        *,
+        key_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         """Queue :meth:`record`'s increments on ``pipe``, a transaction that something
         else makes happen exactly once: a task's call record, whose call id a replayed
         write finds already there (``TaskStore.add_call``), so that the record and the
         ledger hold the same calls whatever crashes in between."""
-        key = self._key(tenant, utc_today())
         counts, amounts = _increments(model, usage, cost_usd)
-        for field, count in counts:
-            pipe.hincrby(key, field, count)
-        for field, amount in amounts:
-            pipe.hincrbyfloat(key, field, float(amount))
-        pipe.expire(key, _KEEP_S)
+        hashes, sets = self._targets(tenant, key_id, tags)
+        for key, prefix in hashes:
+            if prefix != _TOTAL_ONLY:
+                for field, count in counts:
+                    pipe.hincrby(key, prefix + field, count)
+            for field, amount in amounts:
+                if prefix == _TOTAL_ONLY and field != _TOTAL:
+                    continue
+                pipe.hincrbyfloat(
+                    key, (prefix if prefix != _TOTAL_ONLY else "") + field, float(amount)
+                )
+            pipe.expire(key, _KEEP_S)
+        for key, member in sets:
+            pipe.sadd(key, member)
+            pipe.expire(key, _KEEP_S)
+
+    async def key_spent(self, key_id: str, *, month: bool = False) -> Decimal:
+        """What the key spent today (UTC), or this month with ``month``."""
+        today = utc_today()
+        key = self.key_month_key(key_id, today) if month else self.key_day_key(key_id, today)
+        try:
+            raw = await self.redis.hget(key, _TOTAL)
+        except RedisError as exc:
+            raise LimiterUnavailable(f"redis: {exc}") from exc
+        if not raw:
+            return Decimal(0)
+        return Decimal(raw.decode() if isinstance(raw, bytes) else raw)
 
     async def spent(self, tenant: str, day: dt.date | None = None) -> Decimal:
         try:

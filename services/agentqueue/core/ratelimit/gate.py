@@ -45,15 +45,15 @@ from agentqueue.core.ratelimit.leases import Budgets, Charge, Feedback, Lease
 from agentqueue.core.ratelimit.local_share import LocalShare
 from agentqueue.core.ratelimit.metrics import (
     ACQUIRES,
-    DENIALS,
     ESTIMATE_ERROR,
     FEEDBACK_LOWERED,
     LOCAL_FALLBACKS,
-    PROVIDER_429S,
     QUOTA_DENIALS,
     REFUNDED_TOKENS,
     SETTLES,
     WAITS,
+    denied,
+    labels,
 )
 from agentqueue.core.ratelimit.quotas import TENANT_BUDGET_PREFIX, TenantQuotas
 
@@ -174,10 +174,13 @@ class BudgetGate:
         tenant: str | None = None,
         *,
         account: str | None = None,
+        key_id: str | None = None,
     ) -> Lease | None:
         """Wait for the call's turn; None when nothing limits it.
 
         ``account``: the deployment whose budget the call spends (default: the gate's).
+        ``key_id``: the API key the call is made with: its own quota (``key:<id>``) is a
+        third charge of the same acquire, and its spend is checked first.
         Raises :class:`RateLimited` when the provider budget cannot serve the call within
         ``max_wait``, :class:`QuotaExceeded` when the tenant is over a quota.
         """
@@ -185,13 +188,13 @@ class BudgetGate:
         raw = estimate_input_tokens(request, provider, model)
         kind = content_class(request)
         tokens = self._calibrated(raw, model, provider, kind) + request.max_tokens
-        charges = await self._charges(name, tokens, request.max_tokens, tenant)
+        charges = await self._charges(name, tokens, request.max_tokens, tenant, key_id)
         if not charges:
             return None
         try:
             lease = await self._acquire(charges, priority)
         except BudgetExhausted as exc:
-            DENIALS.labels(name).inc()
+            denied(name, "budget")
             raise RateLimited(
                 f"held back by our limiter: {exc}",
                 retry_after=exc.retry_after,
@@ -203,13 +206,16 @@ class BudgetGate:
             # limit that refused (rpm or tpm) for the metric and for the caller.
             named = await self.quotas.name_refusal(exc) if self.quotas else exc
             QUOTA_DENIALS.labels(named.quota).inc()
+            denied(name, f"quota_{named.quota}")
             if named is exc:
                 raise
             raise named from exc
         if lease is None:
             return None
-        ACQUIRES.labels(lease.charges[0].budget, priority.value).inc()
-        WAITS.labels(lease.charges[0].budget).observe(lease.waited)
+        first = labels(lease.charges[0].budget)
+        if first is not None:  # not a tenant's quota budget alone
+            ACQUIRES.labels(*first, priority.value).inc()
+            WAITS.labels(*first).observe(lease.waited)
         if learnable(request, raw):
             self._counted[lease.id] = _Counted(provider, model, kind, raw)
             while len(self._counted) > MAX_COUNTED:  # never released (a crash mid-call)
@@ -227,7 +233,7 @@ class BudgetGate:
         return math.ceil(raw * self.calibration.ratio(model, provider, kind))
 
     async def _charges(
-        self, budget: str, tokens: int, output: int, tenant: str | None
+        self, budget: str, tokens: int, output: int, tenant: str | None, key_id: str | None = None
     ) -> list[Charge]:
         """What the call asks: the provider budget (unless known to be unlimited) and the
         tenant's per-minute quota (if it has one), in one list so one acquire takes both
@@ -241,10 +247,19 @@ class BudgetGate:
                 await self.quotas.check_spend(tenant)
             except QuotaExceeded:
                 QUOTA_DENIALS.labels("usd_per_day").inc()
+                denied(budget, "usd_per_day")
                 raise
             quota_charge = self.quotas.charge(tenant, tokens, output)
             if quota_charge is not None:
                 charges.append(quota_charge)
+        if key_id is not None and self.quotas is not None:
+            try:  # the key's spend first; its per-minute quota in the same acquire
+                key_charge = await self.quotas.keys.charge(key_id, tokens, output)
+            except QuotaExceeded as exc:
+                QUOTA_DENIALS.labels(exc.quota).inc()
+                raise
+            if key_charge is not None:
+                charges.append(key_charge)
         return charges
 
     async def _acquire(self, charges: list[Charge], priority: Priority) -> Lease | None:
@@ -280,6 +295,8 @@ class BudgetGate:
         Re-raises ``exc`` when the unknown budget is none of the call's.
         """
         quota = self._quota_limits(exc.budget)
+        if quota is None and self.quotas is not None:  # an API key's own (``key:<id>``)
+            quota = await self.quotas.keys.limits(exc.budget)
         if quota is not None:
             await self.budgets.configure(exc.budget, quota)
             return charges
@@ -310,7 +327,9 @@ class BudgetGate:
         policy, and the provider budget's share already bounds the process).
         """
         self._log_outage(exc)
-        LOCAL_FALLBACKS.labels(charge.budget).inc()
+        parts = labels(charge.budget)
+        if parts is not None:
+            LOCAL_FALLBACKS.labels(*parts).inc()
         limits = self.local_limits.get(charge.budget)
         if limits is None:
             raise BudgetExhausted(charge.budget, retry_after=1.0) from exc
@@ -341,12 +360,14 @@ class BudgetGate:
         rate_limit: RateLimitSnapshot | None = None,
         model: str | None = None,
         record_usage: bool = True,
+        key_id: str | None = None,
     ) -> None:
         """Settle the lease with the real usage, record the tenant's usage and spend
         (unless ``record_usage`` is False: the caller records it with its own record of the
-        call), and learn from the provider's rate-limit headers."""
+        call), and learn from the provider's rate-limit headers. ``key_id``: the call's
+        API key, whose usage and spend (and its tags') are recorded with the tenant's."""
         if tenant is not None and usage is not None and record_usage:
-            await self._record_tenant_usage(tenant, model, usage, cost_usd)
+            await self._record_tenant_usage(tenant, model, usage, cost_usd, key_id)
         if lease is None:
             return
         counted = self._counted.pop(lease.id, None)
@@ -355,8 +376,9 @@ class BudgetGate:
                 counted.model, counted.provider, counted.raw, prompt_tokens(usage), counted.kind
             )
         first = lease.charges[0]
-        if usage is not None and first.tokens:
-            ESTIMATE_ERROR.labels(first.budget).observe(usage.total_tokens / first.tokens)
+        first_labels = labels(first.budget)
+        if usage is not None and first.tokens and first_labels is not None:
+            ESTIMATE_ERROR.labels(*first_labels).observe(usage.total_tokens / first.tokens)
         actual, output = tokens_used(first, usage, error)
         if lease.id.startswith(LOCAL_LEASE):
             self._local[first.budget].settle(first.tokens, actual)
@@ -370,14 +392,27 @@ class BudgetGate:
             pass  # reconfigured away meanwhile
 
     async def _record_tenant_usage(
-        self, tenant: str, model: str | None, usage: Usage, cost_usd: Decimal | None
+        self,
+        tenant: str,
+        model: str | None,
+        usage: Usage,
+        cost_usd: Decimal | None,
+        key_id: str | None = None,
     ) -> None:
         """Add the call to the tenant's usage and spend today. The call has happened:
         a store that cannot record it is logged, never turned into the call's failure."""
         if self.quotas is None:
             return
         try:
-            await self.quotas.record(tenant, model or "unknown", usage, cost_usd or Decimal(0))
+            key = await self.quotas.keys.record(key_id) if key_id is not None else None
+            await self.quotas.record(
+                tenant,
+                model or "unknown",
+                usage,
+                cost_usd or Decimal(0),
+                key_id=key_id,
+                tags=key.tags if key is not None else None,
+            )
         except LimiterUnavailable as exc:
             log.error("could not record tenant %s's usage ($%s): %s", tenant, cost_usd, exc)
 
@@ -393,8 +428,10 @@ class BudgetGate:
             {c.budget: output for c in lease.charges} if output is not None else None,
         )
         for c in lease.charges:
-            SETTLES.labels(c.budget).inc()
-            REFUNDED_TOKENS.labels(c.budget).inc(max(0, c.tokens - actual))
+            parts = labels(c.budget)
+            if parts is not None:  # a tenant's quota budget: not a provider's
+                SETTLES.labels(*parts).inc()
+                REFUNDED_TOKENS.labels(*parts).inc(max(0, c.tokens - actual))
 
     async def _learn_from_answer(
         self, charge: Charge, error: ProviderError | None, rate_limit: RateLimitSnapshot | None
@@ -413,7 +450,8 @@ class BudgetGate:
         """A provider 429 means the budget let through more than the provider would take
         (another client on the key, or our estimates ran low): empty it for the
         provider's retry-after, so nothing is sent before the provider would accept it."""
-        PROVIDER_429S.labels(budget).inc()
+        # counted as agentqueue_provider_429s_total where every attempt is observed
+        # (core/calls/observe.py): with or without a budget
         log.warning("provider 429 on %s despite the budget: pulling it down", budget)
         await self.budgets.feedback(budget, feedback_after_429(error, margin=self.margin))
 
@@ -428,5 +466,6 @@ class BudgetGate:
 
     async def _learn(self, budget: str, rate_limit: RateLimitSnapshot) -> None:
         """Lower our level to the provider's remaining count (aged to now) when lower."""
-        if await self.budgets.feedback(budget, feedback_from_headers(rate_limit)):
-            FEEDBACK_LOWERED.labels(budget).inc()
+        parts = labels(budget)
+        if await self.budgets.feedback(budget, feedback_from_headers(rate_limit)) and parts:
+            FEEDBACK_LOWERED.labels(*parts).inc()

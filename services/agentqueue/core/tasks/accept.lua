@@ -10,9 +10,12 @@
 -- KEYS[5] dramatiq:<queue>.msgs   the queue's messages, as Dramatiq's dispatch.lua writes
 -- KEYS[6] dramatiq:<queue>        the queue's ready message ids
 -- KEYS[7] aq:task:<id>:events     the task's event log (core/tasks/events.py)
+-- KEYS[8] aq:tasks:<tenant>        the tenant's listing index (core/tasks/listing.py):
+--                                  created ms -> task id, entries older than the TTL trimmed
 -- ARGV: task id, record JSON, ttl (s), body hash, "1" with an Idempotency-Key,
 --       next check (score), redis message id, encoded message, queue name,
---       the log's cap (MAXLEN ~), the event's type, the event's data (JSON)
+--       the log's cap (MAXLEN ~), the event's type, the event's data (JSON),
+--       created (ms, the index score), the oldest score kept (ms)
 --
 -- Returns {outcome, task id}: "created" (also for a replay of this very call, whose
 -- reply was lost and which the client retried: the record is already there), "replay"
@@ -46,6 +49,11 @@ end
 redis.call("xadd", KEYS[7], "MAXLEN", "~", ARGV[10], "*", "type", ARGV[11], "data", ARGV[12])
 redis.call("expire", KEYS[7], ARGV[3])
 redis.call("set", KEYS[1], ARGV[2], "EX", ARGV[3])
+if KEYS[8] then
+    redis.call("zadd", KEYS[8], ARGV[13], task_id)
+    redis.call("zremrangebyscore", KEYS[8], "-inf", "(" .. ARGV[14])
+    redis.call("expire", KEYS[8], ARGV[3])
+end
 if with_key then
     redis.call("set", KEYS[2], task_id .. " " .. ARGV[4], "EX", ARGV[3])
 end

@@ -146,6 +146,12 @@ class TaskRecord(BaseModel):
 
     id: str = Field(default_factory=new_task_id)
     tenant: str
+    #: The API key that submitted the task: its quotas are charged by the task's calls,
+    #: its usage counted (None: submitted before keys were recorded, or from the CLI).
+    key_id: str | None = None
+    #: Tags its usage is counted under: the key's, then the request's (header
+    #: ``x-agentqueue-tags`` and usable ``metadata`` entries), bounded (``core/apikeys.py``).
+    tags: dict[str, str] = Field(default_factory=dict, exclude_if=lambda v: not v)
     state: TaskState = TaskState.QUEUED
     spec: TaskSpec
     created_at: float = Field(default_factory=time.time)

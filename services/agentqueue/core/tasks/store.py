@@ -106,10 +106,16 @@ class TaskStore:
         (``created`` False) — or raise :class:`IdempotencyConflict` if the body differs.
         """
         # The record is written before the key is claimed, so whoever loses the claim
-        # always finds the winner's record.
-        await self.redis.set(
-            _task_key(record.id), record.model_dump_json(exclude_none=True), ex=self.ttl
-        )
+        # always finds the winner's record; with its listing entry, as accept.lua does.
+        from agentqueue.core.tasks.listing import created_ms, index_key, oldest_kept_ms
+
+        index = index_key(record.tenant)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(_task_key(record.id), record.model_dump_json(exclude_none=True), ex=self.ttl)
+            pipe.zadd(index, {record.id: created_ms(record)})
+            pipe.zremrangebyscore(index, "-inf", f"({oldest_kept_ms(self.ttl)}")
+            pipe.expire(index, self.ttl)
+            await pipe.execute()
         if idempotency_key is not None:
             key = _idem_key(record.tenant, idempotency_key)
             claimed = await self.redis.set(key, f"{record.id} {body_hash}", nx=True, ex=self.ttl)
@@ -188,7 +194,15 @@ class TaskStore:
 
         def also_ledger(pipe: aioredis.client.Pipeline, r: TaskRecord) -> None:
             asked = next((a.model for a in reversed(call.attempts) if a.ok), call.model)
-            self.ledger.record_in(pipe, r.tenant, asked, call.usage, call.cost_usd)
+            self.ledger.record_in(
+                pipe,
+                r.tenant,
+                asked,
+                call.usage,
+                call.cost_usd,
+                key_id=r.key_id,
+                tags=r.tags,
+            )
 
         await self._update(task_id, change, then=also_ledger if ledger else None)
 
@@ -243,6 +257,26 @@ class TaskStore:
             return True
 
         return await self._update(task_id, change) is not None
+
+    async def revive(self, task_id: str, *, next_check: float) -> TaskRecord | None:
+        """A failed task back to queued, for an admin's requeue of its dead letter: its
+        error kept as ``last_error``, and back in the in-flight index in the same
+        transaction (due at ``next_check``), so the reconciler gives it a message if the
+        requeue's own never arrives. None unless the task had failed."""
+
+        def change(r: TaskRecord) -> bool:
+            if r.state is not TaskState.FAILED:
+                return False
+            r.state, r.last_error, r.error = TaskState.QUEUED, r.error, None
+            r.finished_at = None
+            r.finished_attempt = None
+            return True
+
+        def in_flight(pipe: aioredis.client.Pipeline, record: TaskRecord) -> None:
+            pipe.zadd(INFLIGHT_KEY, {task_id: next_check})
+            pipe.hdel(REQUEUED_KEY, task_id)
+
+        return await self._update(task_id, change, then=in_flight)
 
     async def lost(self, task_id: str, error: TaskError) -> bool:
         """Note on an unfinished task that its message was lost and a new one queued

@@ -10,7 +10,8 @@ in one round trip:
   (``created`` False; :class:`IdempotencyConflict` if the body differs) and writes
   nothing — the task as it is, whatever state it reached;
 - otherwise it appends the task's ``queued`` event to its log (``core/tasks/events.py``),
-  writes the record, claims the key, adds the task to the in-flight index
+  writes the record, adds it to its tenant's listing index (``core/tasks/listing.py``),
+  claims the key, adds the task to the in-flight index
   ``aq:inflight`` (the reconciler's, ``core/tasks/reconciler.py``) and writes the
   Dramatiq message itself, exactly as Dramatiq's Redis broker does (``HSET
   dramatiq:<queue>.msgs <id> <message>``, ``RPUSH dramatiq:<queue> <id>``), with the
@@ -32,6 +33,10 @@ delete — ``bench/gateway_submit.py``.)
 Dramatiq's ``enqueue`` middleware hooks run around the script as around
 ``broker.enqueue``. Whatever else the caller claimed for the task (a session's step) it
 releases itself on :class:`QueueUnavailable`.
+
+With tracing on, the message's ``trace`` option carries the W3C trace context of the
+request that submitted it (``core/telemetry/tracing.py``), so the worker's spans join the
+request's trace (``worker/tracing.py``); Dramatiq keeps options across its retries.
 """
 
 from __future__ import annotations
@@ -56,8 +61,10 @@ from agentqueue.core.queues.broker import (
     task_message,
 )
 from agentqueue.core.tasks.events import MAX_EVENTS, EventType, event_data, events_key
+from agentqueue.core.tasks.listing import created_ms, index_key, oldest_kept_ms
 from agentqueue.core.tasks.model import TaskRecord
 from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore, idem_key, task_key
+from agentqueue.core.telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,9 @@ async def submit(
     """
     namespace = str(getattr(broker, "namespace", NAMESPACE))
     message = stamped(task_message(record.id, record.spec.priority))
+    trace_context = tracing.inject()  # the caller's trace goes with the task (empty: off)
+    if trace_context:
+        message.options["trace"] = trace_context
     redis_message_id = str(message.options["redis_message_id"])
     queue = message.queue_name
     idem = idem_key(record.tenant, idempotency_key) if idempotency_key is not None else None
@@ -117,6 +127,7 @@ async def submit(
                 messages_key(namespace, queue),
                 queue_key(namespace, queue),
                 events_key(record.id),
+                index_key(record.tenant),
             ],
             [
                 record.id,
@@ -131,6 +142,8 @@ async def submit(
                 MAX_EVENTS,
                 EventType.QUEUED.value,
                 event_data(queued),
+                created_ms(record),
+                oldest_kept_ms(store.ttl),
             ],
         )
     except RedisError as exc:  # Redis unreachable (after the client's retries): no task

@@ -117,7 +117,9 @@ async def authenticate(request: Request) -> ApiKeyRecord:
     ``x-api-key``). Unauthenticated only when the gateway is configured so (local demo)."""
     settings: GatewaySettings = request.app.state.settings
     if settings.auth_disabled:
-        return ApiKeyRecord(key_id="local", tenant=LOCAL_TENANT, name="auth disabled")
+        local = ApiKeyRecord(key_id="local", tenant=LOCAL_TENANT, name="auth disabled")
+        request.state.caller = local  # the access line's tenant (gateway/observability.py)
+        return local
     key = presented_key(request)
     if key is None:
         raise HTTPException(
@@ -127,6 +129,11 @@ async def authenticate(request: Request) -> ApiKeyRecord:
     record = await _record_for(request, key)
     if record is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
+    if record.expired():
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(record.expires_at))
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, f"API key {record.key_id} expired at {when}"
+        )
     request.state.caller = record
     return record
 

@@ -36,6 +36,7 @@ from agentqueue.core.base.errors import (
 )
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.tasks.agent_params import InvalidParams
+from agentqueue.gateway.tracing import SCOPE_KEY as REQUEST_ID_SCOPE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -227,10 +228,14 @@ async def _queue_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
+    # answered outside RequestTracing (Starlette's outermost layer): the id added here
+    request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
     return JSONResponse(
-        error_body("internal_error", "internal error; see the gateway log"), status_code=500
+        error_body("internal_error", "internal error; see the gateway log"),
+        status_code=500,
+        headers={"x-request-id": request_id} if request_id else None,
     )
 
 

@@ -29,7 +29,7 @@ from agentqueue.core.llm.messages import (
 )
 from agentqueue.core.llm.routing import TierChoice
 from agentqueue.core.tasks.agent_params import check_params
-from agentqueue.core.tasks.model import TaskSpec, TaskState
+from agentqueue.core.tasks.model import TaskRecord, TaskSpec, TaskState
 from agentqueue.core.tasks.view import CallView, TaskView
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -176,4 +176,44 @@ class TaskAccepted(BaseModel):
     status_url: str
 
 
-__all__ = ["CallView", "TaskAccepted", "TaskCreate", "TaskView"]
+class TaskSummary(BaseModel):
+    """A task in a listing: what it is and how it stands (its result: ``GET`` it)."""
+
+    id: str
+    status: TaskState
+    kind: str
+    priority: Priority
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    cost_usd: float
+    metadata: dict[str, str] = Field(default_factory=dict)
+    error_type: str | None = None
+
+    @classmethod
+    def of(cls, r: TaskRecord) -> TaskSummary:
+        return cls(
+            id=r.id,
+            status=r.state,
+            kind=r.spec.kind,
+            priority=r.spec.priority,
+            created_at=r.created_at,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            cost_usd=float(r.cost_usd),
+            metadata=r.spec.metadata,
+            error_type=r.error.type if r.error else None,
+        )
+
+
+class TaskList(BaseModel):
+    """A page of tasks, newest first."""
+
+    tasks: list[TaskSummary]
+    #: Pass as ``cursor`` for the next page; null when the listing is over.
+    next_cursor: str | None = None
+    #: Tasks this page looked at (at most 1,000, whatever its filters).
+    scanned: int = 0
+
+
+__all__ = ["CallView", "TaskAccepted", "TaskCreate", "TaskList", "TaskSummary", "TaskView"]

@@ -50,7 +50,7 @@ async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> R
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
     if not body.stream:
         result, headers = await whole_answer(
-            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), key=caller
         )
         payload = anthropic_answer.message(message_id, result.completion, call.stop)
         return JSONResponse(payload, headers=headers)
@@ -58,7 +58,12 @@ async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> R
         Passthrough("anthropic") if request.app.state.settings.stream_passthrough else None
     )
     started = await start_stream(
-        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), passthrough
+        request.app.state.pipeline,
+        call,
+        caller.tenant,
+        caller.highest_allowed(),
+        passthrough,
+        key=caller,
     )
     if started.passed_through:
         return sse_response(started, relay(started, anthropic_answer.stream_error))

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import HTTPException
 from pydantic import ValidationError
 
+from agentqueue.core.apikeys import ApiKeyRecord
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.calls.pipeline import CallPipeline, Completer
 from agentqueue.core.llm.call_result import Attempt, CallResult
@@ -24,6 +25,7 @@ from agentqueue.core.llm.catalog import Catalog, UnknownModel
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, StreamEvent, Tier
 from agentqueue.core.llm.providers.base import Passthrough
 from agentqueue.gateway.api.errors import InvalidField
+from agentqueue.gateway.api.governance import check_model_allowed
 
 #: Model names that ask for a tier rather than a model.
 TIER_ALIASES = {
@@ -88,11 +90,22 @@ def anthropic_stop_reason(stop_reason: str | None) -> str:
 
 
 async def whole_answer(
-    pipeline: Completer, request: CompletionRequest, tenant: str, priority: Priority
+    pipeline: Completer,
+    request: CompletionRequest,
+    tenant: str,
+    priority: Priority,
+    *,
+    key: ApiKeyRecord | None = None,
 ) -> tuple[CallResult, dict[str, str]]:
     """A non-streamed call: through the cache (exact, semantic when enabled) and the chain;
-    with the headers that say who answered, what it cost and whether it was a cache hit."""
-    result = await pipeline.complete(request, priority, tenant)
+    with the headers that say who answered, what it cost and whether it was a cache hit.
+    ``key``: the caller's API key — a model outside its allowlist is 403, and its own
+    quotas are charged with the tenant's."""
+    if key is not None:
+        check_model_allowed(key, request.model)
+    result = await pipeline.complete(
+        request, priority, tenant, key_id=key.key_id if key is not None else None
+    )
     headers = {
         "x-agentqueue-provider": result.completion.provider,
         "x-agentqueue-cost-usd": f"{result.cost_usd:.8f}",
@@ -146,6 +159,8 @@ async def start_stream(
     tenant: str,
     priority: Priority,
     passthrough: Passthrough | None = None,
+    *,
+    key: ApiKeyRecord | None = None,
 ) -> StartedStream:
     """Run the call up to its first event; errors before it raise as they are.
 
@@ -156,11 +171,22 @@ async def start_stream(
     """
     attempts: list[Attempt] = []
     costs: list[Decimal] = []
+    if key is not None:
+        check_model_allowed(key, request.model)
+    key_id = key.key_id if key is not None else None
     events: AsyncIterator[StreamEvent | bytes] = (
-        pipeline.stream(request, attempts, priority=priority, tenant=tenant, costs=costs)
+        pipeline.stream(
+            request, attempts, priority=priority, tenant=tenant, costs=costs, key_id=key_id
+        )
         if passthrough is None
         else pipeline.stream_passthrough(
-            request, passthrough, attempts, priority=priority, tenant=tenant, costs=costs
+            request,
+            passthrough,
+            attempts,
+            priority=priority,
+            tenant=tenant,
+            costs=costs,
+            key_id=key_id,
         )
     )
     first = await events.__anext__()

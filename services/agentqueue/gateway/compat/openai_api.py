@@ -53,7 +53,7 @@ async def chat_completions(
     created = int(time.time())
     if not body.stream:
         result, headers = await whole_answer(
-            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), key=caller
         )
         payload = openai_answer.whole(call_id, created, result.completion)
         return JSONResponse(payload, headers=headers)
@@ -61,7 +61,12 @@ async def chat_completions(
     if passthrough is not None:
         check_passthrough(call, passthrough, chain.candidates(call))
     started = await start_stream(
-        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), passthrough
+        request.app.state.pipeline,
+        call,
+        caller.tenant,
+        caller.highest_allowed(),
+        passthrough,
+        key=caller,
     )
     if started.passed_through:
         return sse_response(started, relay(started, _stream_error))

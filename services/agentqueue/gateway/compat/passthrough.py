@@ -7,8 +7,9 @@ caller's protocol: the gateway forwards its bytes as they arrive
 and encoding it again, which was half of the gateway's CPU per stream. Everything around
 the bytes is as on the translated path: the cache (a hit is still streamed by the
 protocol's encoder), the limiter's admit before and settle after (with the usage read
-from the buffered bytes once the stream has ended), fallback before the first byte (to
-a provider of another protocol: translated), the tenant's usage and cost.
+from the buffered bytes once the stream has ended), fallback before the first token (the
+opening events are held back until it; the next provider may speak another protocol, and
+is then translated), the tenant's usage and cost.
 
 Where protocols differ, or ``AGENTQUEUE_STREAM_PASSTHROUGH=false``, streams are
 translated as before. The ``x-agentqueue-stream`` header says which path answered

@@ -46,11 +46,11 @@ async def create_response(body: ResponsesBody, request: Request, caller: CallerD
     )
     if not body.stream:
         result, headers = await whole_answer(
-            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+            request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), key=caller
         )
         return JSONResponse(answer.whole(result.completion), headers=headers)
     started = await start_stream(
-        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed()
+        request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), key=caller
     )
     events = responses_answer.Events(answer)
 

@@ -165,10 +165,11 @@ class Provider(ABC):
         """Yield the provider's SSE bytes as they come, then one :class:`Completion`.
 
         Only adapters with a :attr:`raw_protocol` implement it. An error before the first
-        byte (an HTTP error status, no connection) raises as our error types, so the
-        chain may still fall back; one after it raises once the stream has ended, with
-        ``forwarded`` set when the caller has already been sent the provider's own error
-        event.
+        token (an HTTP error status, no connection, an error event among the opening
+        events, which are held back until the first token) raises as our error types
+        with nothing yielded, so the chain may still fall back; one after it raises once
+        the stream has ended, with ``forwarded`` set when the caller has already been
+        sent the provider's own error event.
         """
         raise NotImplementedError(f"{self.name} cannot pass a stream through")
 

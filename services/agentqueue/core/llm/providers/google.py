@@ -310,7 +310,8 @@ class GoogleProvider(Provider):
         vectors: list[list[float]] = []
         counted: int | None = 0
         for start in range(0, len(request.inputs), EMBED_BATCH):
-            batch = list(request.inputs[start : start + EMBED_BATCH])
+            # typed loosely: the SDK's content union changes with the optional pillow
+            batch: list[Any] = list(request.inputs[start : start + EMBED_BATCH])
             try:
                 response = await self._client.aio.models.embed_content(
                     model=self.config.remote_model(model), contents=batch, config=config

@@ -1,11 +1,29 @@
-"""Probes and metrics: liveness, readiness (Redis reachable), Prometheus."""
+"""Probes and metrics: liveness, readiness (Redis reachable), Prometheus.
+
+``/metrics`` answers for every process of the gateway (multiprocess mode when it runs
+several, ``core/telemetry/exposition.py``) plus the queues' depth and oldest age, read
+from Redis for the scrape (``core/queues/metrics.py``): one exporter for them, whatever
+the number of workers.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from agentqueue.core.queues.metrics import QueueStats, QueueStatsCollector, read_queue_stats
+from agentqueue.core.telemetry.exposition import CONTENT_TYPE, latest
+
+log = logging.getLogger(__name__)
+
+#: Seconds a scrape waits for the queues' stats (Redis' client retries a lost connection
+#: for much longer; the scrape answers without them instead).
+QUEUE_STATS_TIMEOUT = 2.0
 
 router = APIRouter(tags=["health"])
 
@@ -39,5 +57,13 @@ async def readyz(request: Request) -> dict[str, str] | JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    stats: list[QueueStats] | None
+    try:
+        stats = await asyncio.wait_for(
+            read_queue_stats(request.app.state.redis), QUEUE_STATS_TIMEOUT
+        )
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.debug("queue stats not read for /metrics: %s", exc)
+        stats = None
+    return Response(latest([QueueStatsCollector(stats)]), media_type=CONTENT_TYPE)

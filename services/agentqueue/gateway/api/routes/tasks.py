@@ -12,21 +12,31 @@ import logging
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.catalog import UnknownModel
 from agentqueue.core.queues.broker import webhook_message
 from agentqueue.core.ratelimit.quotas import TenantQuotas
-from agentqueue.core.tasks.model import TaskRecord
+from agentqueue.core.tasks import listing
+from agentqueue.core.tasks.listing import TaskFilter
+from agentqueue.core.tasks.model import TaskRecord, TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.submission import submit
 from agentqueue.core.tasks.urlguard import UnsafeURL, check_url
 from agentqueue.gateway.api.deps import BrokerDep, CallerDep, StoreDep, TenantDep, authenticate
 from agentqueue.gateway.api.direct import direct_route
-from agentqueue.gateway.api.errors import error_responses
-from agentqueue.gateway.api.schemas import TaskAccepted, TaskCreate, TaskView
+from agentqueue.gateway.api.errors import InvalidField, error_responses
+from agentqueue.gateway.api.governance import check_model_allowed, request_tags
+from agentqueue.gateway.api.schemas import (
+    TaskAccepted,
+    TaskCreate,
+    TaskList,
+    TaskSummary,
+    TaskView,
+)
 from agentqueue.gateway.metrics import IDEMPOTENT_REPLAYS, submitted
 from agentqueue.gateway.settings import GatewaySettings
 
@@ -98,14 +108,19 @@ async def submit_task(
                 }
             ]
         ) from None
+    check_model_allowed(caller, spec.input.model)
+    tags = request_tags(request, caller, body.metadata)
     tenant = caller.tenant
     quotas: TenantQuotas = state.quotas
     await quotas.check_spend(tenant)
+    key_record = await quotas.keys.record(caller.key_id)
+    if key_record is not None and key_record.tenant == tenant:
+        await quotas.keys.check_spend(key_record)  # a key over its spend gets no task
     store: TaskStore = state.store
     record, created = await submit(
         store,
         state.broker,
-        TaskRecord(tenant=tenant, spec=spec),
+        TaskRecord(tenant=tenant, spec=spec, key_id=caller.key_id, tags=tags),
         idempotency_key=idempotency_key,
         body_hash=body.body_hash() if idempotency_key is not None else "",
     )
@@ -163,6 +178,56 @@ router.add_api_route(
     responses=error_responses(400, 403, 409, 413, 429),
     route_class_override=direct_route(_submit_direct),
 )
+
+
+@router.get("", response_model=TaskList, responses=error_responses(400))
+async def list_tasks(
+    request: Request,
+    tenant: TenantDep,
+    state: Annotated[
+        TaskState | None, Query(alias="status", description="Only tasks in this state.")
+    ] = None,
+    priority: Annotated[Priority | None, Query(description="Only tasks of this queue.")] = None,
+    kind: Annotated[
+        str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Only this agent.")
+    ] = None,
+    since: Annotated[
+        float | None,
+        Query(ge=0, le=1e11, allow_inf_nan=False, description="Created at or after (Unix s)."),
+    ] = None,
+    until: Annotated[
+        float | None,
+        Query(ge=0, le=1e11, allow_inf_nan=False, description="Created at or before (Unix s)."),
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Tasks per page.")] = 50,
+) -> TaskList:
+    """The caller's tenant's tasks, newest first, a page at a time (``next_cursor``).
+
+    Served from the tenant's index (never a scan of the keyspace); a filtered page looks
+    at most 1,000 tasks, so it may hold fewer than ``limit`` and still have a
+    ``next_cursor``: follow it until there is none."""
+    store: TaskStore = request.app.state.store
+    where = TaskFilter(
+        status=state.value if state else None,
+        priority=priority.value if priority else None,
+        kind=kind,
+        since=since,
+        until=until,
+    )
+    try:
+        page = await listing.list_tasks(
+            store.redis, tenant, limit=limit, cursor=cursor, where=where
+        )
+    except listing.BadCursor as exc:
+        raise InvalidField("query.cursor", str(exc)) from None
+    return TaskList(
+        tasks=[TaskSummary.of(r) for r in page.tasks],
+        next_cursor=page.next_cursor,
+        scanned=page.scanned,
+    )
 
 
 @router.get("/{task_id}", response_model=TaskView, responses=error_responses(404))
