@@ -313,3 +313,36 @@ def test_json_logs_carry_each_calls_and_requests_fields(
     assert missing[0]["status"] == 404 and missing[0]["level"] == "info"
     assert missing[0]["route"] == "/v1/tasks/{task_id}" and missing[0]["request_id"]
     assert not [e for e in _json_lines(log_dir / "gateway.log") if e["logger"] == "uvicorn.access"]
+
+
+def test_every_metric_the_dashboard_and_the_alerts_read_is_in_a_scrape(
+    scrapes: dict[str, str],
+) -> None:
+    """The chart's dashboard and alert rules, parsed for the metric names their PromQL
+    reads, against what the running services really export (the operator's own metrics
+    are checked against its registry in tests/charts/test_monitoring.py)."""
+    from tests.charts.test_monitoring import (
+        OPERATOR_METRICS,
+        _dashboard_queries,
+        _rules,
+        metric_names,
+    )
+
+    exported = set()
+    for text in scrapes.values():
+        for family in text_string_to_metric_families(text):
+            exported.add(family.name)
+            exported.update(sample.name for sample in family.samples)
+    used: dict[str, set[str]] = {}
+    for query in _dashboard_queries():
+        for name in metric_names(query):
+            used.setdefault(name, set()).add("dashboard")
+    for rule in _rules():
+        for name in metric_names(rule["expr"]):
+            used.setdefault(name, set()).add(rule["alert"])
+    missing = {
+        name: sorted(where)
+        for name, where in used.items()
+        if name not in exported and name not in OPERATOR_METRICS
+    }
+    assert not missing, missing

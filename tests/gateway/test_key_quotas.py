@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from agentqueue.core.base.errors import KeyQuotaExceeded
 from agentqueue.core.calls.factory import build_chain
-from agentqueue.core.llm.messages import Usage
+from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier, Usage
 from agentqueue.core.ratelimit.quotas import TenantQuotas
 from agentqueue.core.settings import CoreSettings
 from agentqueue.core.tasks.store import TaskStore
@@ -153,3 +153,24 @@ async def test_bad_tags_header_is_422(gw: httpx.AsyncClient) -> None:
         headers={**bearer(key), "x-agentqueue-tags": "no-equals-sign"},
     )
     assert r.status_code == 422 and "x-agentqueue-tags" in r.text
+
+
+async def test_fallback_never_answers_with_a_model_outside_the_keys_allowlist(
+    gw: httpx.AsyncClient, aredis: aioredis.Redis, simulator: Any, redis_url: str
+) -> None:
+    settings = CoreSettings(simulator_url=simulator.url, redis_url=SecretStr(redis_url))
+    chain = build_chain(settings, aredis, max_wait=1.0)
+    try:
+        request = CompletionRequest(
+            messages=[ChatMessage(role="user", content="hi")], tier=Tier.EFFICIENT
+        )
+        (_, first), (_, second), *_ = chain.candidates(request)
+        _, key_id = await _key(gw, allowed_models=[second])
+        result = await chain.complete(request, tenant="acme", key_id=key_id)
+        assert result.completion.model == second
+        skipped = result.attempts[0]
+        assert skipped.model == first and skipped.error_type == "ModelNotAllowed"
+        assert chain.breakers  # a skipped model says nothing of its provider's health
+        assert all(b.state.value == "closed" for b in chain.breakers.values())
+    finally:
+        await chain.aclose()

@@ -17,9 +17,11 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import Gauge
+from prometheus_client import Gauge, disable_created_metrics
 
 from agentqueue.operator.spec import AgentQueueSpec
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` families
 
 _LABELS = ["namespace", "agentqueue", "queue"]
 

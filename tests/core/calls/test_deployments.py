@@ -220,3 +220,26 @@ async def test_a_deployment_answering_429s_is_drained_without_a_retry_storm(
             await chain.aclose()
             await client.aclose()
     assert east["requests"] <= 3 and east["rate_limited"] <= 1, east
+
+
+async def test_a_stream_falls_back_across_deployments(
+    chain_from: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streams take the same path as whole answers: east is dead before its first byte,
+    west answers, each attempt named by its deployment."""
+    from agentqueue.core.llm.messages import Completion, TextDelta
+
+    monkeypatch.setenv("DEAD_KEY", "sk-nobody-listens")
+    dead = deployment("east", simulated=False, api_key={"env": "DEAD_KEY"})
+    dead["base_url"] = f"http://127.0.0.1:{free_port()}/v1"
+    chain = await chain_from(
+        {"deployments": [dead, deployment("west")], "routing": {"strategy": "ordered"}}
+    )
+    try:
+        attempts: list[Any] = []
+        events = [e async for e in chain.stream(request(), attempts)]
+        assert any(isinstance(e, TextDelta) for e in events)
+        assert isinstance(events[-1], Completion)
+        assert [(a.deployment, a.ok) for a in attempts] == [("east", False), ("west", True)]
+    finally:
+        await close(chain)

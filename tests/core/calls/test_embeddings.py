@@ -181,3 +181,32 @@ async def test_the_budget_refuses_before_the_provider_is_over_its_limit(
         assert "our limiter" in str(refused.value)
     providers = simulator.stats()["providers"]["openai"]
     assert providers["requests"] == 1 and not providers["errors"]
+
+
+async def test_an_embedding_call_counts_its_input_tokens_and_cost(
+    caller: EmbeddingCaller,
+) -> None:
+    from prometheus_client import REGISTRY
+
+    labels = {
+        "provider": "openai",
+        "model": SMALL,
+        "deployment": "default",
+        "priority": "batch",
+        "tenant": "other",
+    }
+
+    def value(name: str, **more: str) -> float:
+        return REGISTRY.get_sample_value(name, {**labels, **more}) or 0.0
+
+    before = value("agentqueue_llm_tokens_total", type="input")
+    cost_before = value("agentqueue_llm_cost_usd_total")
+    result = await caller.embed(
+        EmbeddingRequest(model=SMALL, inputs=["metrics", "count"]), Priority.BATCH, "t1"
+    )
+    assert value("agentqueue_llm_tokens_total", type="input") - before == (
+        result.embeddings.input_tokens
+    )
+    assert value("agentqueue_llm_cost_usd_total") - cost_before == pytest.approx(
+        float(result.cost_usd)
+    )

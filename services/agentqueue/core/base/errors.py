@@ -186,6 +186,15 @@ class QuotaExceeded(AgentQueueError):
         self.retryable = quota != "usd_per_day"
 
 
+class ModelNotAllowed(ProviderError):
+    """The API key may not use this model (its ``allowed_models``): the attempt is
+    skipped before anything is sent, and fallback moves to the next candidate. Says
+    nothing about the provider's health."""
+
+    retryable = False
+    trips_breaker = False
+
+
 class KeyQuotaExceeded(QuotaExceeded):
     """An API key used up one of its own quotas (``rpm``, ``tpm``, ``usd_per_day``,
     ``usd_per_month``): refused at once, like a tenant's; another key of the same tenant

@@ -29,9 +29,11 @@ import redis.asyncio as aioredis
 from agentqueue.core.base.errors import BadRequest, NoProviderAvailable, ProviderError
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.cache.embeddings import EmbeddingCache, as_float32
+from agentqueue.core.calls import observe
 from agentqueue.core.calls.deployments import deployment_key, deployment_of
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.breaker import CircuitBreaker
+from agentqueue.core.llm.call_result import Attempt
 from agentqueue.core.llm.catalog import Catalog, EmbeddingModelInfo
 from agentqueue.core.llm.embeddings import Embedder, EmbeddingRequest, Embeddings
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
@@ -221,9 +223,13 @@ class EmbeddingCaller:
             answer = await embedder.embed(request, info.model)
         except ProviderError as exc:
             await self._failed(breaker, lease, exc)
-            # a bad request is the client's to fix: not a warning for the operator
-            level = logging.INFO if isinstance(exc, BadRequest) else logging.WARNING
-            log.log(level, "embedding %s/%s failed: %s", info.provider, info.model, exc)
+            # its series and line (a bad request, the client's to fix, is not a warning)
+            observe.attempt_failed(
+                _attempt(deployed, info.model, started, exc),
+                exc,
+                tenant,
+                lease.waited if lease else 0.0,
+            )
             if isinstance(exc, BadRequest):
                 raise
             raise NoProviderAvailable(f"{info.model} did not answer", [exc]) from exc
@@ -250,11 +256,14 @@ class EmbeddingCaller:
                 model=info.model,
             )
         breaker.record_success()
-        log.debug(
-            "embedded %d inputs with %s in %.3fs",
-            len(request.inputs),
-            info.model,
-            time.monotonic() - started,
+        observe.attempt_succeeded(
+            _attempt(deployed, info.model, started),
+            answer.usage,
+            cost,
+            priority,
+            tenant,
+            lease.waited if lease else 0.0,
+            call="embeddings",
         )
         return answer, cost
 
@@ -267,6 +276,20 @@ class EmbeddingCaller:
             breaker.record_failure()
         else:
             breaker.record_neutral()
+
+
+def _attempt(
+    provider: Provider, model: str, started: float, error: ProviderError | None = None
+) -> Attempt:
+    """An embedding call's attempt, as the chain notes its own (for the metrics and line)."""
+    return Attempt(
+        provider=provider.name,
+        model=model,
+        deployment=deployment_of(provider),
+        ok=error is None,
+        latency_s=time.monotonic() - started,
+        error_type=type(error).__name__ if error is not None else None,
+    )
 
 
 def build_embedding_caller(

@@ -233,7 +233,7 @@ class FallbackChain:
             latency_s=time.monotonic() - started,
         )
         observe.attempt_succeeded(
-            attempt, completion, cost, priority, tenant, lease.waited if lease else 0.0
+            attempt, completion.usage, cost, priority, tenant, lease.waited if lease else 0.0
         )
         return attempt, cost
 
@@ -342,7 +342,7 @@ class FallbackChain:
     ) -> AsyncIterator[RawEvent | StreamEvent]:
         attempts = attempts if attempts is not None else []
         errors: list[ProviderError] = []
-        for provider, model in self.candidates(request):
+        async for provider, model, owner in self._attempts(request, priority):
             raw = passthrough is not None and provider.passes_through(request, passthrough)
             if passthrough is not None and passthrough.required and not raw:
                 continue
@@ -353,10 +353,16 @@ class FallbackChain:
             lease = None
             span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
-                self.breakers[provider.name].before_call()
+                self.breaker(provider).before_call()
                 if self.gate is not None:
                     lease = await self.gate.admit(
-                        provider.name, model, request, priority, tenant, key_id=key_id
+                        owner,
+                        model,
+                        request,
+                        priority,
+                        tenant,
+                        account=deployment_of(provider),
+                        key_id=key_id,
                     )
                 source: AsyncIterator[RawEvent | StreamEvent] = (
                     provider.stream_raw(request, model, passthrough)

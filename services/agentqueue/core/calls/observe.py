@@ -22,7 +22,7 @@ from agentqueue.core.base.errors import BadRequest, CircuitOpen, ProviderError, 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.breaker import BreakerState, CircuitBreaker
 from agentqueue.core.llm.call_result import Attempt
-from agentqueue.core.llm.messages import Completion
+from agentqueue.core.llm.messages import Usage
 from agentqueue.core.telemetry import metrics as m
 from agentqueue.core.telemetry.context import current_task_id
 from agentqueue.core.telemetry.tracing import current_request_id
@@ -114,17 +114,18 @@ def attempt_failed(
 
 def attempt_succeeded(
     attempt: Attempt,
-    completion: Completion,
+    usage: Usage,
     cost: Decimal,
     priority: Priority | None,
     tenant: str | None,
     waited: float = 0.0,
+    *,
+    call: str = "chat",
 ) -> None:
     """An answered attempt: tokens, cost, outcome and duration (``waited`` for its
-    budget left out), and its line."""
+    budget left out), and its line. ``call``: ``chat`` or ``embeddings``."""
     deployment = attempt.deployment or m.DEFAULT_DEPLOYMENT
     labels = (attempt.provider, attempt.model, deployment)
-    usage = completion.usage
     prio = str(getattr(priority, "value", priority)) if priority is not None else "none"
     who = m.tenant_label(tenant)
     for kind, tokens in (
@@ -140,7 +141,8 @@ def attempt_succeeded(
     m.LLM_CALLS.labels(*labels, "ok").inc()
     m.LLM_CALL_DURATION.labels(*labels).observe(max(0.0, attempt.latency_s - waited))
     log.info(
-        "llm call %s/%s (%s): %.2fs, %d in / %d out tokens, $%s",
+        "llm %s %s/%s (%s): %.2fs, %d in / %d out tokens, $%s",
+        call,
         attempt.provider,
         attempt.model,
         deployment,
@@ -150,6 +152,7 @@ def attempt_succeeded(
         cost,
         extra={
             "event": "llm_call",
+            "call": call,
             "outcome": "ok",
             "provider": attempt.provider,
             "model": attempt.model,

@@ -23,6 +23,7 @@ from decimal import Decimal
 from agentqueue.core.base.errors import (
     BudgetExhausted,
     LimiterUnavailable,
+    ModelNotAllowed,
     Overloaded,
     ProviderError,
     QuotaExceeded,
@@ -184,6 +185,14 @@ class BudgetGate:
         Raises :class:`RateLimited` when the provider budget cannot serve the call within
         ``max_wait``, :class:`QuotaExceeded` when the tenant is over a quota.
         """
+        if key_id is not None and self.quotas is not None:  # the key's model allowlist
+            key = await self.quotas.keys.record(key_id)
+            if key is not None and not key.allows_model(model):
+                raise ModelNotAllowed(
+                    f"API key {key_id} may not use this model (skipped)",
+                    provider=provider,
+                    model=model,
+                )
         name = budget_name(provider, model, account or self.account)
         raw = estimate_input_tokens(request, provider, model)
         kind = content_class(request)

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
+from agentqueue.core.apikeys import usage_tags
 from agentqueue.core.base.errors import QueueUnavailable, TaskNotFound
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, Tier, Usage
@@ -42,6 +43,7 @@ from agentqueue.gateway.api.deps import (
     TenantDep,
 )
 from agentqueue.gateway.api.errors import error_responses
+from agentqueue.gateway.api.governance import check_model_allowed
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -289,7 +291,9 @@ async def run_step(
         tier_choice=record.tier if record.tier is TierChoice.AUTO else None,
         metadata={"session_id": session_id},
     )
-    task = TaskRecord(tenant=tenant, spec=spec)
+    check_model_allowed(caller, spec.input.model)  # a tier: refused to a key limited to models
+    # the key goes with the task: the step's calls charge its quotas and count its usage
+    task = TaskRecord(tenant=tenant, spec=spec, key_id=caller.key_id, tags=usage_tags(caller))
     await sessions.begin_step(session_id, task.id, tenant=tenant)
     try:
         await submit(store, broker, task)
