@@ -567,3 +567,25 @@ def test_helm_test_pod_submits_to_the_gateway_service() -> None:
     assert env["AGENTQUEUE_API_KEYS"].startswith("default:")
     assert container["command"][:2] == ["python", "-c"]
     compile(container["command"][2], "helm-test", "exec")  # the script at least parses
+
+
+def test_the_gateway_gets_a_bootstrap_admin_key_from_a_secret() -> None:
+    """The admin API and the console need an admin: one is generated into the chart's
+    api-keys Secret (kept across upgrades), never written into the Deployment; with the
+    user's own Secret the key is optional there (absent: admin routes refuse)."""
+    objs = render()
+    gateway = find(objs, "Deployment", "-gateway")["spec"]["template"]["spec"]["containers"][0]
+    entry = next(e for e in gateway["env"] if e["name"] == "AGENTQUEUE_ADMIN_KEY")
+    assert "value" not in entry and entry["valueFrom"]["secretKeyRef"]["name"].endswith("-api-keys")
+    assert resolve_env(gateway, objs)["AGENTQUEUE_ADMIN_KEY"].startswith("aqa_")
+    given = render({"gateway": {"auth": {"adminKey": "aqa_" + "x" * 40}}})
+    gateway = find(given, "Deployment", "-gateway")["spec"]["template"]["spec"]["containers"][0]
+    assert resolve_env(gateway, given)["AGENTQUEUE_ADMIN_KEY"] == "aqa_" + "x" * 40
+    own = render({"gateway": {"auth": {"existingSecret": "mine"}}})
+    gateway = find(own, "Deployment", "-gateway")["spec"]["template"]["spec"]["containers"][0]
+    ref = next(e for e in gateway["env"] if e["name"] == "AGENTQUEUE_ADMIN_KEY")
+    assert ref["valueFrom"]["secretKeyRef"] == {
+        "name": "mine",
+        "key": "AGENTQUEUE_ADMIN_KEY",
+        "optional": True,
+    }

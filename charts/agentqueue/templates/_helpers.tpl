@@ -175,6 +175,19 @@ key: AGENTQUEUE_API_KEYS
 {{- end -}}
 {{- end -}}
 
+{{- define "agentqueue.adminKeySecretRef" -}}
+{{- if .Values.gateway.auth.existingSecret -}}
+name: {{ .Values.gateway.auth.existingSecret }}
+key: {{ .Values.gateway.auth.existingSecretAdminKey }}
+optional: true
+{{- else -}}
+name: {{ include "agentqueue.fullname" . }}-api-keys
+key: AGENTQUEUE_ADMIN_KEY
+{{- /* optional: a Secret made by hand (k8s/base) may lack it; the admin routes then refuse */}}
+optional: true
+{{- end -}}
+{{- end -}}
+
 {{- define "agentqueue.limiterUrl" -}}
 {{- printf "http://%s-limiter:8091" (include "agentqueue.fullname" .) -}}
 {{- end -}}
