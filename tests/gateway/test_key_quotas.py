@@ -174,3 +174,32 @@ async def test_fallback_never_answers_with_a_model_outside_the_keys_allowlist(
         assert all(b.state.value == "closed" for b in chain.breakers.values())
     finally:
         await chain.aclose()
+
+
+async def test_a_cached_answer_from_a_model_the_key_may_not_use_is_not_served(
+    gw: httpx.AsyncClient, aredis: aioredis.Redis, simulator: Any, redis_url: str
+) -> None:
+    """An answer cached when another key of the tenant asked (bought from the tier's first
+    model) is not handed to a key whose allowlist excludes that model: it misses, and its
+    call is answered by a model it may use."""
+    from agentqueue.core.calls.factory import build_pipeline
+
+    settings = CoreSettings(simulator_url=simulator.url, redis_url=SecretStr(redis_url))
+    pipeline = build_pipeline(settings, aredis, max_wait=1.0)
+    try:
+        request = CompletionRequest(
+            messages=[ChatMessage(role="user", content="the cached one")],
+            tier=Tier.EFFICIENT,
+            temperature=0,
+        )
+        (_, first), (_, second), *_ = pipeline.chain.candidates(request)
+        _, open_key = await _key(gw)
+        _, narrow_key = await _key(gw, allowed_models=[second])
+        bought = await pipeline.complete(request, tenant="acme", key_id=open_key)
+        assert bought.completion.model == first and not bought.cached
+        again = await pipeline.complete(request, tenant="acme", key_id=open_key)
+        assert again.cached  # the answer is in the cache
+        narrow = await pipeline.complete(request, tenant="acme", key_id=narrow_key)
+        assert not narrow.cached and narrow.completion.model == second
+    finally:
+        await pipeline.chain.aclose()

@@ -114,7 +114,7 @@ class CallPipeline:
                 request, priority, tenant, record_usage=record_usage, key_id=key_id
             )
         exact = self.exact
-        candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
+        candidates = await self._cache_candidates(request, key_id)
         hit, vector = await self._lookup(request, tenant, decision, candidates)
         if hit is not None:
             spans.cache_hit(request, hit)
@@ -190,7 +190,7 @@ class CallPipeline:
         vector: Vector | None = None
         cached = self.exact is not None and (decision.read or decision.store)
         if cached and not (passthrough is not None and passthrough.required):
-            candidates = [(p.name, model) for p, model in self.chain.candidates(request)]
+            candidates = await self._cache_candidates(request, key_id)
             hit, vector = await self._lookup(request, tenant, decision, candidates)
         else:
             cached = False
@@ -225,6 +225,21 @@ class CallPipeline:
         if cached and final is not None and costs:
             result = CallResult(completion=final, cost_usd=costs[-1], attempts=attempts)
             await self._store(request, tenant, decision, result, vector)
+
+    async def _cache_candidates(
+        self, request: CompletionRequest, key_id: str | None
+    ) -> list[tuple[str, str]]:
+        """The (provider, model) pairs whose cached answers may serve this call: the
+        chain's candidates, less the models the caller's key may not use — a cached answer
+        first bought with another key must not hand this one a model it is denied."""
+        pairs = [(p.name, model) for p, model in self.chain.candidates(request)]
+        gate = self.chain.gate
+        if key_id is None or gate is None or gate.quotas is None:
+            return pairs
+        key = await gate.quotas.keys.record(key_id)
+        if key is None:
+            return pairs
+        return [(p, m) for p, m in pairs if key.allows_model(m)]
 
     async def _lookup(
         self,
