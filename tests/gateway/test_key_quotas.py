@@ -203,3 +203,26 @@ async def test_a_cached_answer_from_a_model_the_key_may_not_use_is_not_served(
         assert not narrow.cached and narrow.completion.model == second
     finally:
         await pipeline.chain.aclose()
+
+
+async def test_embeddings_respect_the_keys_allowlist_and_quota(gw: httpx.AsyncClient) -> None:
+    """``/v1/embeddings`` is governed like chat: a model outside the key's list is 403
+    naming it, in OpenAI's envelope; the key's own rpm is charged."""
+    narrow, _ = await _key(gw, allowed_models=["gpt-4.1-mini"])
+    r = await gw.post(
+        "/v1/embeddings",
+        json={"model": "text-embedding-3-small", "input": "hi"},
+        headers=bearer(narrow),
+    )
+    assert r.status_code == 403, r.text
+    assert "text-embedding-3-small" in r.json()["error"]["message"]
+    limited, _ = await _key(gw, quotas={"rpm": 1})
+    codes = []
+    for text in ("first", "second"):
+        r = await gw.post(
+            "/v1/embeddings",
+            json={"model": "text-embedding-3-small", "input": text},
+            headers=bearer(limited),
+        )
+        codes.append(r.status_code)
+    assert codes == [200, 429], codes

@@ -143,6 +143,7 @@ class EmbeddingCaller:
         request: EmbeddingRequest,
         priority: Priority = Priority.HIGH,
         tenant: str | None = None,
+        key_id: str | None = None,
     ) -> EmbeddingResult:
         """The vectors of ``request.inputs``: cached ones as they are, the rest (each
         distinct text once) from the model's provider through the breaker and the gate.
@@ -151,6 +152,7 @@ class EmbeddingCaller:
         embedded, the local estimate for cached ones (a call served whole from the cache
         still says how much text it embedded; its cost is 0).
 
+        ``key_id``: the caller's API key, whose own quotas are charged with the tenant's.
         Raises :class:`UnknownModel`, :class:`InputRefused`, :class:`QuotaExceeded`, or
         :class:`NoProviderAvailable` carrying the provider's failure (a rate limit, ours
         or the provider's, with its retry-after).
@@ -169,7 +171,7 @@ class EmbeddingCaller:
         rate_limit = None
         if missing:
             asked = request.model_copy(update={"inputs": missing})
-            fresh, cost = await self._call(info, asked, priority, tenant)
+            fresh, cost = await self._call(info, asked, priority, tenant, key_id)
             vectors = {t: as_float32(v) for t, v in zip(missing, fresh.vectors, strict=True)}
             if self.cache is not None:
                 await self.cache.store(
@@ -202,6 +204,7 @@ class EmbeddingCaller:
         request: EmbeddingRequest,
         priority: Priority,
         tenant: str | None,
+        key_id: str | None = None,
     ) -> tuple[Embeddings, Decimal]:
         """One provider call behind the breaker and the gate; the answer and its cost."""
         embedder = self._embedder(info)
@@ -219,6 +222,7 @@ class EmbeddingCaller:
                     priority,
                     tenant,
                     account=deployment_of(deployed),
+                    key_id=key_id,
                 )
             answer = await embedder.embed(request, info.model)
         except ProviderError as exc:
@@ -254,6 +258,7 @@ class EmbeddingCaller:
                 cost_usd=cost,
                 rate_limit=answer.rate_limit,
                 model=info.model,
+                key_id=key_id,
             )
         breaker.record_success()
         observe.attempt_succeeded(

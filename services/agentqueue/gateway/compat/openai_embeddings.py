@@ -33,6 +33,7 @@ from agentqueue.core.calls.embeddings import EmbeddingCaller, EmbeddingResult, I
 from agentqueue.core.llm.catalog import UnknownModel
 from agentqueue.core.llm.embeddings import MAX_INPUT_CHARS, MAX_INPUTS, EmbeddingRequest
 from agentqueue.gateway.api.deps import CallerDep
+from agentqueue.gateway.api.governance import check_model_allowed
 from agentqueue.gateway.compat.openai_errors import (
     OpenAIError,
     OpenAIRoute,
@@ -141,8 +142,11 @@ async def embeddings(body: EmbeddingBody, request: Request, caller: CallerDep) -
     call = EmbeddingRequest(
         model=body.model, inputs=texts_of(body.input), dimensions=body.dimensions
     )
+    check_model_allowed(caller, body.model)  # 403 naming the model, in OpenAI's envelope
     try:
-        result = await embedder.embed(call, caller.highest_allowed(), caller.tenant)
+        result = await embedder.embed(
+            call, caller.highest_allowed(), caller.tenant, key_id=caller.key_id
+        )
     except UnknownModel:
         raise _not_an_embedding_model(embedder, body.model) from None
     except InputRefused as exc:
