@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import cast
 
-from agentqueue.core.base.errors import BadRequest, NoProviderAvailable, ProviderError
+from agentqueue.core.base.errors import BadRequest, CircuitOpen, NoProviderAvailable, ProviderError
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.calls import observe, spans
 from agentqueue.core.calls.deployments import (
@@ -177,7 +177,9 @@ class FallbackChain:
         if self.gate is not None:
             await self.gate.release(lease, None, exc)
         breaker = self.breaker(provider)
-        if exc.trips_breaker:
+        if isinstance(exc, CircuitOpen):
+            pass  # refused before calling: it took no probe slot, so it gives none back
+        elif exc.trips_breaker:
             breaker.record_failure()
         else:
             breaker.record_neutral()
@@ -286,6 +288,12 @@ class FallbackChain:
                 continue
             except BaseException as exc:  # a quota, a cancellation: the attempt ends here
                 spans.failed(span, exc)
+                # give back what the attempt held: a half-open breaker's probe slot, and a
+                # reservation (with its key's and tenant's charges) that would otherwise
+                # stay taken until its lease expires
+                self.breaker(provider).record_neutral()
+                if lease is not None and self.gate is not None:
+                    await self.gate.release(lease, None, None)
                 raise
             attempt, cost = await self._succeeded(
                 provider, model, completion, started, lease, tenant, record_usage, priority, key_id

@@ -121,3 +121,30 @@ def test_an_anthropic_stream_is_read_whole_with_its_tool_call() -> None:
     assert [(c.id, c.name, c.arguments) for c in answer.tool_calls] == [("t1", "f", {"a": 1})]
     assert answer.usage.input_tokens == 9 and answer.usage.output_tokens == 5
     assert answer.stop_reason == "tool_use"
+
+
+async def test_the_anthropic_body_carries_sampling_fields_not_extra_body() -> None:
+    """The SDK merges ``extra_body`` into the JSON it sends; a pass-through body must do
+    the same — a literal ``extra_body`` field is refused by the real Messages API (400,
+    no fallback), although a lenient simulator takes it."""
+    from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
+    from agentqueue.core.llm.providers.anthropic import AnthropicProvider
+    from agentqueue.core.llm.providers.base import Passthrough, ProviderConfig
+
+    provider = AnthropicProvider(ProviderConfig("anthropic", api_key="k"))
+    sent: dict[str, Any] = {}
+
+    async def post(path: str, *, body: dict[str, Any], **_: Any) -> Any:
+        sent.update(body)
+        raise RuntimeError("stop here")
+
+    provider._client.post = post  # type: ignore[method-assign]
+    request = CompletionRequest(
+        messages=[ChatMessage(role="user", content="hi")], temperature=0.2, top_p=0.9
+    )
+    with pytest.raises(RuntimeError):
+        async for _ in provider.stream_raw(request, "claude-sonnet-4-6", Passthrough("anthropic")):
+            pass
+    assert "extra_body" not in sent
+    assert sent["temperature"] == 0.2 and sent["stream"] is True
+    await provider.aclose()

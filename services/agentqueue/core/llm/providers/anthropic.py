@@ -361,7 +361,8 @@ class AnthropicProvider(Provider):
         the SDK client (its auth, version header, base URL, timeout and error types)
         without its per-event parsing; the answer is read once, at the end."""
         params = self._sdk_params(request, model)
-        body = {**params, **params.pop("extra_body", {}), **passthrough.extra, "stream": True}
+        extra = params.pop("extra_body", {})  # the SDK merges it into the body: so do we
+        body = {**params, **extra, **passthrough.extra, "stream": True}
         try:
             response = await self._client.post(
                 "/v1/messages", body=body, cast_to=httpx2.Response, stream=True
