@@ -3,7 +3,9 @@ parse and stay bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,6 +15,7 @@ from agentqueue.core.apikeys import (
     ApiKeyRecord,
     ApiKeys,
     KeyQuota,
+    NotRotatable,
     Role,
     key_digest,
     parse_tags,
@@ -47,9 +50,52 @@ async def test_update_validates_and_rotate_keeps_the_settings(aredis: aioredis.R
     assert new.rotated_from == record.key_id and new.allowed_models == ["m"]
     assert new.tags == {"a": "b"} and new.quotas.rpm == 5
     assert (await keys.get(record.key_id)).revoked_at is not None  # type: ignore[union-attr]
-    assert await keys.rotate(record.key_id) is None
+    with pytest.raises(NotRotatable, match="revoked"):
+        await keys.rotate(record.key_id)
+    assert await keys.rotate("no-such-key") is None
     assert await keys.update(record.key_id, {"name": "x"}) is None
     assert (await keys.lookup(new_key)) == new
+
+
+async def test_concurrent_rotations_rotate_once(aredis: aioredis.Redis) -> None:
+    """Two rotations of one key at once: one wins, the other is refused, and exactly one
+    live key names the old one in ``rotated_from``."""
+    keys = ApiKeys(aredis)
+    for _ in range(5):
+        _, record = await keys.create("t")
+        outcomes = await asyncio.gather(
+            *(keys.rotate(record.key_id) for _ in range(2)), return_exceptions=True
+        )
+        won = [o for o in outcomes if isinstance(o, tuple)]
+        lost = [o for o in outcomes if isinstance(o, NotRotatable)]
+        assert len(won) == 1 and len(lost) == 1, outcomes
+        assert lost[0].reason == "revoked"
+        successors = [
+            r for r in await keys.list("t") if r.rotated_from == record.key_id
+        ]
+        assert [r.key_id for r in successors] == [won[0][1].key_id]
+        assert successors[0].revoked_at is None
+
+
+async def test_concurrent_revocations_revoke_once(aredis: aioredis.Redis) -> None:
+    keys = ApiKeys(aredis)
+    _, record = await keys.create("t")
+    assert sorted(await asyncio.gather(*(keys.revoke(record.key_id) for _ in range(3)))) == [
+        False,
+        False,
+        True,
+    ]
+
+
+async def test_an_expired_key_is_not_rotated(aredis: aioredis.Redis) -> None:
+    """Rotating would hand out a key already dead: refused, and the old key kept as is."""
+    keys = ApiKeys(aredis)
+    _, record = await keys.create("t", expires_at=time.time() - 1)
+    with pytest.raises(NotRotatable, match="expired") as info:
+        await keys.rotate(record.key_id)
+    assert info.value.reason == "expired"
+    assert [r.key_id for r in await keys.list("t")] == [record.key_id]
+    assert (await keys.get(record.key_id)) == record
 
 
 def test_tags_parse_and_stay_bounded() -> None:

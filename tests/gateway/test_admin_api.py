@@ -3,6 +3,7 @@ tenants' quotas, usage grouping and budgets."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
@@ -116,6 +117,21 @@ async def test_admin_fails_closed_when_redis_fails(gw: httpx.AsyncClient) -> Non
     finally:
         app.state.api_keys = real
 
+
+async def test_rotation_is_refused_for_an_expired_key_and_a_second_concurrent_one(
+    gw: httpx.AsyncClient,
+) -> None:
+    _, expired = await _create(gw, expires_at=time.time() - 1)
+    r = await gw.post(f"/admin/v1/keys/{expired['key_id']}/rotate", headers=ADMIN)
+    assert r.status_code == 409 and "expired" in r.text, r.text
+
+    _, record = await _create(gw)
+    both = await asyncio.gather(
+        *(gw.post(f"/admin/v1/keys/{record['key_id']}/rotate", headers=ADMIN) for _ in range(2))
+    )
+    assert sorted(r.status_code for r in both) == [201, 409], [r.text for r in both]
+    listed = (await gw.get("/admin/v1/keys", headers=ADMIN)).json()["keys"]
+    assert [k["rotated_from"] for k in listed].count(record["key_id"]) == 1
 
 async def test_key_lifecycle_and_audit(gw: httpx.AsyncClient, aredis: aioredis.Redis) -> None:
     key, record = await _create(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -246,3 +247,19 @@ async def test_a_key_with_the_admin_role_is_an_admin_and_actions_are_audited(
     (entry,) = [e for e in audit.json()["entries"] if e["action"] == "key.create"]
     assert entry["actor"] == "bootstrap" and entry["details"]["via"] == "console"
     assert key[1] not in audit.text
+
+
+def test_cookies_are_secure_behind_a_tls_ingress_when_told() -> None:
+    """Behind an ingress that ends TLS the gateway sees http: the setting marks the
+    session cookies Secure all the same (the browser speaks https to the ingress)."""
+    from types import SimpleNamespace
+
+    from agentqueue.gateway.console.session import _secure
+
+    def request(scheme: str, forced: bool) -> Any:
+        state = SimpleNamespace(settings=SimpleNamespace(console_secure_cookies=forced))
+        return SimpleNamespace(url=SimpleNamespace(scheme=scheme), app=SimpleNamespace(state=state))
+
+    assert not _secure(request("http", False))  # a local stack on http://127.0.0.1
+    assert _secure(request("https", False))
+    assert _secure(request("http", True))

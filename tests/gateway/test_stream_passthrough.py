@@ -144,6 +144,18 @@ async def test_a_passed_through_stream_fills_the_cache(
     assert again == first
 
 
+async def test_a_stream_with_fields_outside_the_cache_key_is_never_cached(
+    oais: dict[str, openai.AsyncOpenAI],
+) -> None:
+    """``reasoning_effort`` is not part of the cache key: a high-effort call must neither
+    be served a plain cached answer nor store its own under the plain key."""
+    _, plain, _ = await _openai_stream(oais["passthrough"], temperature=0, max_tokens=41)
+    _, effort, _ = await _openai_stream(
+        oais["passthrough"], temperature=0, max_tokens=41, reasoning_effort="high"
+    )
+    assert plain == "passthrough" and effort == "passthrough"  # not "cache"
+
+
 async def test_a_provider_failing_before_the_first_byte_falls_back(
     oais: dict[str, openai.AsyncOpenAI], simulator: Any, redis_url: str
 ) -> None:

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.queues.broker import make_broker
-from agentqueue.core.tasks.listing import MAX_SCANNED, index_key
+from agentqueue.core.tasks.listing import MAX_SCANNED, created_ms, index_key
 from agentqueue.core.tasks.model import TaskError, TaskRecord, TaskSpec
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.submission import submit
@@ -136,3 +136,42 @@ async def test_index_entries_past_the_ttl_are_trimmed_on_write(
     await fill(redis_url, store, "t1", 1)
     assert await aredis.zscore(index_key("t1"), "task_old") is None
     assert 0 < await aredis.ttl(index_key("t1")) <= 600
+
+
+async def test_the_admin_console_lists_every_tenant_without_scan_and_bounded(
+    aredis: aioredis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tenants come from the set written with their index (by the acceptance script and
+    by ``TaskStore.create``); their indexes are merged newest first, and a page looks at
+    ``max_scanned`` entries in all, whatever the number of tenants and tasks."""
+    from agentqueue.gateway.console import data
+
+    store = TaskStore(aredis, ttl=600)
+    ids: list[str] = []
+    for tenant, n in (("t1", 300), ("t2", 250), ("t3", 30)):
+        ids += await fill(redis_url, store, tenant, n)
+    for _ in range(20):
+        record, _ = await store.create(TaskRecord(tenant="t4", spec=SPEC))
+        ids.append(record.id)
+    assert sorted(await data.tenants_with_tasks(aredis)) == ["t1", "t2", "t3", "t4"]
+    everything = data.TaskFilter()
+    before = await scans(aredis)
+    found = await data.list_tasks(aredis, None, everything, limit=1000, max_scanned=250)
+    assert await scans(aredis) == before  # no SCAN, no KEYS
+    assert len(found.tasks) == 250 and found.next_cursor is None
+    created = [t.created_at for t in found.tasks]
+    assert created == sorted(created, reverse=True)
+    newest = sorted(
+        [await store.get(i) for i in ids], key=lambda r: r.created_at, reverse=True
+    )
+    # the newest 250 (ties within a millisecond in either order)
+    assert [created_ms(t) for t in found.tasks] == [created_ms(r) for r in newest[:250]]
+    # a filter nothing matches: the page stops at the cap, empty
+    none = await data.list_tasks(aredis, None, data.TaskFilter(kind="nope"), max_scanned=120)
+    assert none.tasks == [] and await scans(aredis) == before
+    # the default cap holds over more tasks than it
+    page = await data.list_tasks(aredis, None, everything, limit=5000)
+    assert len(page.tasks) == 600 < data.ADMIN_MAX_SCANNED
+    monkeypatch.setattr(data, "ADMIN_MAX_SCANNED", 500)
+    page = await data.list_tasks(aredis, None, everything, limit=5000)
+    assert len(page.tasks) == 500 and await scans(aredis) == before

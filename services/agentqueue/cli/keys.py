@@ -22,7 +22,14 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from agentqueue.core.apikeys import ApiKeyRecord, ApiKeys, KeyQuota, Role, parse_tags
+from agentqueue.core.apikeys import (
+    ApiKeyRecord,
+    ApiKeys,
+    KeyQuota,
+    NotRotatable,
+    Role,
+    parse_tags,
+)
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.settings import CoreSettings
@@ -147,7 +154,11 @@ async def _run_local(args: argparse.Namespace, console: Console) -> int:
             console.print(_table(await keys.list(args.tenant)))
             return 0
         if args.verb == "rotate":
-            rotated = await keys.rotate(args.key_id)
+            try:
+                rotated = await keys.rotate(args.key_id)
+            except NotRotatable as exc:
+                console.print(f"[red]{exc}[/red]")
+                return 1
             if rotated is None:
                 console.print(f"[red]no active key with id {args.key_id}[/red]")
                 return 1

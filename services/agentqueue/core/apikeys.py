@@ -128,24 +128,20 @@ class ApiKeys:
         rotated_from: str | None = None,
     ) -> tuple[str, ApiKeyRecord]:
         """A new key for ``tenant``: the plaintext (shown once) and its record."""
-        check_tenant(tenant)
-        key = KEY_PREFIX + secrets.token_urlsafe(32)
-        digest = key_digest(key)
-        record = ApiKeyRecord(
-            key_id=digest[:12],
-            tenant=tenant,
+        key, record = _new_key(
+            tenant,
             name=name,
+            priorities=priorities,
             role=role,
-            priorities=priorities or [],
             allowed_models=allowed_models,
             expires_at=expires_at,
-            quotas=quotas or KeyQuota(),
-            tags=tags or {},
+            quotas=quotas,
+            tags=tags,
             rotated_from=rotated_from,
         )
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._by_digest(digest), record.model_dump_json())
-            pipe.hset(self._index, record.key_id, digest)
+            pipe.set(self._by_digest(key_digest(key)), record.model_dump_json())
+            pipe.hset(self._index, record.key_id, key_digest(key))
             await pipe.execute()
         return key, record
 
@@ -209,44 +205,118 @@ class ApiKeys:
                     continue
 
     async def revoke(self, key_id: str) -> bool:
-        """Revoke the key with that id; False if there is none (or it was revoked)."""
+        """Revoke the key with that id; False if there is none (or it was revoked).
+
+        Conditional on the record (WATCH): of two concurrent revocations, or a
+        revocation and a rotation, exactly one succeeds."""
         digest = await self.redis.hget(self._index, key_id)
         if digest is None:
             return False
         name = self._by_digest(_text(digest))
-        raw = await self.redis.get(name)
-        if raw is None:
-            return False
-        record = ApiKeyRecord.model_validate_json(raw)
-        if record.revoked_at is not None:
-            return False
-        record.revoked_at = time.time()
-        await self.redis.set(name, record.model_dump_json())
-        return True
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(name)
+                    raw = await pipe.get(name)
+                    if raw is None:
+                        return False
+                    record = ApiKeyRecord.model_validate_json(raw)
+                    if record.revoked_at is not None:
+                        return False
+                    record.revoked_at = time.time()
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(name, record.model_dump_json())
+                    await pipe.execute()
+                    return True
+                except aioredis.WatchError:
+                    continue
 
     async def rotate(self, key_id: str) -> tuple[str, ApiKeyRecord] | None:
         """A new secret with the same tenant, role, limits and tags; the old key revoked.
 
-        None if there is no live key with that id. The new key has an id of its own
-        (ids are derived from the secret), naming the old one in ``rotated_from``.
+        None if there is no key with that id; :class:`NotRotatable` if it is revoked
+        (a concurrent rotation or revocation won) or expired (an expired key is not
+        revived: create a new one). The old key's revocation and the new key's creation
+        are one transaction, conditional (WATCH) on the old record being unchanged, so a
+        key is rotated exactly once. The new key has an id of its own (ids are derived
+        from the secret), naming the old one in ``rotated_from``.
         """
-        old = await self.get(key_id)
-        if old is None or old.revoked_at is not None:
+        digest = await self.redis.hget(self._index, key_id)
+        if digest is None:
             return None
-        created = await self.create(
-            old.tenant,
-            name=old.name,
-            priorities=old.priorities,
-            role=old.role,
-            allowed_models=old.allowed_models,
-            expires_at=old.expires_at,
-            quotas=old.quotas,
-            tags=old.tags,
-            rotated_from=old.key_id,
-        )
-        await self.revoke(key_id)
-        return created
+        name = self._by_digest(_text(digest))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(name)
+                    raw = await pipe.get(name)
+                    if raw is None:
+                        return None
+                    old = ApiKeyRecord.model_validate_json(raw)
+                    if old.revoked_at is not None:
+                        raise NotRotatable(key_id, "revoked")
+                    if old.expired():
+                        raise NotRotatable(key_id, "expired")
+                    key, record = _new_key(
+                        old.tenant,
+                        name=old.name,
+                        priorities=old.priorities,
+                        role=old.role,
+                        allowed_models=old.allowed_models,
+                        expires_at=old.expires_at,
+                        quotas=old.quotas,
+                        tags=old.tags,
+                        rotated_from=old.key_id,
+                    )
+                    old.revoked_at = time.time()
+                    new_digest = key_digest(key)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(name, old.model_dump_json())
+                    pipe.set(self._by_digest(new_digest), record.model_dump_json())
+                    pipe.hset(self._index, record.key_id, new_digest)
+                    await pipe.execute()
+                    return key, record
+                except aioredis.WatchError:
+                    continue
 
+
+class NotRotatable(Exception):
+    """The key cannot be rotated: ``reason`` is ``revoked`` or ``expired``."""
+
+    def __init__(self, key_id: str, reason: str) -> None:
+        super().__init__(f"key {key_id!r} is {reason}")
+        self.key_id = key_id
+        self.reason = reason
+
+
+def _new_key(
+    tenant: str,
+    *,
+    name: str,
+    priorities: list[Priority] | None,
+    role: Role,
+    allowed_models: list[str] | None,
+    expires_at: float | None,
+    quotas: KeyQuota | None,
+    tags: dict[str, str] | None,
+    rotated_from: str | None,
+) -> tuple[str, ApiKeyRecord]:
+    """A new secret and its record (not written)."""
+    check_tenant(tenant)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKeyRecord(
+        key_id=key_digest(key)[:12],
+        tenant=tenant,
+        name=name,
+        role=role,
+        priorities=priorities or [],
+        allowed_models=allowed_models,
+        expires_at=expires_at,
+        quotas=quotas or KeyQuota(),
+        tags=tags or {},
+        rotated_from=rotated_from,
+    )
+    return key, record
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

@@ -55,6 +55,10 @@ class GatewaySettings(CoreSettings):
     #: re-encoding every chunk (``gateway/compat/passthrough.py``). ``false`` translates
     #: every stream, as before: the operator's switch, and the benchmark's "before".
     stream_passthrough: bool = True
+    #: Mark the console's session cookies ``Secure`` even on plain http: set it when TLS
+    #: ends in front of the gateway (an ingress), which the gateway cannot see. Unset,
+    #: they are ``Secure`` on https only (a local stack on http://127.0.0.1 must work).
+    console_secure_cookies: bool = False
     #: Task kinds the workers run; others are refused with 422 at submission.
     #: Add the kinds of agents you install as entry points (``agentqueue.agents``).
     task_kinds: list[str] = Field(default_factory=lambda: ["completion", "map_reduce", "extract"])

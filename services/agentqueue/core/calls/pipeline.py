@@ -189,7 +189,10 @@ class CallPipeline:
         hit: CallResult | None = None
         vector: Vector | None = None
         cached = self.exact is not None and (decision.read or decision.store)
-        if cached and not (passthrough is not None and passthrough.required):
+        # fields outside the core request (reasoning_effort, logprobs) are not in the cache
+        # key: such a call neither reads nor fills the cache
+        outside_key = passthrough is not None and (passthrough.required or passthrough.extra)
+        if cached and not outside_key:
             candidates = await self._cache_candidates(request, key_id)
             hit, vector = await self._lookup(request, tenant, decision, candidates)
         else:

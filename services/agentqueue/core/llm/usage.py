@@ -23,7 +23,13 @@ script or transaction, so the figures never disagree:
 - ``aq:usage-key:<key_id>:<YYYY-MM>``: the key's month, ``total_usd`` only (its monthly
   spend quota reads one field);
 - ``aq:usage-tag:<tenant>:<date>``: the tenant's tags, fields ``<k>=<v>|<model>|<counter>``
-  and ``<k>=<v>|total_usd``;
+  and ``<k>=<v>|total_usd``. Tag values are the caller's (``x-agentqueue-tags``), so
+  the distinct ``k=v`` a tenant's day counts are capped (:data:`MAX_TAG_VALUES`, kept
+  in ``aq:usage-tag-values:<tenant>:<date>``, admitted in the same script or
+  transaction as the increments): a value beyond the cap is counted as ``<k>=other``,
+  and once :data:`OTHER_TAG_KEYS` such ``other`` buckets are taken too, as
+  ``other=other``. The tag hash therefore holds a bounded number of fields whatever
+  callers send, and its totals stay exact;
 - ``aq:usage-tenants:<date>`` and ``aq:usage-keys:<date>`` (``<tenant>|<key_id>``): who had
   usage that day, so the admin API groups without ``SCAN``.
 """
@@ -45,22 +51,70 @@ from agentqueue.core.llm.messages import Usage
 _KEEP_S = 400 * 24 * 3600
 _TOTAL = "total_usd"
 _SEEN_S = 600
+#: Distinct ``k=v`` tag values counted per tenant and UTC day; beyond: ``k=other``.
+MAX_TAG_VALUES = 1000
+#: ``<k>=other`` buckets per tenant and day beyond :data:`MAX_TAG_VALUES`; beyond those:
+#: ``other=other`` (tag names are the caller's too).
+OTHER_TAG_KEYS = 64
+#: How long a day's set of admitted tag values is kept (it is written that day only).
+_TAG_VALUES_KEEP_S = 2 * 24 * 3600
 
-# KEYS: the record's id, then the hashes, then the sets.
-# ARGV: seconds kept, seconds the id is kept, number of hashes, number of sets, then per
-# hash its field prefix ("=" for a hash that takes the USD total alone), then per set
-# its member, then the number of float increments, then (field, increment) pairs, the
-# float ones last.
-_RECORD = """
+# Counts one call under its tags: KEYS the tag hash and the day's set of admitted
+# values; ``members`` the call's ``k=v``, ``incs`` (field, amount, is_float) triples.
+_COUNT_TAGS = """
+local function count_tags(hash, admitted, members, limit, reserve, incs, keep)
+    local used = {}
+    for _, member in ipairs(members) do
+        local name = member
+        if redis.call("sismember", admitted, member) == 0 then
+            if redis.call("scard", admitted) < limit then
+                redis.call("sadd", admitted, member)
+            else
+                name = string.match(member, "^([^=]*)=") .. "=other"
+                if redis.call("sismember", admitted, name) == 0 then
+                    if redis.call("scard", admitted) < limit + reserve then
+                        redis.call("sadd", admitted, name)
+                    else
+                        name = "other=other"
+                    end
+                end
+            end
+        end
+        if not used[name] then
+            used[name] = true
+            for _, inc in ipairs(incs) do
+                if inc[3] then
+                    redis.call("hincrbyfloat", hash, name .. "|" .. inc[1], inc[2])
+                else
+                    redis.call("hincrby", hash, name .. "|" .. inc[1], inc[2])
+                end
+            end
+        end
+    end
+    redis.call("expire", hash, keep)
+    redis.call("expire", admitted, tonumber(keep) < %(values_keep)d and keep or %(values_keep)d)
+end
+""" % {"values_keep": _TAG_VALUES_KEEP_S}
+
+# KEYS: the record's id, then the hashes, then the sets, then (with tags) the tag hash
+# and the day's set of admitted tag values.
+# ARGV: seconds kept, seconds the id is kept, number of hashes, number of sets, number of
+# tags, distinct tag values admitted a day, ``other`` buckets beyond, then per hash its
+# field prefix ("=" for a hash that takes the USD total alone), then per set its member,
+# then per tag its ``k=v``, then the number of float increments, then (field, increment)
+# pairs, the float ones last.
+_RECORD = (
+    _COUNT_TAGS
+    + """
 if not redis.call("set", KEYS[1], 1, "NX", "EX", ARGV[2]) then
     return 0
 end
-local nh, ns = tonumber(ARGV[3]), tonumber(ARGV[4])
-local base = 4 + nh + ns
+local nh, ns, nt = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local base = 7 + nh + ns + nt
 local floats = tonumber(ARGV[base + 1])
 local n = (#ARGV - base - 1) / 2
 for h = 1, nh do
-    local key, prefix = KEYS[1 + h], ARGV[4 + h]
+    local key, prefix = KEYS[1 + h], ARGV[7 + h]
     for i = 1, n do
         local field, amount = ARGV[base + 2 * i], ARGV[base + 1 + 2 * i]
         if prefix == "=" then
@@ -77,11 +131,48 @@ for h = 1, nh do
 end
 for j = 1, ns do
     local key = KEYS[1 + nh + j]
-    redis.call("sadd", key, ARGV[4 + nh + j])
+    redis.call("sadd", key, ARGV[7 + nh + j])
     redis.call("expire", key, ARGV[1])
+end
+if nt > 0 then
+    local members, incs = {}, {}
+    for t = 1, nt do
+        members[t] = ARGV[7 + nh + ns + t]
+    end
+    for i = 1, n do
+        incs[i] = {ARGV[base + 2 * i], ARGV[base + 1 + 2 * i], i > n - floats}
+    end
+    count_tags(
+        KEYS[2 + nh + ns], KEYS[3 + nh + ns], members,
+        tonumber(ARGV[6]), tonumber(ARGV[7]), incs, ARGV[1]
+    )
 end
 return 1
 """
+)
+
+# The tags alone (``record_in``, queued in a transaction): KEYS the tag hash and the
+# set of admitted values; ARGV seconds kept, values admitted a day, ``other`` buckets,
+# number of tags, the tags' ``k=v``, the number of float increments, (field, increment)
+# pairs, the float ones last.
+_TAGS = (
+    _COUNT_TAGS
+    + """
+local nt = tonumber(ARGV[4])
+local base = 4 + nt
+local floats = tonumber(ARGV[base + 1])
+local n = (#ARGV - base - 1) / 2
+local members, incs = {}, {}
+for t = 1, nt do
+    members[t] = ARGV[4 + t]
+end
+for i = 1, n do
+    incs[i] = {ARGV[base + 2 * i], ARGV[base + 1 + 2 * i], i > n - floats}
+end
+count_tags(KEYS[1], KEYS[2], members, tonumber(ARGV[2]), tonumber(ARGV[3]), incs, ARGV[1])
+return 1
+"""
+)
 
 #: The field prefix of a hash that takes the call's USD total alone (a key's month).
 _TOTAL_ONLY = "="
@@ -101,6 +192,10 @@ def _increments(
     return counts, [(f"{model}|cost_usd", cost), (_TOTAL, cost)]
 
 
+def _tag_members(tags: Mapping[str, str] | None) -> list[str]:
+    return [f"{name}={value}" for name, value in sorted((tags or {}).items())]
+
+
 def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
@@ -114,9 +209,18 @@ def seconds_to_month_end(now: dt.datetime | None = None) -> float:
 
 
 class UsageLedger:
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = "aq:usage:") -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = "aq:usage:",
+        max_tag_values: int = MAX_TAG_VALUES,
+        other_tag_keys: int = OTHER_TAG_KEYS,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.max_tag_values = max_tag_values
+        self.other_tag_keys = other_tag_keys
         self._record = redis.register_script(_RECORD)
 
     def _key(self, tenant: str, day: dt.date) -> str:
@@ -134,6 +238,10 @@ class UsageLedger:
     def tag_key(self, tenant: str, day: dt.date) -> str:
         return f"{self.prefix.rstrip(':')}-tag:{tenant}:{day.isoformat()}"
 
+    def tag_values_key(self, tenant: str, day: dt.date) -> str:
+        """The set of ``k=v`` admitted to the tenant's tag hash that day."""
+        return f"{self.prefix.rstrip(':')}-tag-values:{tenant}:{day.isoformat()}"
+
     def tenants_key(self, day: dt.date) -> str:
         return f"{self.prefix.rstrip(':')}-tenants:{day.isoformat()}"
 
@@ -141,9 +249,10 @@ class UsageLedger:
         return f"{self.prefix.rstrip(':')}-keys:{day.isoformat()}"
 
     def _targets(
-        self, tenant: str, key_id: str | None, tags: Mapping[str, str] | None
+        self, tenant: str, key_id: str | None
     ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """Where one call is counted: (hash, field prefix) pairs and (set, member) pairs."""
+        """Where one call is counted (but its tags): (hash, field prefix) pairs and (set,
+        member) pairs."""
         day = utc_today()
         hashes = [(self._key(tenant, day), "")]
         sets = [(self.tenants_key(day), tenant)]
@@ -151,9 +260,11 @@ class UsageLedger:
             hashes.append((self.key_day_key(key_id, day), ""))
             hashes.append((self.key_month_key(key_id, day), _TOTAL_ONLY))
             sets.append((self.keys_key(day), f"{tenant}|{key_id}"))
-        for name, value in sorted((tags or {}).items()):
-            hashes.append((self.tag_key(tenant, day), f"{name}={value}|"))
         return hashes, sets
+
+    def _tag_keys(self, tenant: str) -> list[str]:
+        day = utc_today()
+        return [self.tag_key(tenant, day), self.tag_values_key(tenant, day)]
 
     async def record(
         self,
@@ -166,10 +277,13 @@ class UsageLedger:
         tags: Mapping[str, str] | None = None,
     ) -> None:
         counts, amounts = _increments(model, usage, cost_usd)
-        hashes, sets = self._targets(tenant, key_id, tags)
-        args: list[str | int] = [_KEEP_S, _SEEN_S, len(hashes), len(sets)]
+        hashes, sets = self._targets(tenant, key_id)
+        members = _tag_members(tags)
+        args: list[str | int] = [_KEEP_S, _SEEN_S, len(hashes), len(sets), len(members)]
+        args += [self.max_tag_values, self.other_tag_keys]
         args += [prefix for _, prefix in hashes]
         args += [member for _, member in sets]
+        args += members
         args.append(len(amounts))
         for field, count in counts:
             args += [field, count]
@@ -181,6 +295,7 @@ class UsageLedger:
                     f"{self.prefix.rstrip(':')}-seen:{uuid.uuid4().hex}",
                     *(key for key, _ in hashes),
                     *(key for key, _ in sets),
+                    *(self._tag_keys(tenant) if members else []),
                 ],
                 args=args,
             )
@@ -203,7 +318,7 @@ class UsageLedger:
         write finds already there (``TaskStore.add_call``), so that the record and the
         ledger hold the same calls whatever crashes in between."""
         counts, amounts = _increments(model, usage, cost_usd)
-        hashes, sets = self._targets(tenant, key_id, tags)
+        hashes, sets = self._targets(tenant, key_id)
         for key, prefix in hashes:
             if prefix != _TOTAL_ONLY:
                 for field, count in counts:
@@ -218,6 +333,15 @@ class UsageLedger:
         for key, member in sets:
             pipe.sadd(key, member)
             pipe.expire(key, _KEEP_S)
+        members = _tag_members(tags)
+        if members:
+            args: list[str | int] = [_KEEP_S, self.max_tag_values, self.other_tag_keys]
+            args += [len(members), *members, len(amounts)]
+            for field, count in counts:
+                args += [field, count]
+            for field, amount in amounts:
+                args += [field, amount]
+            pipe.eval(_TAGS, 2, *self._tag_keys(tenant), *args)
 
     async def key_spent(self, key_id: str, *, month: bool = False) -> Decimal:
         """What the key spent today (UTC), or this month with ``month``."""

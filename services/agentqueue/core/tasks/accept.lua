@@ -12,10 +12,12 @@
 -- KEYS[7] aq:task:<id>:events     the task's event log (core/tasks/events.py)
 -- KEYS[8] aq:tasks:<tenant>        the tenant's listing index (core/tasks/listing.py):
 --                                  created ms -> task id, entries older than the TTL trimmed
+-- KEYS[9] aq:task-tenants          the tenants that have a listing index (the admin
+--                                  console lists them without SCAN)
 -- ARGV: task id, record JSON, ttl (s), body hash, "1" with an Idempotency-Key,
 --       next check (score), redis message id, encoded message, queue name,
 --       the log's cap (MAXLEN ~), the event's type, the event's data (JSON),
---       created (ms, the index score), the oldest score kept (ms)
+--       created (ms, the index score), the oldest score kept (ms), the tenant
 --
 -- Returns {outcome, task id}: "created" (also for a replay of this very call, whose
 -- reply was lost and which the client retried: the record is already there), "replay"
@@ -53,6 +55,10 @@ if KEYS[8] then
     redis.call("zadd", KEYS[8], ARGV[13], task_id)
     redis.call("zremrangebyscore", KEYS[8], "-inf", "(" .. ARGV[14])
     redis.call("expire", KEYS[8], ARGV[3])
+end
+if KEYS[9] then
+    redis.call("sadd", KEYS[9], ARGV[15])
+    redis.call("expire", KEYS[9], ARGV[3])
 end
 if with_key then
     redis.call("set", KEYS[2], task_id .. " " .. ARGV[4], "EX", ARGV[3])

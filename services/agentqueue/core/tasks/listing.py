@@ -5,7 +5,9 @@ milliseconds, member = the task id. The acceptance script (``accept.lua``) adds 
 to it in the same script that writes the record, so a task that exists is listed and a
 listed task existed; the same script drops the entries older than the records' TTL
 (``ZREMRANGEBYSCORE``, cheap: only what expired since the last write) and renews the
-set's own expiry, so an idle tenant's index goes with its records. An entry whose record
+set's own expiry, so an idle tenant's index goes with its records. The same script adds
+the tenant to ``aq:task-tenants`` (:data:`TENANTS_KEY`, its expiry renewed likewise), so
+a listing across tenants (the admin console's) never walks the keyspace. An entry whose record
 expired a little earlier than its index entry (or was deleted) is skipped.
 
 **Filters.** ``since``/``until`` are score ranges. ``status``, ``priority`` and ``kind``
@@ -40,6 +42,10 @@ from agentqueue.core.tasks.store import task_key
 MAX_SCANNED = 1000
 #: Records read per round trip while a filtered page fills.
 _BATCH = 100
+
+
+#: The tenants that have an index (written with it): listed without ``SCAN``.
+TENANTS_KEY = "aq:task-tenants"
 
 
 def index_key(tenant: str) -> str:

@@ -107,7 +107,12 @@ class TaskStore:
         """
         # The record is written before the key is claimed, so whoever loses the claim
         # always finds the winner's record; with its listing entry, as accept.lua does.
-        from agentqueue.core.tasks.listing import created_ms, index_key, oldest_kept_ms
+        from agentqueue.core.tasks.listing import (
+            TENANTS_KEY,
+            created_ms,
+            index_key,
+            oldest_kept_ms,
+        )
 
         index = index_key(record.tenant)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -115,6 +120,8 @@ class TaskStore:
             pipe.zadd(index, {record.id: created_ms(record)})
             pipe.zremrangebyscore(index, "-inf", f"({oldest_kept_ms(self.ttl)}")
             pipe.expire(index, self.ttl)
+            pipe.sadd(TENANTS_KEY, record.tenant)
+            pipe.expire(TENANTS_KEY, self.ttl)
             await pipe.execute()
         if idempotency_key is not None:
             key = _idem_key(record.tenant, idempotency_key)

@@ -61,7 +61,7 @@ from agentqueue.core.queues.broker import (
     task_message,
 )
 from agentqueue.core.tasks.events import MAX_EVENTS, EventType, event_data, events_key
-from agentqueue.core.tasks.listing import created_ms, index_key, oldest_kept_ms
+from agentqueue.core.tasks.listing import TENANTS_KEY, created_ms, index_key, oldest_kept_ms
 from agentqueue.core.tasks.model import TaskRecord
 from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore, idem_key, task_key
 from agentqueue.core.telemetry import tracing
@@ -128,6 +128,7 @@ async def submit(
                 queue_key(namespace, queue),
                 events_key(record.id),
                 index_key(record.tenant),
+                TENANTS_KEY,
             ],
             [
                 record.id,
@@ -144,6 +145,7 @@ async def submit(
                 event_data(queued),
                 created_ms(record),
                 oldest_kept_ms(store.ttl),
+                record.tenant,
             ],
         )
     except RedisError as exc:  # Redis unreachable (after the client's retries): no task

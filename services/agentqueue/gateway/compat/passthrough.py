@@ -44,16 +44,22 @@ async def relay(
     accounted and stored by the time the iteration ends, left out). A failure after the
     first byte ends the stream with the protocol's error event, unless the provider's own
     was forwarded already. One generator between the provider's reads and uvicorn."""
+    last = b""
     try:
         if isinstance(started.first, bytes):
+            last = started.first
             yield started.first
         async for event in started.rest:
             if isinstance(event, bytes):
+                last = event or last
                 yield event
     except Exception as exc:  # after the first byte: the 200 is sent
         log.warning("passed-through stream failed after its first byte: %s", exc)
         if not getattr(exc, "forwarded", False):
-            yield error_event(exc)
+            # a read may have ended inside an event: close it, or the client's parser
+            # reads our error event as the rest of that one
+            ended = not last or last.endswith((b"\n\n", b"\r\n\r\n"))
+            yield (b"" if ended else b"\n\n") + error_event(exc)
     finally:
         await started.aclose()
 

@@ -10,7 +10,9 @@ public API makes (another tenant's task is not found).
 What it costs Redis, since some reads walk the keyspace:
 
 - the task list reads core's per-tenant index (``core/tasks/listing.py``); an admin's
-  list of every tenant finds the tenants by a ``SCAN`` of the index keys (one a tenant);
+  list of every tenant reads the set of tenants with an index (``aq:task-tenants``,
+  written with the index, never a ``SCAN``) and merges their indexes newest first,
+  looking at :data:`ADMIN_MAX_SCANNED` entries (and records) at most in all;
 - the overview reuses :class:`RedisOverview` (``agentqueue top``'s reader), one per
   gateway process, read under a lock.
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import heapq
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,13 +33,17 @@ from agentqueue.core.llm.usage_report import GroupBy, days_between, usage_report
 from agentqueue.core.tasks import listing
 from agentqueue.core.tasks.dead_letters import DeadLetter, DeadLetters
 from agentqueue.core.tasks.events import TaskEvent
-from agentqueue.core.tasks.listing import TaskFilter, index_key
+from agentqueue.core.tasks.listing import TENANTS_KEY, TaskFilter, index_key
 from agentqueue.core.tasks.model import TaskRecord
 from agentqueue.core.tasks.overview import Overview, RedisOverview
 from agentqueue.core.tasks.store import TaskStore, task_key
 
 #: Rows a listing shows.
 LIST_LIMIT = 100
+#: Index entries (and records) an admin's page of every tenant's tasks looks at, in all.
+ADMIN_MAX_SCANNED = 1000
+#: Index entries read per tenant and round trip while merging, at most.
+_CHUNK = 100
 
 
 def _text(value: bytes | str) -> str:
@@ -73,10 +81,8 @@ class TaskList:
 
 
 async def tenants_with_tasks(redis: aioredis.Redis) -> list[str]:
-    """Tenants that have a task index (one key each: a short walk)."""
-    prefix = index_key("")
-    found = {_text(k)[len(prefix) :] async for k in redis.scan_iter(match=f"{prefix}*")}
-    return sorted(found)
+    """Tenants that have (or had, within the records' TTL) a task index."""
+    return sorted(_text(t) for t in await redis.smembers(TENANTS_KEY))  # type: ignore[misc]
 
 
 async def list_tasks(
@@ -86,18 +92,95 @@ async def list_tasks(
     *,
     cursor: str | None = None,
     limit: int = LIST_LIMIT,
+    max_scanned: int | None = None,
 ) -> TaskList:
     """The newest tasks matching ``where``, from core's per-tenant index
     (``core/tasks/listing.py``, what ``GET /v1/tasks`` pages through). ``tenant`` None (an
-    admin): the first page of every tenant's, merged, without a cursor."""
+    admin): every tenant's, merged newest first, without a cursor, having looked at
+    ``max_scanned`` (:data:`ADMIN_MAX_SCANNED`) index entries at most in all (what was
+    found by then)."""
     if tenant is not None:
         page = await listing.list_tasks(redis, tenant, limit=limit, cursor=cursor, where=where)
         return TaskList(page.tasks, page.next_cursor)
+    cap = ADMIN_MAX_SCANNED if max_scanned is None else max_scanned
+    return TaskList(await _every_tenants(redis, where, limit, cap))
+
+
+class _Merge:
+    """Every tenant's index, newest first: a few entries per tenant at a time."""
+
+    def __init__(self, redis: aioredis.Redis, where: TaskFilter, chunk: int) -> None:
+        self.redis = redis
+        self.low: str | int = "-inf" if where.since is None else int(where.since * 1000)
+        self.high: str | int = "+inf" if where.until is None else int(where.until * 1000)
+        self.chunk = chunk
+        self.entries: dict[str, deque[tuple[str, float]]] = {}
+        self.read: dict[str, int] = {}
+        self.heap: list[tuple[float, str, str]] = []  # (-score, tenant, task id)
+
+    async def fill(self, tenants: list[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in tenants:
+                pipe.zrevrangebyscore(
+                    index_key(name),
+                    self.high,
+                    self.low,
+                    start=self.read.get(name, 0),
+                    num=self.chunk,
+                    withscores=True,
+                )
+            results = await pipe.execute()
+        for name, got in zip(tenants, results, strict=True):
+            self.read[name] = self.read.get(name, 0) + len(got)
+            self.entries[name] = deque((_text(m), float(sc)) for m, sc in got)
+            self._push(name)
+            if len(got) < self.chunk:
+                self.read[name] = -1  # the index is over
+
+    def _push(self, name: str) -> None:
+        if self.entries[name]:
+            task_id, score = self.entries[name][0]
+            heapq.heappush(self.heap, (-score, name, task_id))
+
+    async def pop(self) -> tuple[str, str] | None:
+        """The newest entry left: (tenant, task id)."""
+        if not self.heap:
+            return None
+        _, name, task_id = heapq.heappop(self.heap)
+        self.entries[name].popleft()
+        if self.entries[name]:
+            self._push(name)
+        elif self.read[name] >= 0:
+            await self.fill([name])
+        return name, task_id
+
+
+async def _every_tenants(
+    redis: aioredis.Redis, where: TaskFilter, limit: int, max_scanned: int
+) -> list[TaskRecord]:
+    tenants = await tenants_with_tasks(redis)
+    if not tenants:
+        return []
+    merge = _Merge(redis, where, max(1, min(_CHUNK, max_scanned // len(tenants))))
+    await merge.fill(tenants)
     records: list[TaskRecord] = []
-    for name in await tenants_with_tasks(redis):
-        records += (await listing.list_tasks(redis, name, limit=limit, where=where)).tasks
-    records.sort(key=lambda r: r.created_at, reverse=True)
-    return TaskList(records[:limit])
+    scanned = 0
+    while len(records) < limit and scanned < max_scanned:
+        want = min(max_scanned - scanned, _CHUNK if where.by_record else limit - len(records))
+        batch: list[tuple[str, str]] = []
+        while len(batch) < want and (entry := await merge.pop()) is not None:
+            batch.append(entry)
+        if not batch:
+            break
+        scanned += len(batch)
+        raws = await redis.mget([task_key(task_id) for _, task_id in batch])
+        for (name, _), raw in zip(batch, raws, strict=True):
+            if raw is None:
+                continue  # expired before its index entry was trimmed
+            record = TaskRecord.model_validate_json(raw)
+            if record.tenant == name and where.matches(record) and len(records) < limit:
+                records.append(record)
+    return records
 
 
 async def task_events(store: TaskStore, task_id: str) -> list[TaskEvent]:

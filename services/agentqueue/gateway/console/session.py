@@ -96,7 +96,10 @@ def _redis(request: Request) -> aioredis.Redis:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """``Secure`` on https, and always when TLS ends before the gateway (a setting: the
+    scheme the gateway sees behind an ingress is http)."""
+    forced = getattr(request.app.state.settings, "console_secure_cookies", False)
+    return bool(forced) or request.url.scheme == "https"
 
 
 async def login(request: Request, response: Response, key: str) -> bool:

@@ -148,3 +148,10 @@ async def test_the_anthropic_body_carries_sampling_fields_not_extra_body() -> No
     assert "extra_body" not in sent
     assert sent["temperature"] == 0.2 and sent["stream"] is True
     await provider.aclose()
+
+
+def test_a_malformed_event_is_the_providers_failure_not_an_escaped_exception() -> None:
+    """Some OpenAI-compatible servers send a non-JSON ``data:`` line: that is a failed
+    stream (translated, fallback before the first byte), not a JSONDecodeError."""
+    with pytest.raises(StreamError):
+        openai_opening(None, "not json {")

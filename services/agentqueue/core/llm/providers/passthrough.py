@@ -98,12 +98,21 @@ async def forward(
         yield rest
 
 
+def _event(data: str) -> Any:
+    """One event's JSON; a malformed one (some OpenAI-compatible servers) is the
+    provider's failure like an error event, never an exception escaping untranslated."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise StreamError({"error": {"message": "the provider sent a malformed event"}}) from None
+
+
 def openai_opening(_name: str | None, data: str) -> bool:
     """A Chat Completions chunk with content, a tool call or a finish reason (or the
     end); its error event raises."""
     if data == "[DONE]":
         return True
-    chunk = json.loads(data)
+    chunk = _event(data)
     if "error" in chunk:
         raise StreamError(chunk)
     for choice in chunk.get("choices") or ():
@@ -116,9 +125,9 @@ def openai_opening(_name: str | None, data: str) -> bool:
 def anthropic_opening(name: str | None, data: str) -> bool:
     """A Messages event past the message's and blocks' starts (a delta, the end); its
     ``error`` event raises."""
-    kind = name or json.loads(data).get("type")
+    kind = name or _event(data).get("type")
     if kind == "error":
-        raise StreamError(json.loads(data))
+        raise StreamError(_event(data))
     return kind in ("content_block_delta", "message_delta", "message_stop")
 
 
@@ -187,7 +196,7 @@ def openai_answer(raw: bytes, model: str, new_id: Callable[[], str]) -> Completi
     for _, data in events(raw):
         if data == "[DONE]":
             break
-        chunk = json.loads(data)
+        chunk = _event(data)
         if "error" in chunk:
             raise StreamError(chunk, forwarded=True)
         model = chunk.get("model") or model
@@ -224,7 +233,7 @@ def anthropic_answer(raw: bytes, model: str, new_id: Callable[[], str]) -> Compl
     stop_reason: str | None = None
     stop_sequence: str | None = None
     for name, data in events(raw):
-        event = json.loads(data)
+        event = _event(data)
         kind = event.get("type", name)
         if kind == "error":
             raise StreamError(event, forwarded=True)

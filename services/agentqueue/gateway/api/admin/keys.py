@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from agentqueue.core.apikeys import ApiKeyRecord, ApiKeys
+from agentqueue.core.apikeys import ApiKeyRecord, ApiKeys, NotRotatable
 from agentqueue.core.llm.catalog import Catalog, UnknownModel
 from agentqueue.core.ratelimit.key_quotas import key_budget, key_limits
 from agentqueue.gateway.api.admin.auth import AdminDep
@@ -146,12 +146,17 @@ async def revoke_key(key_id: str, request: Request, admin: AdminDep) -> KeyView:
     responses=admin_errors(404, 409),
 )
 async def rotate_key(key_id: str, request: Request, admin: AdminDep) -> KeyCreated:
-    """A new key with the same tenant, role, limits and tags; the old one revoked. The
-    new key is in this answer only."""
+    """A new key with the same tenant, role, limits, expiry and tags; the old one
+    revoked, in one transaction: a key is rotated once (409 to a concurrent second
+    rotation). A revoked or expired key is not rotated (409 naming which). The new key
+    is in this answer only."""
     await _get(request, key_id)
-    rotated = await _keys(request).rotate(key_id)
+    try:
+        rotated = await _keys(request).rotate(key_id)
+    except NotRotatable as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
     if rotated is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"key {key_id!r} is revoked")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no key {key_id!r}")
     key, record = rotated
     await _configure_budget(request, record)
     await audit(request, admin, "key.rotate", key_id, new_key_id=record.key_id)
