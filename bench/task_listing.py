@@ -51,7 +51,13 @@ from agentqueue.core.queues.broker import (
     task_message,
 )
 from agentqueue.core.tasks.events import MAX_EVENTS, EventType, event_data, events_key
-from agentqueue.core.tasks.listing import created_ms, encode_cursor, index_key, oldest_kept_ms
+from agentqueue.core.tasks.listing import (
+    TENANTS_KEY,
+    created_ms,
+    encode_cursor,
+    index_key,
+    oldest_kept_ms,
+)
 from agentqueue.core.tasks.model import TaskRecord, TaskSpec
 from agentqueue.core.tasks.store import INFLIGHT_KEY, TaskStore, task_key
 from agentqueue.core.tasks.submission import _ACCEPT, _ACCEPT_SHA, FIRST_CHECK_S, submit
@@ -82,6 +88,7 @@ def accept_call(record: TaskRecord, ttl: int = TTL) -> tuple[list[str], list[Any
         queue_key(NAMESPACE, queue),
         events_key(record.id),
         index_key(record.tenant),
+        TENANTS_KEY,
     ]
     args = [
         record.id,
@@ -98,6 +105,7 @@ def accept_call(record: TaskRecord, ttl: int = TTL) -> tuple[list[str], list[Any
         event_data(queued),
         created_ms(record),
         oldest_kept_ms(ttl),
+        record.tenant,
     ]
     return keys, args
 

@@ -70,9 +70,7 @@ async def test_concurrent_rotations_rotate_once(aredis: aioredis.Redis) -> None:
         lost = [o for o in outcomes if isinstance(o, NotRotatable)]
         assert len(won) == 1 and len(lost) == 1, outcomes
         assert lost[0].reason == "revoked"
-        successors = [
-            r for r in await keys.list("t") if r.rotated_from == record.key_id
-        ]
+        successors = [r for r in await keys.list("t") if r.rotated_from == record.key_id]
         assert [r.key_id for r in successors] == [won[0][1].key_id]
         assert successors[0].revoked_at is None
 

@@ -133,6 +133,7 @@ async def test_rotation_is_refused_for_an_expired_key_and_a_second_concurrent_on
     listed = (await gw.get("/admin/v1/keys", headers=ADMIN)).json()["keys"]
     assert [k["rotated_from"] for k in listed].count(record["key_id"]) == 1
 
+
 async def test_key_lifecycle_and_audit(gw: httpx.AsyncClient, aredis: aioredis.Redis) -> None:
     key, record = await _create(
         gw,

@@ -90,3 +90,35 @@ async def test_a_broken_new_file_keeps_the_running_configuration(
             assert answer.choices[0].message.content
         finally:
             await client.close()
+
+
+async def test_a_reload_that_drops_a_deployment_drops_its_breaker_state(
+    redis_url: str, simulator: Any, tmp_path: Path
+) -> None:
+    """East's breaker is open, then a reload drops east: its ``agentqueue_breaker_state``
+    series goes with it (not 2, alerting, until a restart); west's stays."""
+    import yaml
+    from prometheus_client import REGISTRY
+
+    def deployment(name: str) -> dict[str, Any]:
+        models = [{"model": "gpt-4.1"}]
+        return {"name": name, "kind": "openai", "simulated": True, "models": models}
+
+    def state(name: str) -> float | None:
+        return REGISTRY.get_sample_value("agentqueue_breaker_state", {"deployment": name})
+
+    path = tmp_path / "agentqueue.yaml"
+    path.write_text(yaml.safe_dump({"deployments": [deployment("east"), deployment("west")]}))
+    settings = served_settings(redis_url, simulator.url, AGENTQUEUE_CONFIG=str(path))
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        before = app.state.chain
+        east = before.breakers["east"]
+        for _ in range(east.failure_threshold):
+            east.record_failure()
+        assert state("east") == 2
+        path.write_text(yaml.safe_dump({"deployments": [deployment("west")]}))
+        app.state.config_watcher.trigger()
+        await _until(lambda: app.state.chain is not before)
+        assert set(app.state.chain.breakers) == {"west"}
+        assert state("east") is None and state("west") == 0

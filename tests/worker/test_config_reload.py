@@ -38,3 +38,38 @@ async def test_a_changed_file_swaps_the_runner_pipeline(
         await retirer.aclose()
         await runner.chain.aclose()  # type: ignore[attr-defined]
         await runner.store.redis.aclose()
+
+
+async def test_a_reload_that_drops_a_deployment_drops_its_breaker_state(
+    redis_url: str, simulator: Any, tmp_path: Path
+) -> None:
+    import yaml
+    from prometheus_client import REGISTRY
+
+    def deployment(name: str) -> dict[str, Any]:
+        models = [{"model": "gpt-4.1"}]
+        return {"name": name, "kind": "openai", "simulated": True, "models": models}
+
+    def state(name: str) -> float | None:
+        return REGISTRY.get_sample_value("agentqueue_breaker_state", {"deployment": name})
+
+    path = tmp_path / "agentqueue.yaml"
+    names = ("w-east", "w-west")
+    path.write_text(yaml.safe_dump({"deployments": [deployment(n) for n in names]}))
+    settings = WorkerSettings(
+        redis_url=SecretStr(redis_url), simulator_url=simulator.url, AGENTQUEUE_CONFIG=str(path)
+    )
+    runner = build_runner(settings)
+    watcher, retirer = reloader(settings, runner, grace=3600)
+    try:
+        east = runner.chain.chain.breakers["w-east"]  # type: ignore[attr-defined]
+        for _ in range(east.failure_threshold):
+            east.record_failure()
+        assert state("w-east") == 2
+        path.write_text(yaml.safe_dump({"deployments": [deployment("w-west")]}))
+        assert await watcher.check() is True
+        assert state("w-east") is None and state("w-west") == 0
+    finally:
+        await retirer.aclose()
+        await runner.chain.aclose()  # type: ignore[attr-defined]
+        await runner.store.redis.aclose()

@@ -318,6 +318,7 @@ def _new_key(
     )
     return key, record
 
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from agentqueue.core.calls import observe
 from agentqueue.core.calls.embeddings import EmbeddingCaller, build_embedding_caller
 from agentqueue.core.calls.factory import build_pipeline, configure_budgets
 from agentqueue.core.calls.fallback import FallbackChain
@@ -78,6 +79,7 @@ async def start_reloading(
         calls = build_calls(fresh, app.state.redis)
         old: FallbackChain = app.state.chain
         install(app, calls)
+        observe.forget_breakers(calls.chain.breakers, old.breakers)  # dropped deployments
         app.state.settings = fresh
         retirer.retire(old.aclose)
 

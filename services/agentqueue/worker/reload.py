@@ -17,9 +17,11 @@ from collections.abc import Callable
 
 import dramatiq.asyncio
 
+from agentqueue.core.calls import observe
 from agentqueue.core.calls.factory import build_pipeline, configure_budgets
 from agentqueue.core.config.schema import AgentQueueConfig
 from agentqueue.core.config.watch import ConfigWatcher, Retirer
+from agentqueue.core.llm.breaker import CircuitBreaker
 from agentqueue.core.tasks.webhook_delivery import WebhookSender
 from agentqueue.worker.agents.runtime import AgentRuntime
 from agentqueue.worker.runner import TaskRunner
@@ -51,6 +53,7 @@ def reloader(
         runtime = AgentRuntime.for_completer(pipeline)
         old = runner.chain
         runner.chain, runner.runtime = pipeline, runtime
+        observe.forget_breakers(pipeline.chain.breakers, _breakers(old))  # dropped ones
         if sender is not None:
             sender.policy = dataclasses.replace(
                 sender.policy,
@@ -63,6 +66,13 @@ def reloader(
 
     watcher = ConfigWatcher(settings.config_file, on_change, current=settings.file_config())
     return watcher, retirer
+
+
+def _breakers(completer: object) -> dict[str, CircuitBreaker]:
+    """The breakers of a runner's completer: a pipeline's chain's, or a bare chain's."""
+    chain = getattr(completer, "chain", completer)
+    breakers: dict[str, CircuitBreaker] = getattr(chain, "breakers", {})
+    return breakers
 
 
 def start_reloading(

@@ -171,3 +171,29 @@ def test_a_failure_the_client_caused_is_not_a_warning(
         "agentqueue_provider_429s_total", provider="openai", model="gpt-4.1", deployment="default"
     )
     assert counted - before == (1 if isinstance(error, RateLimited) else 0)
+
+
+def test_a_reload_forgets_the_breaker_state_of_dropped_deployments() -> None:
+    """An open breaker of a deployment the new chain no longer has: its series goes (it
+    said 2, and alerted, until the process restarted), the kept one's stays, and the
+    retired breaker cannot bring it back."""
+    from agentqueue.core.llm.breaker import CircuitBreaker
+
+    east, west = CircuitBreaker("east", failure_threshold=1), CircuitBreaker("west")
+    observe.watch_breakers({"gone-east": east, "kept-west": west})
+    east.record_failure()
+    assert east.state.value == "open"
+    assert REGISTRY.get_sample_value("agentqueue_breaker_state", {"deployment": "gone-east"}) == 2
+    new_west = CircuitBreaker("west")
+    observe.watch_breakers({"kept-west": new_west})
+    observe.forget_breakers({"kept-west": new_west}, {"gone-east": east, "kept-west": west})
+    assert (
+        REGISTRY.get_sample_value("agentqueue_breaker_state", {"deployment": "gone-east"}) is None
+    )
+    assert REGISTRY.get_sample_value("agentqueue_breaker_state", {"deployment": "kept-west"}) == 0
+    east.record_success()
+    east.record_failure()  # the retired chain's calls still running: not published
+    assert east.state.value == "open"
+    assert (
+        REGISTRY.get_sample_value("agentqueue_breaker_state", {"deployment": "gone-east"}) is None
+    )

@@ -15,7 +15,11 @@ USAGE = Usage(input_tokens=3, output_tokens=2)
 
 async def _fields(aredis: aioredis.Redis, ledger: UsageLedger) -> dict[str, str]:
     raw = await aredis.hgetall(ledger.tag_key("t", utc_today()))
-    return {k.decode(): v.decode() for k, v in raw.items()}
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 async def _check(aredis: aioredis.Redis, ledger: UsageLedger, calls: int, limit: int) -> None:

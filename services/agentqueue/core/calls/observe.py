@@ -25,6 +25,7 @@ from agentqueue.core.llm.call_result import Attempt
 from agentqueue.core.llm.messages import Usage
 from agentqueue.core.telemetry import metrics as m
 from agentqueue.core.telemetry.context import current_task_id
+from agentqueue.core.telemetry.exposition import multiproc_dir
 from agentqueue.core.telemetry.tracing import current_request_id
 
 log = logging.getLogger("agentqueue.llm")
@@ -51,6 +52,32 @@ def watch_breakers(breakers: Mapping[str, CircuitBreaker]) -> None:
         breaker.on_change = _breaker_listener(deployment)
         m.BREAKER_STATE.labels(deployment).set(_STATE_VALUE[state])
         m.BREAKER_OPENED.labels(deployment)  # at zero
+
+
+def forget_breakers(
+    current: Mapping[str, CircuitBreaker], retired: Mapping[str, CircuitBreaker] | None = None
+) -> None:
+    """After a reload installed a chain with the ``current`` breakers: no series of
+    ``agentqueue_breaker_state`` for a deployment it no longer has (an open breaker of a
+    dropped deployment would otherwise say 2, and alert, until the process restarts).
+
+    The ``retired`` chain's breakers stop publishing (the calls still running on it
+    could otherwise bring the series of a dropped deployment back, or overwrite a kept
+    one's, which the new breaker owns). In multiprocess mode prometheus_client cannot
+    remove a series from this process's file: it is set to 0 (closed) instead.
+    """
+    for breaker in (retired or {}).values():
+        breaker.on_change = None
+    published = {
+        sample.labels["deployment"]
+        for family in m.BREAKER_STATE.collect()
+        for sample in family.samples
+    }
+    for deployment in published - set(current):
+        if multiproc_dir() is not None:
+            m.BREAKER_STATE.labels(deployment).set(_STATE_VALUE[BreakerState.CLOSED])
+        else:
+            m.BREAKER_STATE.remove(deployment)
 
 
 def deployment_known(provider: str, deployment: str) -> None:

@@ -92,9 +92,9 @@ local function count_tags(hash, admitted, members, limit, reserve, incs, keep)
         end
     end
     redis.call("expire", hash, keep)
-    redis.call("expire", admitted, tonumber(keep) < %(values_keep)d and keep or %(values_keep)d)
+    redis.call("expire", admitted, math.min(tonumber(keep), VALUES_KEEP))
 end
-""" % {"values_keep": _TAG_VALUES_KEEP_S}
+""".replace("VALUES_KEEP", str(_TAG_VALUES_KEEP_S))
 
 # KEYS: the record's id, then the hashes, then the sets, then (with tags) the tag hash
 # and the day's set of admitted tag values.
