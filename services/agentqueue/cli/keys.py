@@ -14,13 +14,14 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import sys
 import time
 from decimal import Decimal
 from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from agentqueue.core.apikeys import (
     ApiKeyRecord,
@@ -107,7 +108,10 @@ def _create_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _table(records: list[ApiKeyRecord]) -> Table:
-    table = Table("key id", "tenant", "name", "role", "priorities", "quotas", "created", "revoked")
+    # the key id is what every other command takes: never wrapped or cut, however narrow
+    # the terminal (other columns wrap instead)
+    key_id = Column("key id", no_wrap=True, min_width=max([12, *(len(r.key_id) for r in records)]))
+    table = Table(key_id, "tenant", "name", "role", "priorities", "quotas", "created", "revoked")
     for r in records:
         q = r.quotas.model_dump(exclude_none=True)
         table.add_row(
@@ -218,7 +222,8 @@ def _when(ts: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    # piped (a script, a log): wide enough that a row is never wrapped mid-value
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     if args.gateway:
         return asyncio.run(_run_gateway(args, console))
     return asyncio.run(_run_local(args, console))
