@@ -115,20 +115,20 @@ async def test_an_unknown_openai_path_is_404_in_openais_envelope(
     error = _openai_error(info.value)
     assert error["message"] == "Invalid URL (POST /v1/completions)"
     assert error["type"] == "invalid_request_error" and error["param"] is None
-    with pytest.raises(openai.NotFoundError) as files:
-        await oai_edge.files.list()
-    assert _openai_error(files.value)["message"] == "Invalid URL (GET /v1/files)"
+    with pytest.raises(openai.NotFoundError) as stores:
+        await oai_edge.vector_stores.list()  # not served (/v1/files + /v1/batches are)
+    assert _openai_error(stores.value)["message"] == "Invalid URL (GET /v1/vector_stores)"
 
 
 async def test_an_unknown_anthropic_path_is_not_found_error(
     claude_edge: anthropic.AsyncAnthropic,
 ) -> None:
     with pytest.raises(anthropic.NotFoundError) as info:
-        await claude_edge.messages.batches.list()  # not served
+        await claude_edge.beta.skills.list()  # not served
     error = _anthropic_error(info.value)
-    assert error["type"] == "not_found_error" and "/v1/messages/batches" in error["message"]
+    assert error["type"] == "not_found_error" and "/v1/skills" in error["message"]
     with pytest.raises(anthropic.NotFoundError) as models:
-        await claude_edge.beta.files.list()  # /v1/files, told apart by anthropic-version
+        await claude_edge.beta.vaults.list()  # told apart by anthropic-version
     assert _anthropic_error(models.value)["type"] == "not_found_error"
 
 

@@ -25,8 +25,10 @@ from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, 
 from agentqueue.gateway.bodylimit import BodySizeLimit
 from agentqueue.gateway.compat import (
     anthropic_api,
+    anthropic_batches,
     edges,
     openai_api,
+    openai_batches,
     openai_embeddings,
     responses_api,
 )
@@ -93,6 +95,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(openai_embeddings.router)
     app.include_router(responses_api.router)
     app.include_router(anthropic_api.router)
+    app.include_router(openai_batches.router)  # batch pass-through (issue 20)
+    app.include_router(anthropic_batches.router)
     app.include_router(health.router)
     console.install(app)  # /console, its static files, /docs offline
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

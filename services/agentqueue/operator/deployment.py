@@ -48,6 +48,8 @@ def _env(spec: AgentQueueSpec) -> list[dict[str, Any]]:
         # probe reach it on the pod's address
         "AGENTQUEUE_METRICS_HOST": "0.0.0.0",
     }
+    if spec.batch_api:  # the batch path (core/batches)
+        ours["AGENTQUEUE_BATCH_API"] = "true"
     extra = [e for e in spec.worker.env if e.get("name") not in ours]
     return [{"name": k, "value": v} for k, v in ours.items()] + extra
 

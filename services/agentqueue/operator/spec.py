@@ -57,6 +57,10 @@ class AgentQueueSpec(_Camel):
     tokens_per_minute_per_replica: int = Field(default=0, ge=0)
     scale_down: ScaleDown = Field(default_factory=ScaleDown)
     scale_to_zero: bool = True
+    #: The queue's completion tasks go to provider batches (``AGENTQUEUE_BATCH_API``).
+    #: Tasks a worker acked into a batch are no longer in the queue: its depth, which
+    #: scaling reads, does not count them (no worker is scaled for a provider's batch).
+    batch_api: bool = False
 
     @model_validator(mode="after")
     def _bounds(self) -> AgentQueueSpec:

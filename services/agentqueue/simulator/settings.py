@@ -71,6 +71,17 @@ class SimulatorSettings(BaseSettings):
     #: its own (a separate resource or account); one not listed here has its provider's
     #: limits. Calls without the prefix share their provider's buckets, as before.
     deployments: dict[str, DeploymentLimits] = Field(default_factory=dict)
+    #: Batch APIs (``simulator/batches.py``): seconds from a batch's creation to its end.
+    #: Not scaled by ``speed`` (batch time is its own scale, minutes to hours in
+    #: production); 0 ends a batch at once, though its create answer still shows it
+    #: pending. Changed at run time by ``PATCH /_sim/config {"batches": {...}}``.
+    batch_delay_seconds: float = Field(default=0.0, ge=0)
+    #: Fraction of a batch's requests that fail (each on its own; the others succeed).
+    batch_error_rate: float = Field(default=0.0, ge=0, le=1)
+    #: Input tokens a provider lets one API key have enqueued in unfinished batches; a
+    #: create beyond it is refused in the provider's shape (OpenAI: a failed batch,
+    #: ``token_limit_exceeded``; Anthropic: 429; Gemini: 429 RESOURCE_EXHAUSTED).
+    batch_enqueued_tokens: int = Field(default=5_000_000, ge=1)
 
     def tokenizer_for(self, provider: str, model: str) -> str:
         """The encoding ``provider`` counts ``model``'s input with."""

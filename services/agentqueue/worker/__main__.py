@@ -31,6 +31,7 @@ from agentqueue.worker.actors import (
     webhook_enqueuer,
 )
 from agentqueue.worker.agents import known_kinds as agent_kinds
+from agentqueue.worker.batches import build_collector, start_batch_loop
 from agentqueue.worker.metrics import known_kinds, serve_metrics
 from agentqueue.worker.reconcile import start_reconciler
 from agentqueue.worker.reload import start_reloading
@@ -88,6 +89,8 @@ def main() -> None:
     configure_budgets_now(settings)  # with a limiter service, it owns the configuration
     runner = build_runner(settings)
     runner.notify = webhook_enqueuer(broker)
+    if settings.batch_api:  # the batch path: completion tasks go to provider batches
+        runner.batches = build_collector(settings, runner.store)
     sender = build_webhook_sender(settings, runner.store)
     register_run_task(broker, settings, runner)
     register_deliver_webhook(broker, settings, sender)
@@ -112,6 +115,7 @@ def main() -> None:
     worker.start()
     stop_reloading = start_reloading(settings, runner, sender)  # AGENTQUEUE_CONFIG, SIGHUP
     stop_reconciler = start_reconciler(settings, broker, runner.notify)
+    stop_batches = start_batch_loop(settings, broker, runner.notify)  # AGENTQUEUE_BATCH_API
     providers = ", ".join(
         f"{c.name}{' (simulated)' if c.simulated else ''}" for c in provider_configs(settings)
     )
@@ -124,6 +128,7 @@ def main() -> None:
     stop.wait()
     stop_reloading()
     stop_reconciler()
+    stop_batches()
     worker.stop(timeout=int(settings.shutdown_timeout * 1000))
     broker.close()
     log.info("stopped")

@@ -49,6 +49,7 @@ from agentqueue.core.base.errors import (
     QuotaExceeded,
 )
 from agentqueue.core.base.priority import Priority
+from agentqueue.core.batches.collector import BatchCollector
 from agentqueue.core.calls.pipeline import Completer
 from agentqueue.core.llm.call_result import CallResult
 from agentqueue.core.llm.messages import Completion, CompletionRequest
@@ -148,8 +149,12 @@ class TaskRunner:
         events: TaskEvents | None = None,
         notify: Callable[[str, Priority], Awaitable[None]] | None = None,
         runtime: AgentRuntime | None = None,
+        batches: BatchCollector | None = None,
     ) -> None:
         self.store = store
+        #: The batch path (``core/batches``), on a worker whose queue has it on: a
+        #: one-call task's request goes to a provider batch, not online.
+        self.batches = batches
         self.chain = chain
         self.backoff = backoff
         self.backoff_max = backoff_max
@@ -217,6 +222,12 @@ class TaskRunner:
         if record is None:
             return
         name_task_span(record)  # "task <kind>" (tracing on)
+        if self.batches is not None and self.batches.eligible(record, queue_on=True):
+            try:
+                await self._to_batch(record)
+            except Exception as exc:  # Redis down, a request the provider cannot take
+                await self._retry_or_fail(record, exc, retries_done, retries_left)
+            return
         spend = _Spend(record.cost_usd)  # calls of earlier attempts were paid for too
         try:
             agent = get_agent(record.spec.kind)
@@ -241,6 +252,16 @@ class TaskRunner:
         finally:  # one message handled on the task's queue, for the autoscaler
             await record_usage(self.store.redis, record.spec.priority.value, messages=1)
         await self._succeed(record, result, spend.usd, ctx.calls)
+
+    async def _to_batch(self, record: TaskRecord) -> None:
+        """Hand the task to a provider batch; the message is then acked (the batch records
+        own the task until its result is applied, ``core/batches/processor.py``)."""
+        assert self.batches is not None
+        if await self.batches.collect(record):
+            log.info("task %s waits on a provider batch", record.id)
+        else:
+            log.info("task %s is a batch's already; duplicate delivery acked", record.id)
+        await record_usage(self.store.redis, record.spec.priority.value, messages=1)
 
     async def _claim(self, task_id: str) -> TaskRecord | None:
         """Mark the task running and announce it; None when it already finished.

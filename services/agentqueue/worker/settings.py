@@ -48,6 +48,30 @@ class WorkerSettings(CoreSettings):
     #: Times a task whose message was lost is requeued before it fails (``Lost``).
     reconcile_max_requeues: int = Field(default=3, ge=0, le=100)
 
+    #: The batch path (``core/batches``): this worker's ``completion`` tasks go to the
+    #: providers' batch APIs at half price (a task can ask with ``batch_api`` too; this
+    #: worker must then have it on). The AgentQueue's ``batchApi`` sets it.
+    batch_api: bool = False
+    #: The provider of batches (``openai``, ``anthropic``, ``google``); unset: a task's
+    #: named model's provider, else the first of ``provider_order`` with a batch API.
+    batch_provider: str | None = None
+    #: Flush a provider batch at this many requests, bytes, or oldest request's age (s).
+    batch_max_requests: int = Field(default=1000, ge=1, le=100_000)
+    batch_max_bytes: int = Field(default=50_000_000, ge=1000)
+    batch_max_age: float = Field(default=60.0, ge=0)
+    #: First poll of a submitted batch after this many seconds, doubling to the max.
+    batch_poll_interval: float = Field(default=30.0, gt=0)
+    batch_poll_max: float = Field(default=600.0, gt=0)
+    #: Seconds between the batch loop's passes (flush, poll).
+    batch_loop_interval: float = Field(default=1.0, gt=0)
+    #: Failed batch attempts of a request before its task fails.
+    batch_max_retries: int = Field(default=3, ge=0)
+    #: A failed request retries online (a queue message) rather than in the next batch.
+    batch_retry_online: bool = False
+    #: Tokens each provider may hold in open batches (``{"openai": 2000000}``): the
+    #: batch budget, apart from the online one.
+    batch_enqueued_tokens: dict[str, int] = Field(default_factory=dict)
+
     #: Signing secret of completion webhooks: ``whsec_`` + base64 of 24-64 random bytes
     #: (``agentqueue.core.tasks.webhooks.generate_secret()`` makes one). Unset: no webhook is
     #: ever sent unsigned; each delivery records that the secret is missing.

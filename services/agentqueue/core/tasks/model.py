@@ -57,6 +57,10 @@ class TaskSpec(BaseModel):
     #: ``auto``: route each call by the routing rules (``input.tier`` is then only the
     #: fallback default). None: every call uses ``input.tier``.
     tier_choice: TierChoice | None = None
+    #: Run the task's LLM call through the provider's batch API (half price, answered
+    #: within the provider's window, up to 24 h): ``completion`` tasks only, on a worker
+    #: with the batch path on (``core/batches``). False: the worker's setting decides.
+    batch_api: bool = Field(default=False, exclude_if=lambda v: not v)  # records stay as small
 
 
 class CallRecord(BaseModel):

@@ -6,11 +6,14 @@
 -- KEYS[4] aq:requeued            task id -> messages the reconciler gave it so far
 -- KEYS[5] dramatiq:<queue>.msgs  where a new message goes (the task's priority queue)
 -- KEYS[6] dramatiq:<queue>       its ready list
+-- KEYS[7] aq:task:<id>:batch     set while a provider batch owns the task (core/batches)
 -- ARGV: task id, broker namespace, next check (score), most requeues,
 --       new redis message id, new encoded message, queue name
 --
 -- Returns {outcome, requeues so far}:
 --   "missing" / "terminal"  the task left the index (and its marker and count);
+--   "batch"                 a provider batch owns it (its message was acked on
+--                           purpose): looked at again later;
 --   "alive"                 its message exists (ready, delayed, or held by a worker,
 --                           which the broker redelivers if that worker dies): looked
 --                           at again later;
@@ -40,6 +43,11 @@ end
 if state ~= "queued" and state ~= "running" then
     forget()
     return {"terminal", 0}
+end
+
+if KEYS[7] and redis.call("exists", KEYS[7]) == 1 then
+    redis.call("zadd", KEYS[2], ARGV[3], task_id)
+    return {"batch", 0}
 end
 
 local marker = redis.call("hget", KEYS[3], task_id)

@@ -7,6 +7,8 @@ that makes it terminal (``core/tasks/store.py``). A pass takes the due entries (
 ``batch``, the longest overdue first) and, for each, in one script (``reconcile.lua``):
 
 - record gone or terminal → out of the index;
+- a provider batch owns it (``aq:task:{id}:batch``, ``core/batches``) → look again in
+  ``interval`` seconds: its message was acked on purpose;
 - its message exists — ready, delayed (a retry), or held by a worker (Dramatiq
   redelivers it if that worker dies) → look again in ``interval`` seconds;
 - no message and the task ``queued`` or ``running`` — a worker acked it without
@@ -71,7 +73,13 @@ from agentqueue.core.queues.broker import (
 )
 from agentqueue.core.tasks.events import EventType, TaskEvents
 from agentqueue.core.tasks.model import TaskError, TaskRecord
-from agentqueue.core.tasks.store import INFLIGHT_KEY, REQUEUED_KEY, TaskStore, task_key
+from agentqueue.core.tasks.store import (
+    INFLIGHT_KEY,
+    REQUEUED_KEY,
+    TaskStore,
+    batch_owner_key,
+    task_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +223,7 @@ class Reconciler:
             REQUEUED_KEY,
             messages_key(self.namespace, queue),
             queue_key(self.namespace, queue),
+            batch_owner_key(task_id),  # owned by a provider batch: not lost
         ]
 
     async def _queues(self, ids: list[str]) -> dict[str, str]:

@@ -68,6 +68,12 @@ def task_key(task_id: str) -> str:
     return _task_key(task_id)
 
 
+def batch_owner_key(task_id: str) -> str:
+    """Set while a provider batch owns the task (``core/batches``): its message was acked,
+    so the reconciler must not take the task for lost. Holds ``pending`` or the batch id."""
+    return f"{_PREFIX}task:{task_id}:batch"
+
+
 def idem_key(tenant: str, key: str) -> str:
     """The key an Idempotency-Key is claimed under, per tenant."""
     return _idem_key(tenant, key)
@@ -84,6 +90,11 @@ def _settled(task_id: str, events: TaskEvents) -> Then[TaskRecord]:
         pipe.hdel(REQUEUED_KEY, task_id)
 
     return then
+
+
+def settled_writes(task_id: str, events: TaskEvents) -> Then[TaskRecord]:
+    """The writes of a terminal transition made outside this store (a batch result)."""
+    return _settled(task_id, events)
 
 
 class TaskStore:

@@ -121,6 +121,13 @@ class TaskCreate(BaseModel):
         description="POSTed the finished task, signed (Standard Webhooks). https only, "
         "and never a private, loopback or link-local address unless the operator allows it.",
     )
+    batch_api: bool = Field(
+        default=False,
+        description="Answer through the provider's batch API at batch prices (about half), "
+        "within the provider's window (up to 24 h): `completion` tasks on a queue whose "
+        "workers have the batch path on; elsewhere the task runs online.",
+        exclude_if=lambda v: not v,  # a body without it hashes as before (Idempotency-Key)
+    )
 
     @model_validator(mode="after")
     def _agent_params(self) -> TaskCreate:
@@ -160,6 +167,7 @@ class TaskCreate(BaseModel):
             max_cost_usd=self.max_cost_usd,
             params=self.params,
             tier_choice=TierChoice.AUTO if self.tier is TierChoice.AUTO else None,
+            batch_api=self.batch_api,
         )
 
     def body_hash(self) -> str:

@@ -228,19 +228,21 @@ async def message(
     sim.finish(decision)
     # a whole answer's headers describe the key as the answer leaves, as providers do
     headers = sim.limits(PROVIDER, decision.key, model, deployment).anthropic_headers()
-    return JSONResponse(
-        {
-            "id": f"msg_{uuid.uuid4().hex[:24]}",
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": _content(decision),
-            "stop_reason": _stop_reason(decision),
-            "stop_sequence": decision.stop_sequence,
-            "usage": _usage(decision, decision.output_tokens, cache),
-        },
-        headers=headers,
-    )
+    return JSONResponse(message_body(decision, cache), headers=headers)
+
+
+def message_body(a: Admission, cache: CacheUsage) -> dict[str, Any]:
+    """A whole ``message`` object: the route's answer, and a batch request's."""
+    return {
+        "id": f"msg_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": a.model,
+        "content": _content(a),
+        "stop_reason": _stop_reason(a),
+        "stop_sequence": a.stop_sequence,
+        "usage": _usage(a, a.output_tokens, cache),
+    }
 
 
 async def _stream(sim: Simulator, a: Admission, cache: CacheUsage) -> AsyncIterator[bytes]:

@@ -166,24 +166,26 @@ async def chat_completion(
     sim.finish(decision)
     # a whole answer's headers describe the key as the answer leaves, as providers do
     headers = sim.limits(PROVIDER, decision.key, model, deployment).openai_headers()
-    return JSONResponse(
-        {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "logprobs": None,
-                    "finish_reason": _finish_reason(decision),
-                    "message": _message(decision),
-                }
-            ],
-            "usage": _usage(decision, decision.output_tokens),
-        },
-        headers=headers,
-    )
+    return JSONResponse(completion(decision), headers=headers)
+
+
+def completion(a: Admission) -> dict[str, Any]:
+    """A whole ``chat.completion`` object: the route's answer, and a batch request's."""
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": a.model,
+        "choices": [
+            {
+                "index": 0,
+                "logprobs": None,
+                "finish_reason": _finish_reason(a),
+                "message": _message(a),
+            }
+        ],
+        "usage": _usage(a, a.output_tokens),
+    }
 
 
 def router(sim: Simulator) -> APIRouter:

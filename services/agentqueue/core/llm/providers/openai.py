@@ -42,7 +42,7 @@ from agentqueue.core.llm.providers.passthrough import (
     openai_answer,
     openai_opening,
 )
-from agentqueue.core.llm.rate_headers import snapshot_from_headers
+from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
 
 def _translate(exc: openai.APIError, model: str) -> ProviderError:
@@ -201,6 +201,12 @@ class OpenAIProvider(Provider):
             response = raw.parse()
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
+        return self._completion(response, model, snapshot_from_headers(raw.headers))
+
+    def _completion(
+        self, response: Any, model: str, rate_limit: RateLimitSnapshot | None = None
+    ) -> Completion:
+        """A ``ChatCompletion`` as our answer (online, or a batch's result line)."""
         choice = response.choices[0]
         calls = [
             ToolCall(id=c.id, name=c.function.name, arguments=_arguments(c.function.arguments))
@@ -214,7 +220,7 @@ class OpenAIProvider(Provider):
             model=self.reported_model(response.model, model),
             usage=_usage(response.usage),
             stop_reason=choice.finish_reason,
-            rate_limit=snapshot_from_headers(raw.headers),
+            rate_limit=rate_limit,
         )
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
