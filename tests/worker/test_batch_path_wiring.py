@@ -53,3 +53,27 @@ def test_worker_settings_make_the_policy() -> None:
     policy = batch_policy(settings)
     assert (policy.max_requests, policy.max_age, policy.retry_online) == (10, 5, True)
     assert policy.enqueued_tokens == {"openai": 1000}
+
+
+def test_a_task_a_batch_finished_is_counted_like_one_run_online() -> None:
+    """The dashboard's throughput and the dead-letter alert read the same counters for
+    tasks finished by a provider batch."""
+    from prometheus_client import REGISTRY
+
+    from agentqueue.worker.batches import count_finished
+    from agentqueue.worker.metrics import kind_label
+
+    labels = {"priority": "batch", "kind": kind_label("completion"), "status": "succeeded"}
+
+    def finished() -> float:
+        return REGISTRY.get_sample_value("agentqueue_tasks_finished_total", labels) or 0.0
+
+    spec = TaskSpec(
+        priority="batch",
+        input=CompletionRequest(messages=[ChatMessage(role="user", content="hi")]),
+        batch_api=True,
+    )
+    record = TaskRecord(tenant="t", spec=spec, state=TaskState.SUCCEEDED)
+    before = finished()
+    count_finished(record)
+    assert finished() == before + 1

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.base.redisconn import async_redis
@@ -18,8 +19,10 @@ from agentqueue.core.batches.collector import BatchCollector, BatchPolicy
 from agentqueue.core.batches.processor import BatchProcessor
 from agentqueue.core.calls.registry import build_providers, catalog_for
 from agentqueue.core.queues.broker import TaskBroker, stamped, task_message
+from agentqueue.core.tasks.model import TaskRecord, TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.agents.completion import completion_result
+from agentqueue.worker.metrics import observe_task, task_finished
 from agentqueue.worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,17 @@ def online_enqueuer(broker: TaskBroker) -> Callable[[str, Priority], Awaitable[N
     return enqueue
 
 
+def count_finished(record: TaskRecord) -> None:
+    """A task a batch finished, in the worker's task metrics like one it ran online (no
+    run time: the task's time was the provider's batch window, not a worker's)."""
+    status = record.state.value
+    task_finished(record.spec.priority.value, record.spec.kind, status, None)
+    if record.state is TaskState.SUCCEEDED:
+        observe_task(
+            record.spec.kind, sum((c.cost_usd for c in record.calls), Decimal(0)), len(record.calls)
+        )
+
+
 def start_batch_loop(
     settings: WorkerSettings,
     broker: TaskBroker,
@@ -81,6 +95,7 @@ def start_batch_loop(
             to_result=completion_result,
             requeue=online_enqueuer(broker),
             notify=notify,
+            on_finished=count_finished,
         )
         try:
             await processor.run(stop, interval=settings.batch_loop_interval)

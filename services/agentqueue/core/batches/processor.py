@@ -156,6 +156,7 @@ class BatchProcessor:
         to_result: ToResult = _default_result,
         requeue: Enqueue | None = None,
         notify: Enqueue | None = None,
+        on_finished: Callable[[TaskRecord], None] | None = None,
         lock_seconds: float = 120.0,
     ) -> None:
         self.collector = collector
@@ -167,6 +168,9 @@ class BatchProcessor:
         self.requeue = requeue
         #: Queue a finished task's webhook (the worker's ``webhook_enqueuer``).
         self.notify = notify
+        #: Told of every task a batch finished (the worker counts it in its metrics, as it
+        #: counts the tasks it runs online).
+        self.on_finished = on_finished
         self.lock_ms = int(lock_seconds * 1000)
         self._take = self.redis.register_script(_TAKE)
         self._give_back_lua = self.redis.register_script(_GIVE_BACK)
@@ -516,6 +520,11 @@ class BatchProcessor:
         await self._notify(written)
 
     async def _notify(self, record: TaskRecord) -> None:
+        if self.on_finished is not None:
+            try:
+                self.on_finished(record)
+            except Exception:
+                log.exception("task %s: its metrics could not be recorded", record.id)
         if record.spec.webhook_url and self.notify is not None:
             try:
                 await self.notify(record.id, record.spec.priority)
