@@ -117,7 +117,29 @@ class WebhookSender:
         if made >= self.policy.max_attempts:  # redelivered after the last attempt's crash
             await self.store.add_webhook_attempt(task_id, None, WebhookState.FAILED)
             return None
-        outcome = await self._attempt(record, record.spec.webhook_url)
+        # one attempt at a time per task: two delivery messages (the cancel's and the run's,
+        # say) taken by two threads would otherwise both post. The loser drops its message;
+        # the holder's is acked only once its attempt is recorded (a crash redelivers it),
+        # and the claim outlives no attempt (its timeout, with room to record it).
+        claim = f"aq:webhook-sending:{task_id}"
+        hold_ms = int((self.policy.timeout + 30) * 1000)
+        if not await self.store.redis.set(claim, "1", nx=True, px=hold_ms):
+            return None
+        try:
+            record = await self.store.get(task_id)  # as of the claim: settled meanwhile?
+            url = record.spec.webhook_url
+            if (
+                record.webhook is None
+                or record.webhook.state is not WebhookState.PENDING
+                or not url
+            ):
+                await self.store.redis.delete(claim)
+                return None
+            made = len(record.webhook.attempts)
+            outcome = await self._attempt(record, url)
+        except BaseException:
+            await self.store.redis.delete(claim)
+            raise
         made += 1
         if outcome.delivered:
             state = WebhookState.DELIVERED
@@ -126,6 +148,7 @@ class WebhookSender:
         else:
             state = WebhookState.PENDING
         await self.store.add_webhook_attempt(task_id, outcome.attempt, state)
+        await self.store.redis.delete(claim)
         a = outcome.attempt
         log.info(
             "task %s webhook attempt %d: %s -> %s",
