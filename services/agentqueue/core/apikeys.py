@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from typing import Annotated, Any
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from agentqueue.core.base.cas import Then, update_record
 from agentqueue.core.base.priority import Priority
 
 #: Every agentqueue key starts with this, so secret scanners can recognise one.
@@ -173,6 +175,31 @@ class ApiKeys:
             key=lambda r: r.created_at,
         )
 
+    async def _change(
+        self,
+        key_id: str,
+        change: Callable[[ApiKeyRecord], bool],
+        then: Then[ApiKeyRecord] | None = None,
+    ) -> ApiKeyRecord | None:
+        """Compare-and-set of the key's record (:func:`~agentqueue.core.base.cas.update_record`,
+        as tasks and sessions change theirs): None if there is no such key or ``change``
+        declined; else the record as written."""
+        digest = await self.redis.hget(self._index, key_id)
+        if digest is None:
+            return None
+        try:
+            return await update_record(
+                self.redis,
+                self._by_digest(_text(digest)),
+                ApiKeyRecord,
+                change,
+                ttl=None,
+                missing=_KeyGone,
+                then=then,
+            )
+        except _KeyGone:
+            return None
+
     async def update(self, key_id: str, changes: dict[str, Any]) -> ApiKeyRecord | None:
         """Change a live key's governed fields (``name``, ``role``, ``priorities``,
         ``allowed_models``, ``expires_at``, ``quotas``, ``tags``); None if there is no
@@ -181,55 +208,30 @@ class ApiKeys:
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"cannot change {sorted(unknown)}")
-        digest = await self.redis.hget(self._index, key_id)
-        if digest is None:
-            return None
-        name = self._by_digest(_text(digest))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(name)
-                    raw = await pipe.get(name)
-                    if raw is None:
-                        return None
-                    record = ApiKeyRecord.model_validate_json(raw)
-                    if record.revoked_at is not None:
-                        return None
-                    merged = record.model_dump() | changes
-                    updated = ApiKeyRecord.model_validate(merged)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(name, updated.model_dump_json())
-                    await pipe.execute()
-                    return updated
-                except aioredis.WatchError:
-                    continue
+
+        def change(record: ApiKeyRecord) -> bool:
+            if record.revoked_at is not None:
+                return False
+            updated = ApiKeyRecord.model_validate(record.model_dump() | changes)
+            for field in changes:
+                setattr(record, field, getattr(updated, field))
+            return True
+
+        return await self._change(key_id, change)
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke the key with that id; False if there is none (or it was revoked).
 
         Conditional on the record (WATCH): of two concurrent revocations, or a
         revocation and a rotation, exactly one succeeds."""
-        digest = await self.redis.hget(self._index, key_id)
-        if digest is None:
-            return False
-        name = self._by_digest(_text(digest))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(name)
-                    raw = await pipe.get(name)
-                    if raw is None:
-                        return False
-                    record = ApiKeyRecord.model_validate_json(raw)
-                    if record.revoked_at is not None:
-                        return False
-                    record.revoked_at = time.time()
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(name, record.model_dump_json())
-                    await pipe.execute()
-                    return True
-                except aioredis.WatchError:
-                    continue
+
+        def change(record: ApiKeyRecord) -> bool:
+            if record.revoked_at is not None:
+                return False
+            record.revoked_at = time.time()
+            return True
+
+        return await self._change(key_id, change) is not None
 
     async def rotate(self, key_id: str) -> tuple[str, ApiKeyRecord] | None:
         """A new secret with the same tenant, role, limits and tags; the old key revoked.
@@ -241,43 +243,42 @@ class ApiKeys:
         key is rotated exactly once. The new key has an id of its own (ids are derived
         from the secret), naming the old one in ``rotated_from``.
         """
-        digest = await self.redis.hget(self._index, key_id)
-        if digest is None:
+        made: list[tuple[str, ApiKeyRecord]] = []  # the last try's (a WatchError retries)
+
+        def change(old: ApiKeyRecord) -> bool:
+            if old.revoked_at is not None:
+                raise NotRotatable(key_id, "revoked")
+            if old.expired():
+                raise NotRotatable(key_id, "expired")
+            made[:] = [
+                _new_key(
+                    old.tenant,
+                    name=old.name,
+                    priorities=old.priorities,
+                    role=old.role,
+                    allowed_models=old.allowed_models,
+                    expires_at=old.expires_at,
+                    quotas=old.quotas,
+                    tags=old.tags,
+                    rotated_from=old.key_id,
+                )
+            ]
+            old.revoked_at = time.time()
+            return True
+
+        def then(pipe: Any, _old: ApiKeyRecord) -> None:
+            key, record = made[0]
+            new_digest = key_digest(key)
+            pipe.set(self._by_digest(new_digest), record.model_dump_json())
+            pipe.hset(self._index, record.key_id, new_digest)
+
+        if await self._change(key_id, change, then) is None:
             return None
-        name = self._by_digest(_text(digest))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(name)
-                    raw = await pipe.get(name)
-                    if raw is None:
-                        return None
-                    old = ApiKeyRecord.model_validate_json(raw)
-                    if old.revoked_at is not None:
-                        raise NotRotatable(key_id, "revoked")
-                    if old.expired():
-                        raise NotRotatable(key_id, "expired")
-                    key, record = _new_key(
-                        old.tenant,
-                        name=old.name,
-                        priorities=old.priorities,
-                        role=old.role,
-                        allowed_models=old.allowed_models,
-                        expires_at=old.expires_at,
-                        quotas=old.quotas,
-                        tags=old.tags,
-                        rotated_from=old.key_id,
-                    )
-                    old.revoked_at = time.time()
-                    new_digest = key_digest(key)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(name, old.model_dump_json())
-                    pipe.set(self._by_digest(new_digest), record.model_dump_json())
-                    pipe.hset(self._index, record.key_id, new_digest)
-                    await pipe.execute()
-                    return key, record
-                except aioredis.WatchError:
-                    continue
+        return made[0]
+
+
+class _KeyGone(Exception):
+    """The index named a record that is not there (deleted meanwhile)."""
 
 
 class NotRotatable(Exception):

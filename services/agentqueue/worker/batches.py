@@ -8,8 +8,6 @@ live in Redis only.
 from __future__ import annotations
 
 import asyncio
-import logging
-import threading
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
@@ -22,10 +20,9 @@ from agentqueue.core.queues.broker import TaskBroker, stamped, task_message
 from agentqueue.core.tasks.model import TaskRecord, TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.worker.agents.completion import completion_result
+from agentqueue.worker.background import start_loop_thread
 from agentqueue.worker.metrics import observe_task, task_finished
 from agentqueue.worker.settings import WorkerSettings
-
-log = logging.getLogger(__name__)
 
 
 def batch_policy(settings: WorkerSettings) -> BatchPolicy:
@@ -81,13 +78,8 @@ def start_batch_loop(
     stops it, waiting for a pass in progress."""
     if not settings.batch_api:
         return lambda: None
-    ready = threading.Event()
-    holder: dict[str, object] = {}
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        holder["loop"], holder["stop"] = asyncio.get_running_loop(), stop
-        ready.set()
+    async def body(stop: asyncio.Event) -> None:
         redis = async_redis(settings, max_connections=4)
         collector = build_collector(settings, TaskStore(redis, ttl=settings.task_ttl))
         processor = BatchProcessor(
@@ -102,21 +94,4 @@ def start_batch_loop(
         finally:
             await redis.aclose()
 
-    def run() -> None:
-        try:
-            asyncio.run(main())
-        except Exception:
-            log.exception("the batch loop stopped")
-            ready.set()
-
-    thread = threading.Thread(target=run, name="batches", daemon=True)
-    thread.start()
-    ready.wait(timeout=5)
-
-    def stop() -> None:
-        loop, event = holder.get("loop"), holder.get("stop")
-        if isinstance(loop, asyncio.AbstractEventLoop) and isinstance(event, asyncio.Event):
-            loop.call_soon_threadsafe(event.set)
-        thread.join(timeout=30)
-
-    return stop
+    return start_loop_thread("batches", body, join_timeout=30)

@@ -26,13 +26,14 @@ async def update_record(
     model: type[Record],
     change: Callable[[Record], bool],
     *,
-    ttl: int,
+    ttl: int | None,
     missing: Callable[[], Exception],
     then: Then[Record] | None = None,
 ) -> Record | None:
     """Apply ``change`` to the record at ``key`` atomically; it returns False to leave the
     record as it is. Returns the record as written, or None when ``change`` declined.
-    Raises ``missing()`` when there is no record."""
+    Raises ``missing()`` when there is no record. ``ttl`` None: the record never expires
+    (API keys)."""
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
