@@ -172,3 +172,23 @@ async def test_budget_params_and_auto_tier_reach_the_task_spec(
     record = await TaskStore(aredis).get(r.json()["id"])
     assert str(record.spec.max_cost_usd) == "0.05"
     assert record.spec.tier_choice == "auto" and record.spec.input.tier == "frontier"
+
+
+async def test_a_step_takes_a_webhook_by_the_task_rules(
+    client: httpx.AsyncClient, aredis: aioredis.Redis
+) -> None:
+    sid = (
+        await client.post("/v1/sessions", json={"turns": [{"role": "user", "content": "hi"}]})
+    ).json()["id"]
+    private = await client.post(
+        f"/v1/sessions/{sid}/steps", json={"webhook_url": "https://127.0.0.1/hook"}
+    )
+    assert private.status_code == 422, private.text
+    assert "body.webhook_url" in private.json()["error"]["message"]
+    assert (await client.get(f"/v1/sessions/{sid}")).json()["pending_step"] is None
+
+    hook = "https://93.184.215.14/hooks/agentqueue"  # a public address: nothing to resolve
+    r = await client.post(f"/v1/sessions/{sid}/steps", json={"webhook_url": hook})
+    assert r.status_code == 202, r.text
+    stored = await TaskStore(aredis).get(r.json()["task_id"])
+    assert stored.spec.webhook_url == hook

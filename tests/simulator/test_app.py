@@ -66,7 +66,7 @@ def test_reset_restores_start_behaviour_and_counters(http: httpx.Client, simulat
     simulator.configure({"all": {"outage": True}})
     http.post("/v1/messages", json=HELLO_ANTHROPIC, headers={"x-api-key": "k"})
     simulator.reset()
-    assert simulator.stats() == {"providers": {}, "deployments": {}, "calls": []}
+    assert simulator.stats() == {"providers": {}, "deployments": {}, "models": {}, "calls": []}
     assert (
         http.post("/v1/messages", json=HELLO_ANTHROPIC, headers={"x-api-key": "k"}).status_code
         == 200
@@ -80,3 +80,20 @@ def test_call_log_times_follow_the_latency_model(http: httpx.Client, simulator) 
     (call,) = simulator.stats()["calls"]
     assert call["provider"] == "openai" and call["status"] == 200
     assert call["start"] >= t0 - 0.01 and call["end"] - call["start"] >= 0.19
+
+
+def test_stats_count_per_model_and_leave_the_log_out_on_request(
+    http: httpx.Client, simulator
+) -> None:
+    simulator.configure({"anthropic": {"rpm": 1}})
+    headers = {"x-api-key": "k"}
+    for _ in range(2):  # the second is refused: one request a minute
+        http.post("/v1/messages", json=HELLO_ANTHROPIC, headers=headers)
+    other = {**HELLO_ANTHROPIC, "model": "claude-y"}
+    assert http.post("/v1/messages", json=other, headers=headers).status_code == 200
+    counted = http.get("/_sim/stats", params={"calls": "false"}).json()
+    assert "calls" not in counted
+    x, y = counted["models"]["anthropic:claude-x"], counted["models"]["anthropic:claude-y"]
+    assert (x["ok"], x["rate_limited"], y["ok"], y["rate_limited"]) == (1, 1, 1, 0)
+    assert y["input_tokens"] > 0 and y["output_tokens"] > 0
+    assert len(http.get("/_sim/stats").json()["calls"]) == 3

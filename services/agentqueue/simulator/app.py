@@ -60,11 +60,13 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/_sim/stats", tags=["admin"])
-    async def stats() -> dict[str, Any]:
-        """Counters per provider and the log of recent calls (start and end times); and,
-        once a batch was sent, ``batches``: per provider, batches and their requests."""
+    async def stats(calls: bool = True) -> dict[str, Any]:
+        """Counters per provider, per model and per deployment, and the log of recent calls
+        (start and end times; ``?calls=false`` leaves it out); and, once a batch was sent,
+        ``batches``: per provider, batches and their requests."""
         counted = batches.stats()
-        return {**sim.stats.as_dict(), "batches": counted} if counted else sim.stats.as_dict()
+        now = sim.stats.as_dict(calls=calls)
+        return {**now, "batches": counted} if counted else now
 
     @app.post("/_sim/reset", tags=["admin"])
     async def reset() -> dict[str, str]:

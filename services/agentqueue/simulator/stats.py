@@ -46,6 +46,8 @@ class Stats:
     def reset(self) -> None:
         self.providers: dict[str, ProviderCounters] = {}
         self.deployments: dict[str, ProviderCounters] = {}
+        #: By ``provider:model``: providers' limits are per model, so is what they served.
+        self.models: dict[str, ProviderCounters] = {}
         self.log: deque[CallLog] = deque(maxlen=LOG_SIZE)
 
     def _of(self, provider: str) -> ProviderCounters:
@@ -77,6 +79,8 @@ class Stats:
         deployment: str | None = None,
     ) -> None:
         self._count(self._of(provider), status, input_tokens, output_tokens)
+        per_model = self.models.setdefault(f"{provider}:{model}", ProviderCounters())
+        self._count(per_model, status, input_tokens, output_tokens)
         if deployment is not None:
             counters = self.deployments.setdefault(deployment, ProviderCounters())
             self._count(counters, status, input_tokens, output_tokens)
@@ -95,13 +99,17 @@ class Stats:
             )
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, calls: bool = True) -> dict[str, Any]:
+        """Every counter; ``calls=False`` leaves out the call log (a poller's cheap read)."""
+        counted = {
             "providers": {
                 p: {**asdict(c), "errors": dict(c.errors)} for p, c in self.providers.items()
             },
             "deployments": {
                 d: {**asdict(c), "errors": dict(c.errors)} for d, c in self.deployments.items()
             },
-            "calls": [asdict(entry) for entry in self.log],
+            "models": {m: {**asdict(c), "errors": dict(c.errors)} for m, c in self.models.items()},
         }
+        if calls:
+            counted["calls"] = [asdict(entry) for entry in self.log]
+        return counted

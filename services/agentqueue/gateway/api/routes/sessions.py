@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StrictBool
 
 from agentqueue.core.apikeys import usage_tags
 from agentqueue.core.base.errors import QueueUnavailable, TaskNotFound
@@ -39,11 +39,13 @@ from agentqueue.gateway.api.deps import (
     CallerDep,
     QuotasDep,
     SessionsDep,
+    SettingsDep,
     StoreDep,
     TenantDep,
 )
 from agentqueue.gateway.api.errors import error_responses
 from agentqueue.gateway.api.governance import check_model_allowed
+from agentqueue.gateway.api.webhook_urls import checked_webhook_url
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -111,6 +113,11 @@ class StepCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     priority: Priority = Priority.STANDARD
+    webhook_url: HttpUrl | None = Field(
+        default=None,
+        description="POSTed the step's finished task, signed, as a task's webhook is "
+        "(the same rules: https only, no private address unless the operator allows it).",
+    )
 
 
 class SessionView(BaseModel):
@@ -269,12 +276,14 @@ async def run_step(
     broker: BrokerDep,
     quotas: QuotasDep,
     caller: CallerDep,
+    settings: SettingsDep,
     body: StepCreate | None = None,
 ) -> StepAccepted:
     """Queue the next step: the model answers the session's context (compacted if needed)."""
     body = body or StepCreate()
     if not caller.allows(body.priority):
         raise HTTPException(403, f"body.priority: this API key may not submit at {body.priority}")
+    webhook_url = await checked_webhook_url(body.webhook_url, settings)
     await quotas.check_spend(tenant)
     record = await sessions.get(session_id, tenant=tenant)
     await _release_stale(sessions, store, record)
@@ -290,6 +299,7 @@ async def run_step(
         params=SessionStepParams(session_id=session_id, session_ttl=sessions.ttl).model_dump(),
         tier_choice=record.tier if record.tier is TierChoice.AUTO else None,
         metadata={"session_id": session_id},
+        webhook_url=webhook_url,
     )
     check_model_allowed(caller, spec.input.model)  # a tier: refused to a key limited to models
     # the key goes with the task: the step's calls charge its quotas and count its usage

@@ -25,9 +25,9 @@ from agentqueue.core.tasks.listing import TaskFilter
 from agentqueue.core.tasks.model import TaskRecord, TaskState
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.submission import submit
-from agentqueue.core.tasks.urlguard import UnsafeURL, check_url
 from agentqueue.gateway.api.deps import BrokerDep, CallerDep, StoreDep, TenantDep, authenticate
 from agentqueue.gateway.api.direct import direct_route
+from agentqueue.gateway.api.webhook_urls import checked_webhook_url
 from agentqueue.gateway.api.errors import InvalidField, error_responses
 from agentqueue.gateway.api.governance import check_model_allowed, request_tags
 from agentqueue.gateway.api.schemas import (
@@ -79,17 +79,7 @@ async def submit_task(
             422,
             f"body.kind: unknown task kind {body.kind!r}; known: {settings.task_kinds}",
         )
-    if body.webhook_url is not None:
-        try:
-            await check_url(
-                str(body.webhook_url),
-                allow_private=settings.webhook_allow_private,
-                allow_http=settings.webhook_allow_http,
-            )
-        except UnsafeURL as exc:
-            raise RequestValidationError(
-                [{"loc": ("body", "webhook_url"), "msg": str(exc), "type": "value_error"}]
-            ) from exc
+    await checked_webhook_url(body.webhook_url, settings)
     if not caller.allows(body.priority):
         allowed = ", ".join(p.value for p in caller.priorities)
         raise HTTPException(
