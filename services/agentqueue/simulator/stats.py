@@ -101,7 +101,7 @@ class Stats:
 
     def as_dict(self, *, calls: bool = True) -> dict[str, Any]:
         """Every counter; ``calls=False`` leaves out the call log (a poller's cheap read)."""
-        counted = {
+        counted: dict[str, Any] = {
             "providers": {
                 p: {**asdict(c), "errors": dict(c.errors)} for p, c in self.providers.items()
             },
