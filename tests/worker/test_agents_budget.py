@@ -143,3 +143,36 @@ async def test_calls_in_flight_when_a_step_is_refused_finish_and_are_recorded(
     assert 0 < held.answered == len(answered) == len(record.calls) < 8  # none lost, none more
     assert record.cost_usd == sum((c.cost_usd for c in record.calls), Decimal(0))
     assert 0 < record.cost_usd <= limit
+
+
+class CountingEndpoint:
+    """A provider count endpoint that says how often it was asked."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.asked = inner, 0
+
+    async def count(self, request: CompletionRequest, model: str) -> int:
+        self.asked += 1
+        return int(await self.inner.count(request, model))
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize(
+    ("max_cost_usd", "counted"), [(None, False), ("1000", False), ("0.025", True)]
+)
+async def test_the_provider_counts_a_prompt_only_when_a_budget_could_turn_on_it(
+    runner: TaskRunner, store: TaskStore, simulator, max_cost_usd: str | None, counted: bool
+) -> None:
+    """No budget, or one far away: the calibrated estimate, no round trip to the
+    provider before the call. A budget the call's worst case could cross at twice its
+    estimate: the provider's exact count first. (About 2,000 prompt tokens and 1,000 out
+    at Sonnet's $3/$15 a million: $0.0227 at the estimate, $0.030 at twice it.)"""
+    endpoint = CountingEndpoint(runner.runtime.counter.endpoints["anthropic"])
+    runner.runtime.counter.endpoints["anthropic"] = endpoint
+    prompt = "Rate limits, caching and autoscaling interact. " * 285
+    task_id = await submit(store, "completion", prompt, max_cost_usd=max_cost_usd, max_tokens=1000)
+    await runner.run(task_id, retries_done=0, retries_left=0)
+    assert (await store.get(task_id)).state is TaskState.SUCCEEDED
+    assert endpoint.asked == (1 if counted else 0)

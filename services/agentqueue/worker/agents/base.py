@@ -9,6 +9,7 @@ After the answer, the token counter calibrates its estimate from the reported us
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,10 @@ from agentqueue.core.llm.routing import (
 )
 from agentqueue.core.tasks.model import TaskResult, TaskSpec
 from agentqueue.worker.agents.budget import Budget, CostGuard
+
+#: How far above its estimate a prompt's real count may come out (CJK, JSON and code
+#: before calibration has seen them: up to about 2x, see docs/agents.md#token-counting).
+COUNT_MARGIN = 2.0
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -152,7 +157,7 @@ class AgentContext:
         head = first[0] if first else None
         tokens = prompt_tokens
         if tokens is None:
-            tokens = await self.runtime.counter.count(
+            tokens = await self._prompt_tokens(
                 request, head.model if head else "", head.provider if head else None
             )
         reservation = self.guard.reserve(self.runtime.worst_cost(request, tokens))
@@ -167,6 +172,20 @@ class AgentContext:
             request, completion.model, completion.provider, completion.usage
         )
         return completion
+
+    async def _prompt_tokens(
+        self, request: CompletionRequest, model: str, provider: str | None
+    ) -> int:
+        """The calibrated local estimate, or the provider's exact count when a budget
+        decision could turn on the difference (the estimate at :data:`COUNT_MARGIN` times
+        could be refused). The count is a round trip to the provider, as long as a short
+        call's first token; most calls of most tasks have no budget near its end."""
+        counter = self.runtime.counter
+        estimate = counter.estimate(request, model, provider)
+        margin = math.ceil(estimate * COUNT_MARGIN)
+        if self.guard.could_refuse(self.runtime.worst_cost(request, margin)):
+            return await counter.count(request, model, provider)
+        return estimate
 
 
 class Agent(Protocol):

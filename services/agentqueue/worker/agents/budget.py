@@ -37,6 +37,12 @@ class CostGuard:
     def add(self, budget: Budget) -> None:
         self.budgets.append(budget)
 
+    def could_refuse(self, worst: Decimal) -> bool:
+        """Whether a call costing up to ``worst`` would be refused now: only then does a
+        call need its prompt counted exactly (a provider round trip) rather than estimated."""
+        task = self.spent()
+        return any(b.spent_before + task + self.reserved + worst > b.limit for b in self.budgets)
+
     def reserve(self, worst: Decimal) -> Decimal:
         """Admit a call that may cost up to ``worst``, or raise :class:`BudgetExceeded`."""
         task = self.spent()

@@ -9,8 +9,10 @@ context. The step:
 2. compacts it if needed (``core.sessions.context``: elide old tool results, then
    summarise older turns with the efficient tier — those calls are recorded as ``compact``
    steps of this task), writes the new context and logs each compaction;
-3. counts the request again (the provider's count endpoint where it has one) and, if
-   the count comes out above the estimate, compacts further with the estimate corrected;
+3. counts the request again where it could matter — after a compaction, or when twice
+   the estimate would not fit — by the provider's count endpoint where it has one (a
+   round trip, skipped far below the limit) and, if the count comes out above the
+   estimate, compacts further with the estimate corrected;
    never sends what does not fit: :class:`ContextOverflow` instead of a provider's 400;
 4. makes the call (budgets of the task and the session checked first), appends the reply
    to the transcript and context, and adds what the step spent to the session.
@@ -32,7 +34,7 @@ from agentqueue.core.sessions.models import Item, ItemKind, SessionRecord
 from agentqueue.core.sessions.store import SessionStore
 from agentqueue.core.tasks.agent_params import SessionStepParams
 from agentqueue.core.tasks.model import TaskResult, TaskSpec
-from agentqueue.worker.agents.base import AgentContext
+from agentqueue.worker.agents.base import COUNT_MARGIN, AgentContext
 from agentqueue.worker.agents.budget import Budget
 
 SUMMARY_SYSTEM = (
@@ -167,6 +169,9 @@ class SessionStepAgent:
                 max_tokens=record.max_tokens,
                 temperature=record.temperature,
             )
+            tokens = counter.estimate(request, model, provider)
+            if tokens * COUNT_MARGIN <= limit.tokens and not fitted.compactions:
+                break  # far below the limit: the provider's count could not change a thing
             tokens = await counter.count(request, model, provider)
             if tokens <= limit.tokens:
                 break
