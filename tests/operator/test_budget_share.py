@@ -8,9 +8,9 @@ from agentqueue.core.base.priority import Priority
 from agentqueue.operator.budget_share import queue_share_tpm
 
 
-def test_high_takes_everything_and_ignores_those_below() -> None:
+def test_high_takes_all_but_the_interactive_reserve_and_ignores_those_below() -> None:
     share = queue_share_tpm(100_000, Priority.HIGH, {Priority.BATCH: 50_000})
-    assert share == pytest.approx(100_000)
+    assert share == pytest.approx(100_000 * 0.95)
 
 
 def test_standard_leaves_its_reserve_and_what_high_uses() -> None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.lanes import Lane
 from agentqueue.core.ratelimit.leases import Charge, Feedback, Lease
 
 
@@ -29,7 +30,8 @@ class AcquireBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     charges: list[ChargeBody] = Field(min_length=1, max_length=8)
-    priority: Priority = Priority.STANDARD
+    #: A task priority, or ``interactive`` (a person waiting: the lane above ``high``).
+    priority: Lane = Lane.STANDARD
     #: Seconds the caller is willing to wait for its turn.
     max_wait: float = Field(default=30.0, ge=0, le=600)
 
@@ -105,7 +107,8 @@ class LimitsBody(BaseModel):
     #: Fraction kept unused; unset: the service's own ``limiter_margin``.
     margin: float | None = Field(default=None, ge=0, lt=0.5)
     minute_seconds: float = Field(default=60.0, gt=0)
-    #: Share of the budget each priority leaves to those above it (default 0 / 0.1 / 0.3).
+    #: Share of the budget each priority leaves to those above it (default 0.05 / 0.1 / 0.3;
+    #: interactive calls, the lane above high, may use it all).
     reserves: dict[Priority, Annotated[float, Field(ge=0, lt=1)]] | None = None
 
     def to_limits(self, *, default_margin: float) -> BudgetLimits:

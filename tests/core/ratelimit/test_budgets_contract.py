@@ -21,6 +21,7 @@ from agentqueue.core.base.errors import BadRequest, BudgetExhausted, QuotaExceed
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
+from agentqueue.core.ratelimit.lanes import Lane
 from agentqueue.core.ratelimit.leases import Budgets, Charge, Feedback, Lease
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 from agentqueue.limiter.app import create_app
@@ -110,7 +111,7 @@ async def test_output_tokens_are_counted_apart_where_the_provider_does(budgets: 
 
 
 async def test_priorities_leave_their_reserves_to_those_above(budgets: Budgets) -> None:
-    await _configure(budgets)  # reserves: standard 10%, batch 30%
+    await _configure(budgets)  # reserves: high 5%, standard 10%, batch 30%
     for _ in range(7):
         await budgets.acquire([Charge(B, 1000)], priority=Priority.BATCH, max_wait=0)
     with pytest.raises(BudgetExhausted) as info:  # batch may not go below 30%
@@ -120,7 +121,10 @@ async def test_priorities_leave_their_reserves_to_those_above(budgets: Budgets) 
         await budgets.acquire([Charge(B, 1000)], priority=Priority.STANDARD, max_wait=0)
     with pytest.raises(BudgetExhausted):  # standard leaves the last 10% to high
         await budgets.acquire([Charge(B, 1000)], priority=Priority.STANDARD, max_wait=0)
-    await budgets.acquire([Charge(B, 1000)], priority=Priority.HIGH, max_wait=0)
+    await budgets.acquire([Charge(B, 500)], priority=Priority.HIGH, max_wait=0)
+    with pytest.raises(BudgetExhausted):  # high leaves the last 5% to interactive calls
+        await budgets.acquire([Charge(B, 500)], priority=Priority.HIGH, max_wait=0)
+    await budgets.acquire([Charge(B, 500)], priority=Lane.INTERACTIVE, max_wait=0)
 
 
 async def test_unknown_budgets_and_impossible_calls_are_refused(budgets: Budgets) -> None:

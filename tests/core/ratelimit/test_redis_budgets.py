@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.lanes import Lane
 from agentqueue.core.ratelimit.leases import Charge
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
 
@@ -72,7 +73,7 @@ async def test_expired_lease_gives_back_its_output_reservation(aredis) -> None:
 @pytest.mark.slow
 async def test_waiters_of_one_priority_are_served_in_arrival_order(aredis) -> None:
     budgets = await _budgets(aredis, tpm=1000, minute=1.0)  # 1 token/ms
-    await budgets.acquire([Charge(B, 1000)], priority=Priority.HIGH)  # empty the bucket
+    await budgets.acquire([Charge(B, 1000)], priority=Lane.INTERACTIVE)  # empty the bucket
     order: list[int] = []
 
     async def waiter(i: int) -> None:
@@ -91,7 +92,7 @@ async def test_a_returning_waiter_reserves_ahead_instead_of_starving(aredis) -> 
 
     async def raw(lease: str, tokens: int, ticket: int) -> tuple[str, int]:
         verdict, detail, _ = await budgets._run(
-            "acquire", "high", 5000, lease, 300_000, ticket, 1, key, 1, tokens, 0
+            "acquire", "interactive", 5000, lease, 300_000, ticket, 1, key, 1, tokens, 0
         )
         return verdict.decode(), int(detail)
 

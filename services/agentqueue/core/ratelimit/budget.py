@@ -10,10 +10,11 @@ from agentqueue.core.base.priority import Priority
 def default_reserves() -> dict[Priority, float]:
     """Share of the budget each priority must leave to those above it.
 
-    ``high`` may use everything; ``standard`` leaves 10% for ``high``; ``batch`` leaves
-    30% for the two above it.
+    Interactive calls (a person waiting, :mod:`~agentqueue.core.ratelimit.lanes`) may use
+    everything; ``high`` tasks leave 5% for them; ``standard`` leaves 10% for the two
+    above it; ``batch`` 30% for the three above it.
     """
-    return {Priority.HIGH: 0.0, Priority.STANDARD: 0.10, Priority.BATCH: 0.30}
+    return {Priority.HIGH: 0.05, Priority.STANDARD: 0.10, Priority.BATCH: 0.30}
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from agentqueue.core.llm.tokens import (
     prompt_tokens,
 )
 from agentqueue.core.ratelimit.budget import BudgetLimits, budget_name
+from agentqueue.core.ratelimit.lanes import Lane, lane_of
 from agentqueue.core.ratelimit.leases import Budgets, Charge, Feedback, Lease
 from agentqueue.core.ratelimit.local_share import LocalShare
 from agentqueue.core.ratelimit.metrics import (
@@ -201,7 +202,7 @@ class BudgetGate:
         if not charges:
             return None
         try:
-            lease = await self._acquire(charges, priority)
+            lease = await self._acquire(charges, lane_of(priority))
         except BudgetExhausted as exc:
             denied(name, "budget")
             raise RateLimited(
@@ -223,7 +224,7 @@ class BudgetGate:
             return None
         first = labels(lease.charges[0].budget)
         if first is not None:  # not a tenant's quota budget alone
-            ACQUIRES.labels(*first, priority.value).inc()
+            ACQUIRES.labels(*first, lane_of(priority).value).inc()
             WAITS.labels(*first).observe(lease.waited)
         if learnable(request, raw):
             self._counted[lease.id] = _Counted(provider, model, kind, raw)
@@ -271,25 +272,23 @@ class BudgetGate:
                 charges.append(key_charge)
         return charges
 
-    async def _acquire(self, charges: list[Charge], priority: Priority) -> Lease | None:
+    async def _acquire(self, charges: list[Charge], lane: Lane) -> Lease | None:
         """Acquire, configuring quota budgets on first use and dropping unlimited ones."""
         while charges:
             try:
-                return await self._acquire_shared_or_local(charges, priority)
+                return await self._acquire_shared_or_local(charges, lane)
             except UnknownBudget as exc:
                 charges = await self._after_unknown(charges, exc)
         return None
 
-    async def _acquire_shared_or_local(
-        self, charges: list[Charge], priority: Priority
-    ) -> Lease | None:
+    async def _acquire_shared_or_local(self, charges: list[Charge], lane: Lane) -> Lease | None:
         """The shared budget's lease; while it is unreachable, one on the local share.
 
         None when only a tenant quota is charged (the provider budget is unlimited):
         quotas are not kept locally, so with the shared store down nothing limits the call.
         """
         try:
-            return await self.budgets.acquire(charges, priority=priority, max_wait=self.max_wait)
+            return await self.budgets.acquire(charges, priority=lane, max_wait=self.max_wait)
         except LimiterUnavailable as exc:
             if charges[0].quota:
                 return None

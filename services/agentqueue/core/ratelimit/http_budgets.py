@@ -26,6 +26,7 @@ from agentqueue.core.base.errors import (
 )
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.lanes import Lane
 from agentqueue.core.ratelimit.leases import Charge, Feedback, Headroom, Lease
 
 
@@ -106,7 +107,7 @@ class HttpBudgets:
         self,
         charges: list[Charge],
         *,
-        priority: Priority = Priority.STANDARD,
+        priority: Priority | Lane = Priority.STANDARD,
         max_wait: float = 30.0,
     ) -> Lease:
         body = {

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.lanes import Lane
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class Budgets(Protocol):
     """Reserve, settle and correct shared budgets. Unreachable: ``LimiterUnavailable``."""
 
     async def acquire(
-        self, charges: list[Charge], *, priority: Priority = ..., max_wait: float = ...
+        self, charges: list[Charge], *, priority: Priority | Lane = ..., max_wait: float = ...
     ) -> Lease: ...
 
     async def settle(

@@ -32,6 +32,7 @@ from agentqueue.core.base.errors import (
 )
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
+from agentqueue.core.ratelimit.lanes import Lane
 from agentqueue.core.ratelimit.leases import Charge, Feedback, Headroom, Lease
 
 #: The dimensions a budget counts, in the script's order: requests, tokens, and
@@ -95,7 +96,7 @@ class RedisBudgets:
         self,
         charges: list[Charge],
         *,
-        priority: Priority = Priority.STANDARD,
+        priority: Priority | Lane = Priority.STANDARD,
         max_wait: float = 30.0,
     ) -> Lease:
         """Reserve ``charges`` atomically across their budgets, waiting up to ``max_wait``.

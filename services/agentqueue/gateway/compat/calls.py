@@ -24,6 +24,7 @@ from agentqueue.core.llm.call_result import Attempt, CallResult
 from agentqueue.core.llm.catalog import Catalog, UnknownModel
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest, StreamEvent, Tier
 from agentqueue.core.llm.providers.base import Passthrough
+from agentqueue.core.ratelimit.lanes import interactive
 from agentqueue.gateway.api.errors import InvalidField
 from agentqueue.gateway.api.governance import check_model_allowed
 
@@ -103,9 +104,10 @@ async def whole_answer(
     quotas are charged with the tenant's."""
     if key is not None:
         check_model_allowed(key, request.model)
-    result = await pipeline.complete(
-        request, priority, tenant, key_id=key.key_id if key is not None else None
-    )
+    with interactive():  # a person is waiting: the lane above high tasks
+        result = await pipeline.complete(
+            request, priority, tenant, key_id=key.key_id if key is not None else None
+        )
     headers = {
         "x-agentqueue-provider": result.completion.provider,
         "x-agentqueue-cost-usd": f"{result.cost_usd:.8f}",
@@ -189,5 +191,6 @@ async def start_stream(
             key_id=key_id,
         )
     )
-    first = await events.__anext__()
+    with interactive():  # every budget is taken before the first event
+        first = await events.__anext__()
     return StartedStream(first, events, attempts, costs)

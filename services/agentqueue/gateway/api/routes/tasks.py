@@ -27,7 +27,6 @@ from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.submission import submit
 from agentqueue.gateway.api.deps import BrokerDep, CallerDep, StoreDep, TenantDep, authenticate
 from agentqueue.gateway.api.direct import direct_route
-from agentqueue.gateway.api.webhook_urls import checked_webhook_url
 from agentqueue.gateway.api.errors import InvalidField, error_responses
 from agentqueue.gateway.api.governance import check_model_allowed, request_tags
 from agentqueue.gateway.api.schemas import (
@@ -37,6 +36,7 @@ from agentqueue.gateway.api.schemas import (
     TaskSummary,
     TaskView,
 )
+from agentqueue.gateway.api.webhook_urls import checked_webhook_url
 from agentqueue.gateway.metrics import IDEMPOTENT_REPLAYS, submitted
 from agentqueue.gateway.settings import GatewaySettings
 
