@@ -98,6 +98,7 @@ def main() -> None:
                 port=settings.port,
                 log_config=None,
                 access_log=False,
+                timeout_keep_alive=settings.keep_alive_seconds,
             )
         finally:
             remove_multiproc_dir(metrics_dir)
@@ -109,6 +110,7 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 
