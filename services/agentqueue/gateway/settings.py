@@ -18,7 +18,7 @@ class GatewaySettings(CoreSettings):
     #: idle timeout (AWS ALB 60 s) and a client pool's (httpx 5 s), so that the client
     #: side closes first: uvicorn's 5 s default raced pooled connections' next request
     #: (bench/scenario: httpx ReadError on a reused connection; behind an ALB, 502s).
-    keep_alive_seconds: float = Field(default=75.0, gt=0, le=3600)
+    keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     #: Server processes (uvicorn workers) sharing the port: streams are CPU-bound in the
     #: SDKs' parsing, so one process per core (in Kubernetes, prefer more replicas).
     workers: int = Field(default=1, ge=1, le=64)

@@ -15,7 +15,7 @@ class LimiterSettings(CoreSettings):
     #: idle timeout (AWS ALB 60 s) and a client pool's (httpx 5 s), so that the client
     #: side closes first: uvicorn's 5 s default raced pooled connections' next request
     #: (bench/scenario: httpx ReadError on a reused connection; behind an ALB, 502s).
-    keep_alive_seconds: float = Field(default=75.0, gt=0, le=3600)
+    keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     #: Seconds an unsettled lease lives before its output reservation is given back.
     lease_ttl: float = Field(default=300.0, gt=0)
     #: Seconds between refreshes of the headroom gauges on ``/metrics``.
