@@ -72,7 +72,7 @@ def stop_services(stack: RunningStack) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--minute-seconds", type=float, default=20.0)
+    parser.add_argument("--minute-seconds", type=float, default=15.0)
     parser.add_argument("--speed", type=float, default=0.5, help="simulator latency scale")
     parser.add_argument("--threads", type=int, default=32, help="tasks at once per worker")
     parser.add_argument("--ramp", type=float, default=30.0, help="seconds to start them all")

@@ -11,8 +11,9 @@ paid tiers, as published in 2026), which its efficient model then shares:
 - OpenAI **Tier 2**, GPT-4.1: 5,000 RPM, 450,000 TPM;
 - Gemini **Tier 1**, Gemini 2.5 Pro: 150 RPM, 2,000,000 TPM.
 
-A minute lasts ``minute_seconds`` (default 12 s: five simulated minutes a real one) and
-the simulator's latency is scaled by ``speed``; both are printed with the figures.
+A minute lasts ``minute_seconds`` (default 15 s: four simulated minutes a real one) and
+the simulator's latency is scaled by ``speed`` (default 0.5: 200 ms to the first token,
+6 ms a token after it); both are printed with the figures.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ Built once from a seed and run unchanged through both architectures, so that eve
 difference in the table is the architecture's. Three kinds of session, as a team running
 agents for its users has them at once:
 
-- ``chat``: a person in a chat window — 10 streamed turns, each sent when the previous
-  answer has been read (think time), at ``high`` priority (the interactive path);
-- ``agent``: a background agent session — 10 steps, each a turn and a call over the
+- ``chat`` (a tenth): a person in a chat window — 10 streamed turns, each sent when the
+  previous answer has been read (5-12 s, a time-scaled 20-50 s), on the interactive path;
+- ``agent`` (45%): a background agent session — 10 steps, each a turn and a call over the
   session's history, a quarter at ``high`` priority (a user waits for it), the rest at
   ``standard``;
-- ``research``: the design document's research agent — 9 sub-questions answered in
+- ``research`` (45%): the design document's research agent — 9 sub-questions answered in
   parallel (efficient tier), then one synthesis (frontier), half at ``standard`` and
   half at ``batch`` (reports nobody waits for).
 
@@ -122,8 +122,8 @@ def build(
     *,
     seed: int = 21,
     ramp_seconds: float = 30.0,
-    think_seconds: tuple[float, float] = (1.0, 4.0),
-    shares: tuple[float, float, float] = (0.2, 0.4, 0.4),
+    think_seconds: tuple[float, float] = (5.0, 12.0),
+    shares: tuple[float, float, float] = (0.1, 0.45, 0.45),
     research_repeat: float = 0.45,
     opener_repeat: float = 0.5,
 ) -> list[Session]:
