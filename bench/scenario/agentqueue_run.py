@@ -24,6 +24,7 @@ from agentqueue.core.llm.catalog import load_catalog
 from agentqueue.core.llm.messages import Usage
 from bench.scenario.chat_process import ChatProcess
 from bench.scenario.driver import Driver
+from bench.scenario.gateway_metrics import interactive_notes
 from bench.scenario.limits import PRIMARY
 from bench.scenario.outcome import Call, RunResult, SessionOutcome, Task
 from bench.scenario.scenario_run import run_scenario
@@ -280,7 +281,7 @@ async def run(
     await hooks.start()
     driver = AgentqueueDriver(stack.gateway_url, stack.api_key, hooks)
     try:
-        return await run_scenario(
+        result = await run_scenario(
             "agentqueue",
             driver,
             chats,
@@ -291,6 +292,8 @@ async def run(
             reset_simulator=reset_simulator,
             deadline_seconds=deadline_seconds,
         )
+        result.notes += interactive_notes(stack.metrics_urls["gateway"])
+        return result
     finally:
         chats.kill()
         await driver.aclose()

@@ -225,7 +225,7 @@ class BudgetGate:
         first = labels(lease.charges[0].budget)
         if first is not None:  # not a tenant's quota budget alone
             ACQUIRES.labels(*first, lane_of(priority).value).inc()
-            WAITS.labels(*first).observe(lease.waited)
+            WAITS.labels(*first, lane_of(priority).value).observe(lease.waited)
         if learnable(request, raw):
             self._counted[lease.id] = _Counted(provider, model, kind, raw)
             while len(self._counted) > MAX_COUNTED:  # never released (a crash mid-call)

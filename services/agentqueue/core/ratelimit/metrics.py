@@ -24,8 +24,8 @@ ACQUIRES = Counter(
 )
 WAITS = Histogram(
     "agentqueue_limiter_wait_seconds",
-    "Time calls waited for their budget",
-    _BUDGET,
+    "Time calls waited for their budget, per lane (a task priority, or interactive)",
+    [*_BUDGET, "priority"],
     buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
 )
 LOCAL_FALLBACKS = Counter(

@@ -1,0 +1,47 @@
+"""Where a chat's first token spent its time inside agentqueue: the gateway's own
+Prometheus histograms, read once the run is over (budget wait per lane, the provider's
+time to first token)."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def _buckets(text: str, name: str, where: dict[str, str]) -> list[tuple[float, float]]:
+    """(upper bound, cumulative count) of histogram ``name``, summed over the series
+    whose labels include ``where``."""
+    summed: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if not sample.name.endswith("_bucket"):
+                continue
+            if any(sample.labels.get(k) != v for k, v in where.items()):
+                continue
+            bound = float(sample.labels["le"])
+            summed[bound] = summed.get(bound, 0.0) + sample.value
+    return sorted(summed.items())
+
+
+def quantile_bound(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """The upper bound of the bucket holding quantile ``q`` (None: no observations)."""
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    rank = q * buckets[-1][1]
+    return next(bound for bound, count in buckets if count >= rank)
+
+
+def interactive_notes(metrics_url: str) -> list[str]:
+    """One line: how long interactive calls waited for budget, and the provider's TTFT."""
+    text = httpx.get(metrics_url, timeout=10).text
+    waits = _buckets(text, "agentqueue_limiter_wait_seconds", {"priority": "interactive"})
+    ttft = _buckets(text, "agentqueue_llm_time_to_first_token_seconds", {})
+    total = waits[-1][1] if waits else 0
+    over = total - next((c for b, c in waits if b >= 0.1), total)
+    return [
+        f"gateway: {total:.0f} interactive budget waits, {over:.0f} over 100 ms, p99 "
+        f"<= {quantile_bound(waits, 0.99)} s; provider time to first token p50 <= "
+        f"{quantile_bound(ttft, 0.5)} s, p99 <= {quantile_bound(ttft, 0.99)} s (histogram bounds)"
+    ]
