@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from agentqueue.cli.stack import RunningStack, StackConfig, start_stack
 from agentqueue.core.base.ports import free_port
@@ -60,6 +61,17 @@ def start(args: argparse.Namespace) -> RunningStack:
     )
 
 
+#: Niceness of the background workers, both architectures' (see the package docstring).
+WORKER_NICE = 10
+
+
+def nice_workers(stack: RunningStack) -> None:
+    """agentqueue's queue workers at :data:`WORKER_NICE`, as separate pods would be."""
+    for child in stack.group.children:
+        if child.name.startswith("worker-"):
+            psutil.Process(child.process.pid).nice(WORKER_NICE)
+
+
 def stop_services(stack: RunningStack) -> None:
     """Stop agentqueue's own processes, keeping Redis and the simulator for the next run."""
     ours = [c for c in stack.group.children if c.name not in ("redis", "simulator")]
@@ -86,6 +98,7 @@ def main() -> None:
     assert len(outage) == 2
     workload = build(args.sessions, ramp_seconds=args.ramp)
     stack = start(args)
+    nice_workers(stack)
     assert stack.simulator_url is not None
     sim_url = stack.simulator_url
 
@@ -137,6 +150,7 @@ def main() -> None:
                         configs,
                         workload,
                         concurrency=args.threads,
+                        nice=WORKER_NICE,
                         minute_seconds=args.minute_seconds,
                         outage_window=outage,  # type: ignore[arg-type]
                         idle_samples=args.idle_samples,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -120,8 +121,14 @@ async def _worker(
 
 
 def worker_process(
-    queue: str, concurrency: int, redis_url: str, configs: list[ProviderConfig], minute: float
+    queue: str,
+    concurrency: int,
+    redis_url: str,
+    configs: list[ProviderConfig],
+    minute: float,
+    nice: int,
 ) -> None:
+    os.nice(nice)
     asyncio.run(_worker(queue, concurrency, redis_url, configs, minute))
 
 
@@ -229,6 +236,7 @@ async def run(
     workload: list[Session],
     *,
     concurrency: int,
+    nice: int,
     minute_seconds: float,
     outage_window: tuple[float, float],
     idle_samples: int,
@@ -249,7 +257,7 @@ async def run(
     workers = [
         multiprocessing.Process(
             target=worker_process,
-            args=(q, concurrency, redis_url, configs, minute_seconds),
+            args=(q, concurrency, redis_url, configs, minute_seconds, nice),
             name=f"designdoc-{q}",
         )
         for q in QUEUES
