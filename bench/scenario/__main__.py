@@ -132,6 +132,7 @@ def main() -> None:
                         reset_simulator=reset_simulator,
                         deadline_seconds=args.deadline,
                         concurrency=args.threads,
+                        nice=WORKER_NICE,
                     )
                 )
             )

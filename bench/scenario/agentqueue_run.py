@@ -22,12 +22,12 @@ from agentqueue.cli.stack import RunningStack
 from agentqueue.core.base.ports import free_port
 from agentqueue.core.llm.catalog import load_catalog
 from agentqueue.core.llm.messages import Usage
-from bench.scenario.chat_process import ChatProcess
 from bench.scenario.driver import Driver
 from bench.scenario.gateway_metrics import interactive_notes
 from bench.scenario.limits import PRIMARY
 from bench.scenario.outcome import Call, RunResult, SessionOutcome, Task
 from bench.scenario.scenario_run import run_scenario
+from bench.scenario.sessions_process import SessionsProcess
 from bench.scenario.sse import read_messages_stream
 from bench.scenario.workload import (
     AGENT_MAX_TOKENS,
@@ -178,9 +178,16 @@ class AgentqueueDriver(GatewayChat):
     """Agent sessions through the sessions API, research as ``map_reduce`` tasks; each
     finished task is reported by its webhook."""
 
-    def __init__(self, gateway_url: str, api_key: str, hooks: Webhooks) -> None:
+    def __init__(self, gateway_url: str, api_key: str) -> None:
         super().__init__(gateway_url, api_key)
-        self.hooks = hooks
+        self.hooks = Webhooks()
+
+    async def start(self) -> None:
+        await self.hooks.start()
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self.hooks.stop()
 
     @staticmethod
     def _accepted(r: httpx.Response) -> str:
@@ -268,33 +275,36 @@ async def run(
     reset_simulator: Callable[[], Awaitable[None]],
     deadline_seconds: float,
     concurrency: int,
+    nice: int,
 ) -> RunResult:
     assert stack.simulator_url is not None
-    chats = ChatProcess(
+    gateway = {"gateway_url": stack.gateway_url, "api_key": stack.api_key}
+    chats = SessionsProcess(
         GatewayChat,
-        {"gateway_url": stack.gateway_url, "api_key": stack.api_key},
+        gateway,
         [s for s in workload if s.kind == "chat"],
-        idle_samples,
-        deadline_seconds,
+        idle_samples=idle_samples,
+        deadline=deadline_seconds,
     )
-    hooks = Webhooks()
-    await hooks.start()
-    driver = AgentqueueDriver(stack.gateway_url, stack.api_key, hooks)
+    background = SessionsProcess(
+        AgentqueueDriver,
+        gateway,
+        [s for s in workload if s.kind != "chat"],
+        deadline=deadline_seconds,
+        concurrency=concurrency,
+        nice=nice,
+    )
     try:
         result = await run_scenario(
             "agentqueue",
-            driver,
             chats,
-            lambda: driver.waiting(concurrency),
+            background,
             stack.simulator_url,
-            workload,
             outage_window=outage_window,
             reset_simulator=reset_simulator,
-            deadline_seconds=deadline_seconds,
         )
         result.notes += interactive_notes(stack.metrics_urls["gateway"])
         return result
     finally:
         chats.kill()
-        await driver.aclose()
-        await hooks.stop()
+        background.kill()

@@ -28,11 +28,11 @@ from agentqueue.core.llm.catalog import load_catalog
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.llm.providers.base import ProviderConfig
 from agentqueue.worker.agents.map_reduce import MAP_SYSTEM, REDUCE_SYSTEM
-from bench.scenario.chat_process import ChatProcess
 from bench.scenario.designdoc import AllProvidersFailed, DesignDocCalls
 from bench.scenario.driver import Driver
 from bench.scenario.outcome import Call, RunResult, SessionOutcome, Task
 from bench.scenario.scenario_run import run_scenario
+from bench.scenario.sessions_process import SessionsProcess
 from bench.scenario.workload import (
     AGENT_MAX_TOKENS,
     AGENT_SYSTEM,
@@ -171,6 +171,10 @@ class DesignDocDriver(Driver):
         self.redis_url = redis_url
         self.redis = aioredis.Redis.from_url(redis_url)
         self.results: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._reading: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._reading = asyncio.create_task(self.read_results())
 
     def _future(self, job_id: str) -> asyncio.Future[dict[str, Any]]:
         if job_id not in self.results:
@@ -226,6 +230,8 @@ class DesignDocDriver(Driver):
         out.ok = result is not None
 
     async def aclose(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
         await self.redis.aclose()
 
 
@@ -245,15 +251,21 @@ async def run(
 ) -> RunResult:
     redis = aioredis.Redis.from_url(redis_url)
     await redis.flushdb()
-    chats = ChatProcess(
+    chats = SessionsProcess(
         DesignDocChat,
         {"redis_url": redis_url, "configs": configs, "minute_seconds": minute_seconds},
         [s for s in workload if s.kind == "chat"],
-        idle_samples,
-        deadline_seconds,
+        idle_samples=idle_samples,
+        deadline=deadline_seconds,
     )
-    driver = DesignDocDriver(redis_url)
-    reading = asyncio.create_task(driver.read_results())
+    background = SessionsProcess(
+        DesignDocDriver,
+        {"redis_url": redis_url},
+        [s for s in workload if s.kind != "chat"],
+        deadline=deadline_seconds,
+        concurrency=concurrency,
+        nice=nice,
+    )
     workers = [
         multiprocessing.Process(
             target=worker_process,
@@ -267,22 +279,18 @@ async def run(
     try:
         return await run_scenario(
             "design document",
-            driver,
             chats,
-            lambda: driver.waiting(concurrency),
+            background,
             simulator_url,
-            workload,
             outage_window=outage_window,
             reset_simulator=reset_simulator,
-            deadline_seconds=deadline_seconds,
         )
     finally:
         chats.kill()
+        background.kill()
         await redis.set(STOP, 1)
         for w in workers:
             w.join(timeout=30)
             if w.is_alive():
                 w.kill()
-        reading.cancel()
-        await driver.aclose()
         await redis.aclose()

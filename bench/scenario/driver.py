@@ -42,6 +42,9 @@ class Driver:
     async def research(self, s: Session, out: SessionOutcome) -> None:
         raise NotImplementedError
 
+    async def start(self) -> None:
+        """Start what the driver needs running (a webhook receiver, a result reader)."""
+
     async def aclose(self) -> None:
         """Release what the driver holds (connections)."""
 

@@ -1,8 +1,11 @@
-"""The chats run in a process of their own — the people at their screens.
+"""Sessions run in processes of their own: the chats (people at their screens) in one,
+the background sessions in another.
 
-Their time to first token is measured where a person would see it, by an event loop that
-does nothing else: the process driving the background sessions (hundreds of HTTP calls
-and webhooks a second) would otherwise add its own lag to every figure. The same process
+The chats' time to first token is measured where a person would see it, by an event
+loop that does nothing else, at normal priority. The background driver (hundreds of HTTP
+calls and webhooks a second) stands for other machines — the users' and their
+services' — so it runs at the workers' lower priority: on one shared machine it would
+otherwise take the CPU the system under test needs and measure itself. The chat process
 measures the idle system first, so idle and loaded figures come from the same place.
 """
 
@@ -10,16 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from multiprocessing.queues import Queue
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from bench.scenario.driver import Driver, run_sessions
 from bench.scenario.outcome import SessionOutcome
 from bench.scenario.workload import Session
 
-#: Builds the chat driver inside the child process from picklable arguments.
+#: Builds the driver inside the child process from picklable arguments.
 DriverFactory = Callable[..., Driver]
 
 
@@ -47,44 +52,63 @@ async def _main(
     sessions: list[Session],
     idle_samples: int,
     deadline: float,
+    concurrency: int,
+    waiting: Synchronized,  # type: ignore[type-arg]
     inbox: Queue,  # type: ignore[type-arg]
     outbox: Queue,  # type: ignore[type-arg]
 ) -> None:
     driver = factory(**args)
-    outbox.put(("idle", await driver.idle_ttft(idle_samples)))
+    await driver.start()
+    outbox.put(("idle", await driver.idle_ttft(idle_samples) if idle_samples else []))
     t0 = await asyncio.to_thread(inbox.get)
     lag = LoopLag()
     watching = asyncio.create_task(lag.run())
+
+    async def report_waiting() -> None:
+        while True:
+            waiting.value = await driver.waiting(concurrency)
+            await asyncio.sleep(0.25)
+
+    reporting = asyncio.create_task(report_waiting())
     outcomes = await run_sessions(driver, sessions, t0, deadline)
     lag.stopped = True
+    reporting.cancel()
     await watching
     await driver.aclose()
     outbox.put(("done", outcomes, lag.p99()))
 
 
-def _child(*args: Any) -> None:
+def _child(nice: int, *args: Any) -> None:
+    if nice:
+        os.nice(nice)
     asyncio.run(_main(*args))
 
 
-class ChatProcess:
-    """Start it, wait for its idle figures, give it the start time, collect the chats."""
+class SessionsProcess:
+    """Start it, wait for its idle figures, give it the start time, collect the sessions."""
 
     def __init__(
         self,
         factory: DriverFactory,
         args: dict[str, Any],
         sessions: list[Session],
-        idle_samples: int,
+        *,
+        idle_samples: int = 0,
         deadline: float,
+        concurrency: int = 0,
+        nice: int = 0,
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.inbox: Queue = ctx.Queue()  # type: ignore[type-arg]
         self.outbox: Queue = ctx.Queue()  # type: ignore[type-arg]
+        #: Tasks waiting for a worker right now (the background process's count).
+        self.waiting: Synchronized = ctx.Value("i", 0)  # type: ignore[type-arg]
         self.process = ctx.Process(
             target=_child,
-            args=(factory, args, sessions, idle_samples, deadline, self.inbox, self.outbox),
-            name="chats",
-        )
+            args=(nice, factory, args, sessions, idle_samples, deadline, concurrency,
+                  self.waiting, self.inbox, self.outbox),
+            name=f"sessions-{factory.__name__}",
+        )  # fmt: skip
         self.process.start()
 
     async def idle(self) -> list[float]:
