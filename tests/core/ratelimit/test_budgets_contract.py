@@ -284,3 +284,16 @@ async def test_the_same_feedback_gives_the_same_level_through_either_backend(
 def test_feedback_refuses_values_no_backend_would_take(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Feedback(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("priority", [Priority.HIGH, Priority.STANDARD, Priority.BATCH])
+async def test_a_one_request_budget_serves_its_request_at_every_priority(
+    budgets: Budgets, priority: Priority
+) -> None:
+    """A reserve of less than one request is none: with 1 RPM (a free tier), a fractional
+    floor would make the only request of the minute impossible below the top lane."""
+    one = "sim:tiny:default"
+    await budgets.configure(one, BudgetLimits(rpm=1, tpm=10_000, margin=0, minute_seconds=60))
+    await budgets.acquire([Charge(one, 100)], priority=priority, max_wait=0)
+    with pytest.raises(BudgetExhausted):  # and the minute's one request is spent
+        await budgets.acquire([Charge(one, 100)], priority=priority, max_wait=0)

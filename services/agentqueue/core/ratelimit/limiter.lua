@@ -53,14 +53,22 @@ local function save(key, b)
   redis.call('HSET', key, 'ts', b.ts)
 end
 
+-- the level priority p may not draw dimension d of b below: its reserve of the capacity,
+-- in whole requests for d = r (a reserve of less than one request is none: with a
+-- 1-RPM budget a fractional floor would make the only request impossible)
+local function floor_of(b, p, d)
+  local floor = (b['f_' .. p] or 0) * b['cap_' .. d]
+  if d == 'r' then floor = math.floor(floor) end
+  return floor
+end
+
 -- ms until b can give amounts a to priority p without going below its floor (-1: never)
 local function wait_for(b, p, a)
-  local f = b['f_' .. p] or 0
   local w = 0
   for _, d in ipairs(dims(b)) do
-    local cap, lvl, amt = b['cap_' .. d], b['lvl_' .. d], a[d]
-    if amt > cap - f * cap then return -1 end
-    if lvl - amt < f * cap then w = math.max(w, (f * cap + amt - lvl) / b['rate_' .. d]) end
+    local cap, lvl, amt, floor = b['cap_' .. d], b['lvl_' .. d], a[d], floor_of(b, p, d)
+    if amt > cap - floor then return -1 end
+    if lvl - amt < floor then w = math.max(w, (floor + amt - lvl) / b['rate_' .. d]) end
   end
   return math.ceil(w)
 end
@@ -148,9 +156,8 @@ if cmd == 'acquire' then
   if wait > 0 and ticket ~= 0 and wait <= deadline then
     ahead = true
     for _, e in ipairs(budgets) do
-      local f = e.b['f_' .. p] or 0
       for _, d in ipairs(dims(e.b)) do
-        if e.b['lvl_' .. d] < f * e.b['cap_' .. d] then ahead = false end
+        if e.b['lvl_' .. d] < floor_of(e.b, p, d) then ahead = false end
       end
     end
   end
