@@ -50,6 +50,7 @@ def start(args: argparse.Namespace) -> RunningStack:
             simulator_env={"AGENTQUEUE_SIM_SPEED": str(args.speed)},
             env={
                 "AGENTQUEUE_LOG_LEVEL": "WARNING",
+                "AGENTQUEUE_WORKERS": str(args.gateway_processes),
                 "AGENTQUEUE_BUDGETS": json.dumps(budgets(_models(), args.minute_seconds)),
                 "AGENTQUEUE_TASK_KINDS": json.dumps(["completion", "map_reduce"]),
                 # the webhook receiver is this process, on 127.0.0.1
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--minute-seconds", type=float, default=15.0)
     parser.add_argument("--speed", type=float, default=0.5, help="simulator latency scale")
     parser.add_argument("--threads", type=int, default=32, help="tasks at once per worker")
+    parser.add_argument("--gateway-processes", type=int, default=1)
     parser.add_argument("--ramp", type=float, default=30.0, help="seconds to start them all")
     parser.add_argument("--outage", default="90-150", help="primary down, seconds after start")
     parser.add_argument("--idle-samples", type=int, default=60)
