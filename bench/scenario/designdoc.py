@@ -77,16 +77,17 @@ class DesignDocCalls:
         }
 
     @staticmethod
-    def _cache_key(request: CompletionRequest, model: str) -> str:
+    def cache_key(request: CompletionRequest, tier: str) -> str:
+        """``SemanticCache._cache_key``: the prompt's SHA-256 under the tier's first model."""
+        model = PROVIDER_CONFIGS[tier][0][1]
         prompt = json.dumps(
             [request.system, [(m.role, m.content) for m in request.messages]], sort_keys=True
         )
         return f"llm_cache:{model}:{hashlib.sha256(prompt.encode()).hexdigest()}"
 
-    async def _store(self, request: CompletionRequest, tier: str, call: Call, text: str) -> None:
-        model = PROVIDER_CONFIGS[tier][0][1]
+    async def _store(self, key: str, call: Call, text: str) -> None:
         body = json.dumps({"call": asdict(call), "text": text})
-        await self.redis.setex(self._cache_key(request, model), CACHE_TTL, body)
+        await self.redis.setex(key, CACHE_TTL, body)
 
     def _call_of(self, done: Completion, provider: str, first: str) -> Call:
         cost = float(self.catalog.cost_usd(done.model, done.usage))
@@ -99,9 +100,9 @@ class DesignDocCalls:
             fell_back=provider != first,
         )
 
-    async def cached_text(self, request: CompletionRequest, tier: str) -> tuple[Call, str] | None:
+    async def cached_text(self, key: str) -> tuple[Call, str] | None:
         """The stored answer, as a call that cost nothing and saved what the first cost."""
-        hit = await self.redis.get(self._cache_key(request, PROVIDER_CONFIGS[tier][0][1]))
+        hit = await self.redis.get(key)
         if hit is None:
             return None
         stored = json.loads(hit)
@@ -119,7 +120,8 @@ class DesignDocCalls:
 
     async def complete(self, request: CompletionRequest, tier: str) -> tuple[Call, str]:
         """``cached_llm_call`` around ``llm_call_with_fallback``."""
-        hit = await self.cached_text(request, tier)
+        key = self.cache_key(request, tier)
+        hit = await self.cached_text(key)
         if hit is not None:
             return hit
         chain = PROVIDER_CONFIGS[tier]
@@ -134,7 +136,7 @@ class DesignDocCalls:
                 last = exc
                 continue
             call = self._call_of(done, provider, chain[0][0])
-            await self._store(request, tier, call, done.text)
+            await self._store(key, call, done.text)
             return call, done.text
         raise AllProvidersFailed(f"All providers failed. Last error: {last}")
 
@@ -143,7 +145,8 @@ class DesignDocCalls:
     ) -> tuple[Call, str, float]:
         """The same, streamed (the web process's chat): the next provider only before the
         first token. Returns the call, the text and the time to the first token."""
-        hit = await self.cached_text(request, tier)
+        key = self.cache_key(request, tier)
+        hit = await self.cached_text(key)
         if hit is not None:
             return hit[0], hit[1], time.perf_counter() - sent
         chain = PROVIDER_CONFIGS[tier]
@@ -162,7 +165,7 @@ class DesignDocCalls:
                         parts.append(event.text)
                     else:
                         call = self._call_of(event, provider, chain[0][0])
-                        await self._store(request, tier, call, event.text)
+                        await self._store(key, call, event.text)
                         return call, event.text, ttft if ttft is not None else 0.0
             except ProviderError as exc:
                 if ttft is not None:

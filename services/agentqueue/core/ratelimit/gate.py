@@ -201,8 +201,9 @@ class BudgetGate:
         charges = await self._charges(name, tokens, request.max_tokens, tenant, key_id)
         if not charges:
             return None
+        lane = lane_of(priority)  # read once: the acquire and its metrics agree
         try:
-            lease = await self._acquire(charges, lane_of(priority))
+            lease = await self._acquire(charges, lane)
         except BudgetExhausted as exc:
             denied(name, "budget")
             raise RateLimited(
@@ -224,8 +225,8 @@ class BudgetGate:
             return None
         first = labels(lease.charges[0].budget)
         if first is not None:  # not a tenant's quota budget alone
-            ACQUIRES.labels(*first, lane_of(priority).value).inc()
-            WAITS.labels(*first, lane_of(priority).value).observe(lease.waited)
+            ACQUIRES.labels(*first, lane.value).inc()
+            WAITS.labels(*first, lane.value).observe(lease.waited)
         if learnable(request, raw):
             self._counted[lease.id] = _Counted(provider, model, kind, raw)
             while len(self._counted) > MAX_COUNTED:  # never released (a crash mid-call)

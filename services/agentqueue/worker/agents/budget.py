@@ -37,25 +37,27 @@ class CostGuard:
     def add(self, budget: Budget) -> None:
         self.budgets.append(budget)
 
-    def could_refuse(self, worst: Decimal) -> bool:
-        """Whether a call costing up to ``worst`` would be refused now: only then does a
-        call need its prompt counted exactly (a provider round trip) rather than estimated."""
-        task = self.spent()
-        return any(b.spent_before + task + self.reserved + worst > b.limit for b in self.budgets)
-
-    def reserve(self, worst: Decimal) -> Decimal:
-        """Admit a call that may cost up to ``worst``, or raise :class:`BudgetExceeded`."""
+    def _crossed(self, worst: Decimal) -> tuple[Budget, Decimal] | None:
+        """The first budget a call costing up to ``worst`` would cross now, with what its
+        scope has spent; None if it fits them all."""
         task = self.spent()
         for b in self.budgets:
             spent = b.spent_before + task
             if spent + self.reserved + worst > b.limit:
-                raise BudgetExceeded(
-                    b.scope,
-                    b.limit,
-                    round(spent, 6),
-                    round(worst, 6),
-                    self.calls,
-                )
+                return b, spent
+        return None
+
+    def could_refuse(self, worst: Decimal) -> bool:
+        """Whether a call costing up to ``worst`` would be refused now: only then does a
+        call need its prompt counted exactly (a provider round trip) rather than estimated."""
+        return self._crossed(worst) is not None
+
+    def reserve(self, worst: Decimal) -> Decimal:
+        """Admit a call that may cost up to ``worst``, or raise :class:`BudgetExceeded`."""
+        crossed = self._crossed(worst)
+        if crossed is not None:
+            b, spent = crossed
+            raise BudgetExceeded(b.scope, b.limit, round(spent, 6), round(worst, 6), self.calls)
         self.reserved += worst
         return worst
 
