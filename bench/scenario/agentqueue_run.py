@@ -138,6 +138,7 @@ class GatewayChat(Driver):
                     task.error = f"HTTP {r.status_code}: {(await r.aread())[:200]!r}"
                     return None
                 path = r.headers.get("x-agentqueue-stream", "")
+                task.timing = r.headers.get("server-timing", "")
                 read = await read_messages_stream(r.aiter_lines(), sent)
         except httpx.HTTPError as exc:
             task.error = f"{type(exc).__name__}: {exc}"

@@ -37,6 +37,8 @@ class Task:
     #: Chat turns: seconds from sending to the first token, and whether a cache answered.
     ttft: float | None = None
     cached: bool = False
+    #: The gateway's ``Server-Timing`` for a chat turn (where its first token's time went).
+    timing: str = ""
 
 
 @dataclass

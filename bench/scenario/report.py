@@ -15,6 +15,10 @@ def pct(values: Iterable[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
+def ms(v: float) -> str:
+    return f"{v * 1000:,.0f}"
+
+
 def waiting_window(samples: list[Sample]) -> tuple[float, float]:
     """From the first to the last sample with work waiting."""
     busy = [s.at for s in samples if s.waiting > 0]
@@ -68,9 +72,6 @@ def table(
 
     def add(label: str, f: Callable[[RunResult], str]) -> None:
         lines.append(_row(label, [f(r) for r in runs]))
-
-    def ms(v: float) -> str:
-        return f"{v * 1000:,.0f}"
 
     add("run, seconds", lambda r: f"{r.ended - r.started:,.0f}")
     for kind in ("chat", "agent", "research"):
@@ -208,4 +209,23 @@ def table(
         if reasons:
             lines.append(f"{r.name}: failed sessions by reason: {dict(reasons.most_common(5))}")
         lines.extend(f"{r.name}: {note}" for note in r.notes)
+        lines.extend(f"{r.name}: {line}" for line in slowest_turns(r))
     return "\n".join(lines)
+
+
+def slowest_turns(r: RunResult, count: int = 8) -> list[str]:
+    """The slowest chat turns' first tokens, each with the gateway's ``Server-Timing``
+    (where the time went inside it; the rest is the wire, the client and the loop)."""
+    turns = [
+        t
+        for s in r.sessions
+        if s.kind == "chat"
+        for t in s.tasks
+        if t.ttft is not None and t.timing
+    ]
+    turns.sort(key=lambda t: t.ttft or 0.0, reverse=True)
+    return [
+        f"slow turn at {t.submitted - r.started:5.1f} s: TTFT {ms(t.ttft or 0.0)} ms; "
+        f"gateway {t.timing}"
+        for t in turns[:count]
+    ]

@@ -33,6 +33,7 @@ from agentqueue.gateway.compat import (
     responses_api,
 )
 from agentqueue.gateway.reload import build_calls, install, start_reloading
+from agentqueue.gateway.server_timing import ServerTiming
 from agentqueue.gateway.settings import GatewaySettings
 from agentqueue.gateway.tracing import RequestTracing
 
@@ -105,6 +106,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # HTTP metrics by route template and one access line per request, for every status
     # the caller gets (inside RequestTracing: the request id is known)
     observability.instrument(app)
+    # Server-Timing: where the time before the first byte went (the call adds its phases)
+    app.add_middleware(ServerTiming)
     # around everything: x-request-id on every answer, and the request's span (tracing on)
     app.add_middleware(RequestTracing)
     return app

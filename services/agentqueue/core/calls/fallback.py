@@ -41,6 +41,7 @@ from agentqueue.core.llm.messages import Completion, CompletionRequest, StreamEv
 from agentqueue.core.llm.providers.base import Passthrough, Provider, RawEvent
 from agentqueue.core.ratelimit.gate import BudgetGate
 from agentqueue.core.ratelimit.leases import Lease
+from agentqueue.core.telemetry import timing
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +161,35 @@ class FallbackChain:
         usable = {(id(p), m) for p, m in self.candidates(request)}
         for group in self.plan(request):
             group = [(p, info) for p, info in group if (id(p), info.model) in usable]
-            for provider, info in await self.router.order(group, request, self.gate, priority):
+            with timing.phase("route"):
+                ordered = await self.router.order(group, request, self.gate, priority)
+            for provider, info in ordered:
                 yield provider, info.model, info.provider
+
+    async def _admit(
+        self,
+        provider: Provider,
+        owner: str,
+        model: str,
+        request: CompletionRequest,
+        priority: Priority,
+        tenant: str | None,
+        key_id: str | None,
+    ) -> Lease | None:
+        """The attempt's budget (None: no limiter); its wall time is the request's
+        ``budget`` phase (a wait, or only the round trip that found room)."""
+        if self.gate is None:
+            return None
+        with timing.phase("budget"):
+            return await self.gate.admit(
+                owner,
+                model,
+                request,
+                priority,
+                tenant,
+                account=deployment_of(provider),
+                key_id=key_id,
+            )
 
     async def _failed(
         self,
@@ -264,23 +292,19 @@ class FallbackChain:
             if attempts and not attempts[-1].ok:
                 observe.fell_back(attempts[-1])
             started = time.monotonic()
+            sent: float | None = None  # when the request left for the provider
             lease = None
             span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
                 self.breaker(provider).before_call()
-                if self.gate is not None:
-                    lease = await self.gate.admit(
-                        owner,
-                        model,
-                        request,
-                        priority,
-                        tenant,
-                        account=deployment_of(provider),
-                        key_id=key_id,
-                    )
+                lease = await self._admit(provider, owner, model, request, priority, tenant, key_id)
+                sent = time.monotonic()
                 completion = await provider.complete(request, model)
+                timing.record("provider", time.monotonic() - sent)
             except ProviderError as exc:
                 spans.failed(span, exc)
+                if sent is not None:
+                    timing.record("failed", time.monotonic() - sent)
                 attempts.append(await self._failed(provider, model, exc, started, lease, tenant))
                 if isinstance(exc, BadRequest):
                     raise  # the same request fails everywhere: say what is wrong with it
@@ -357,21 +381,14 @@ class FallbackChain:
             if attempts and not attempts[-1].ok:
                 observe.fell_back(attempts[-1])
             started = time.monotonic()
+            sent: float | None = None  # when the request left for the provider
             sent_any = False
             lease = None
             span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
                 self.breaker(provider).before_call()
-                if self.gate is not None:
-                    lease = await self.gate.admit(
-                        owner,
-                        model,
-                        request,
-                        priority,
-                        tenant,
-                        account=deployment_of(provider),
-                        key_id=key_id,
-                    )
+                lease = await self._admit(provider, owner, model, request, priority, tenant, key_id)
+                sent = time.monotonic()
                 source: AsyncIterator[RawEvent | StreamEvent] = (
                     provider.stream_raw(request, model, passthrough)
                     if raw and passthrough is not None
@@ -380,6 +397,7 @@ class FallbackChain:
                 async for event in source:
                     if isinstance(event, TextDelta | bytes):
                         if not sent_any:  # time to first token, the budget's wait left out
+                            timing.record("provider", time.monotonic() - sent)
                             waited = lease.waited if lease else 0.0
                             observe.first_token(
                                 provider.name,
@@ -403,6 +421,8 @@ class FallbackChain:
             except ProviderError as exc:
                 spans.failed(span, exc)
                 span = None
+                if sent is not None and not sent_any:
+                    timing.record("failed", time.monotonic() - sent)
                 attempts.append(await self._failed(provider, model, exc, started, lease, tenant))
                 lease = None
                 if sent_any or isinstance(exc, BadRequest):

@@ -39,6 +39,7 @@ from agentqueue.core.llm.messages import (
 )
 from agentqueue.core.llm.providers.base import Passthrough, RawEvent
 from agentqueue.core.settings import CoreSettings
+from agentqueue.core.telemetry import timing
 
 if TYPE_CHECKING:  # numpy: only with the semantic extra
     from agentqueue.core.cache.embedder import Vector
@@ -114,8 +115,9 @@ class CallPipeline:
                 request, priority, tenant, record_usage=record_usage, key_id=key_id
             )
         exact = self.exact
-        candidates = await self._cache_candidates(request, key_id)
-        hit, vector = await self._lookup(request, tenant, decision, candidates)
+        with timing.phase("cache"):
+            candidates = await self._cache_candidates(request, key_id)
+            hit, vector = await self._lookup(request, tenant, decision, candidates)
         if hit is not None:
             spans.cache_hit(request, hit)
             return hit
@@ -193,8 +195,9 @@ class CallPipeline:
         # key: such a call neither reads nor fills the cache
         outside_key = passthrough is not None and (passthrough.required or passthrough.extra)
         if cached and not outside_key:
-            candidates = await self._cache_candidates(request, key_id)
-            hit, vector = await self._lookup(request, tenant, decision, candidates)
+            with timing.phase("cache"):
+                candidates = await self._cache_candidates(request, key_id)
+                hit, vector = await self._lookup(request, tenant, decision, candidates)
         else:
             cached = False
             LOOKUPS.labels("bypass").inc()
