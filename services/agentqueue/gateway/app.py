@@ -18,6 +18,7 @@ from agentqueue.core.sessions.store import SessionStore
 from agentqueue.core.tasks.reconciler import start_reconciler
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.telemetry.exposition import mark_process_dead
+from agentqueue.core.telemetry.loop_watch import start_loop_watch
 from agentqueue.gateway import console, observability
 from agentqueue.gateway.api import admin
 from agentqueue.gateway.api.errors import install_error_handlers
@@ -62,9 +63,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.broker = make_broker(settings)
         stop_reconciler = start_reconciler(app.state.store, app.state.broker, settings)
         stop_reloading = await start_reloading(app, settings)
+        stop_watching = start_loop_watch("gateway")
         try:
             yield
         finally:
+            await stop_watching()
             await stop_reloading()
             await stop_reconciler()
             await app.state.chain.aclose()

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from agentqueue import __version__
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
+from agentqueue.core.telemetry.loop_watch import start_loop_watch
 from agentqueue.limiter.api.errors import install_error_handlers
 from agentqueue.limiter.api.routes import budgets, health, leases
 from agentqueue.limiter.metrics import keep_headroom_fresh, publish_quotas
@@ -42,9 +43,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.budgets, lambda: set(app.state.known), settings.headroom_interval
         )
     )
+    stop_watching = start_loop_watch("limiter")
     try:
         yield
     finally:
+        await stop_watching()
         refresher.cancel()
         await redis.aclose()
 

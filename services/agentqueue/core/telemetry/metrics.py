@@ -134,6 +134,13 @@ LLM_TTFT = Histogram(
     _MODEL,
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30),
 )
+EVENT_LOOP_LAG = Histogram(
+    "agentqueue_event_loop_lag_seconds",
+    "How late a service's event loop ran a timer: how long a request may wait to be "
+    "looked at (core/telemetry/loop_watch.py)",
+    ["service"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 LLM_FALLBACKS = Counter(
     "agentqueue_llm_fallbacks",
     "Failed attempts that another attempt followed, by the deployment that failed",
