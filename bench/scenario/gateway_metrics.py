@@ -34,14 +34,17 @@ def quantile_bound(buckets: list[tuple[float, float]], q: float) -> float | None
 
 
 def interactive_notes(metrics_url: str) -> list[str]:
-    """One line: how long interactive calls waited for budget, and the provider's TTFT."""
+    """Lines: how long interactive calls waited for budget, and the provider's TTFT."""
     text = httpx.get(metrics_url, timeout=10).text
     waits = _buckets(text, "agentqueue_limiter_wait_seconds", {"priority": "interactive"})
     ttft = _buckets(text, "agentqueue_llm_time_to_first_token_seconds", {})
+    lag = _buckets(text, "agentqueue_event_loop_lag_seconds", {"service": "gateway"})
     total = waits[-1][1] if waits else 0
     over = total - next((c for b, c in waits if b >= 0.1), total)
     return [
         f"gateway: {total:.0f} interactive budget waits, {over:.0f} over 100 ms, p99 "
         f"<= {quantile_bound(waits, 0.99)} s; provider time to first token p50 <= "
-        f"{quantile_bound(ttft, 0.5)} s, p99 <= {quantile_bound(ttft, 0.99)} s (histogram bounds)"
+        f"{quantile_bound(ttft, 0.5)} s, p99 <= {quantile_bound(ttft, 0.99)} s (histogram bounds)",
+        f"gateway: event-loop lag p50 <= {quantile_bound(lag, 0.5)} s, p99 <= "
+        f"{quantile_bound(lag, 0.99)} s, max <= {quantile_bound(lag, 1.0)} s",
     ]

@@ -45,8 +45,9 @@ async def run_scenario(
     down.cancel()  # a run shorter than the outage's end: the next reset ends it
     limited, errors = await simulator_errors(simulator_url)
     notes = [
-        f"event-loop lag p99 (how late the measuring loop woke): background driver "
-        f"{background_lag * 1000:.0f} ms, chats {chat_lag * 1000:.0f} ms"
+        f"event-loop lag (how late the measuring loop woke) p99 / worst (when): {who} "
+        f"{lag[0] * 1000:.0f} / {lag[1] * 1000:.0f} ms ({lag[2] - t0:.1f} s)"
+        for who, lag in (("background driver", background_lag), ("chats", chat_lag))
     ]
     return RunResult(
         name, t0, ended, sessions + chat_sessions, sampler.samples, limited, errors, idle, notes

@@ -32,18 +32,23 @@ class LoopLag:
     """How late this event loop wakes up (a 50 ms sleep's overshoot), sampled all run."""
 
     def __init__(self) -> None:
-        self.lags: list[float] = []
+        #: (when it woke, how late), epoch seconds and seconds.
+        self.lags: list[tuple[float, float]] = []
         self.stopped = False
 
     async def run(self) -> None:
         while not self.stopped:
             before = time.perf_counter()
             await asyncio.sleep(0.05)
-            self.lags.append(time.perf_counter() - before - 0.05)
+            self.lags.append((time.time(), time.perf_counter() - before - 0.05))
 
-    def p99(self) -> float:
-        ordered = sorted(self.lags)
-        return ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0
+    def summary(self) -> tuple[float, float, float]:
+        """(p99 lag, the worst lag, when the worst woke)."""
+        if not self.lags:
+            return 0.0, 0.0, 0.0
+        ordered = sorted(lag for _, lag in self.lags)
+        worst_at, worst = max(self.lags, key=lambda pair: pair[1])
+        return ordered[int(0.99 * (len(ordered) - 1))], worst, worst_at
 
 
 async def _main(
@@ -75,7 +80,7 @@ async def _main(
     reporting.cancel()
     await watching
     await driver.aclose()
-    outbox.put(("done", outcomes, lag.p99()))
+    outbox.put(("done", outcomes, lag.summary()))
 
 
 def _child(nice: int, *args: Any) -> None:
@@ -119,11 +124,12 @@ class SessionsProcess:
     def go(self, t0: float) -> None:
         self.inbox.put(t0)
 
-    async def outcomes(self) -> tuple[list[SessionOutcome], float]:
+    async def outcomes(self) -> tuple[list[SessionOutcome], tuple[float, float, float]]:
+        """Every session's outcome, and the driver's loop lag: (p99, worst, when)."""
         kind, outcomes, lag = await asyncio.to_thread(self.outbox.get)
         assert kind == "done"
         self.process.join(30)
-        return list(outcomes), float(lag)
+        return list(outcomes), lag
 
     def kill(self) -> None:
         if self.process.is_alive():

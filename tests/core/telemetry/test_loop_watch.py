@@ -51,3 +51,18 @@ async def test_a_loop_that_keeps_ticking_logs_nothing(caplog: pytest.LogCaptureF
     await asyncio.gather(running, return_exceptions=True)
     assert watch.stalls == 0 and not [r for r in caplog.records if r.name == "agentqueue.loop"]
     assert _lag_count("test-calm") >= 5
+
+
+async def test_a_stall_in_a_garbage_collection_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    watch = LoopWatch("test-gc", interval=0.02, stall=0.2)
+    running = asyncio.create_task(watch.run())
+    await asyncio.sleep(0.1)
+    with caplog.at_level(logging.WARNING, logger="agentqueue.loop"):
+        watch._on_gc("start", {"generation": 2})  # as gc calls it when a collection starts
+        hold_the_loop_for(0.5)
+        watch._on_gc("stop", {"generation": 2})
+        await asyncio.sleep(0.1)
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "agentqueue.loop"]
+    assert "generation-2 garbage collection" in line

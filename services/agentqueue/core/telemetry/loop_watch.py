@@ -10,14 +10,17 @@ and the ``aiodebug`` package give:
   (0 on an idle loop; on a busy one, how long a request may wait to be looked at);
 - a watchdog thread that, when the loop has not ticked for ``stall`` seconds, logs the
   loop thread's stack once for that stall (WARNING, ``agentqueue.loop``): the code that
-  held it, named. The thread only reads a timestamp and, on a stall, one stack: it
-  costs nothing measurable.
+  held it, named — or, when the stack shows nothing slow, a full garbage collection
+  under way (a ``gc`` callback marks its start) or a process the OS did not schedule.
+  The thread only reads a timestamp and, on a stall, one stack: it costs nothing
+  measurable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import threading
@@ -42,6 +45,11 @@ class LoopWatch:
         self._stopped = threading.Event()
         #: Stalls seen (one per stretch without a tick), for tests and the log.
         self.stalls = 0
+        #: (when, generation) of the garbage collection under way, if any.
+        self._collecting: tuple[float, int] | None = None
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        self._collecting = (time.monotonic(), info["generation"]) if phase == "start" else None
 
     async def _ticks(self) -> None:
         lag = EVENT_LOOP_LAG.labels(self.service)
@@ -64,8 +72,19 @@ class LoopWatch:
             self.stalls += 1
             frame = sys._current_frames().get(self._loop_thread)
             stack = "".join(traceback.format_stack(frame)) if frame is not None else "?"
+            collecting = self._collecting
+            during = (
+                f" (a generation-{collecting[1]} garbage collection has run "
+                f"{time.monotonic() - collecting[0]:.2f} s)"
+                if collecting is not None
+                else ""
+            )
             log.warning(
-                "%s event loop blocked for %.2f s so far, in:\n%s", self.service, held, stack
+                "%s event loop blocked for %.2f s so far%s, in:\n%s",
+                self.service,
+                held,
+                during,
+                stack,
             )
 
     async def run(self) -> None:
@@ -73,11 +92,13 @@ class LoopWatch:
         self._loop_thread = threading.get_ident()
         self._tick = time.monotonic()
         watchdog = threading.Thread(target=self._watch, name="loop-watch", daemon=True)
+        gc.callbacks.append(self._on_gc)
         watchdog.start()
         try:
             await self._ticks()
         finally:
             self._stopped.set()
+            gc.callbacks.remove(self._on_gc)
 
 
 def start_loop_watch(service: str, **options: float) -> Callable[[], Awaitable[None]]:
