@@ -209,8 +209,43 @@ def table(
         if reasons:
             lines.append(f"{r.name}: failed sessions by reason: {dict(reasons.most_common(5))}")
         lines.extend(f"{r.name}: {note}" for note in r.notes)
+        if any(t.timing for s in r.sessions for t in s.tasks):
+            lines.append(f"{r.name}: {slow_turn_causes(r)}")
         lines.extend(f"{r.name}: {line}" for line in slowest_turns(r))
     return "\n".join(lines)
+
+
+def _phases(header: str) -> dict[str, float]:
+    """Milliseconds per phase of a ``Server-Timing`` value."""
+    out = {}
+    for entry in header.split(","):
+        name, _, dur = entry.strip().partition(";dur=")
+        if dur:
+            out[name] = float(dur)
+    return out
+
+
+def slow_turn_causes(r: RunResult) -> str:
+    """Of the turns slower than twice the idle p99, how many had each sign of a cause (a
+    turn may have several): a failed attempt first, a budget wait, a slow provider, or
+    time outside the gateway (the wire, the client, a loop that was late)."""
+    limit = 2 * pct(r.idle_ttft, 0.99)
+    slow = [
+        (t.ttft or 0.0, _phases(t.timing))
+        for s in r.sessions
+        if s.kind == "chat"
+        for t in s.tasks
+        if t.timing and (t.ttft or 0.0) > limit
+    ]
+    signs = Counter()
+    for ttft, p in slow:
+        signs["failed attempt"] += p.get("failed", 0) > 0
+        signs["budget > 50 ms"] += p.get("budget", 0) > 50
+        signs["cache > 50 ms"] += p.get("cache", 0) > 50
+        signs[f"provider > {ms(limit / 2)} ms"] += p.get("provider", 0) > limit * 500
+        signs["outside the gateway > 100 ms"] += ttft * 1000 - p.get("total", 0) > 100
+    told = ", ".join(f"{name} {n}" for name, n in signs.items())
+    return f"turns over 2x idle p99 ({ms(limit)} ms): {len(slow)}; {told}"
 
 
 def slowest_turns(r: RunResult, count: int = 8) -> list[str]:
