@@ -117,6 +117,9 @@ class CoreSettings(BaseSettings):
     breaker_failure_threshold: int = Field(default=3, ge=1)
     #: Seconds a breaker stays open before one probe call is allowed.
     breaker_cooldown: float = Field(default=30.0, gt=0)
+    #: Share breaker openings between every process on this Redis (pub/sub channel
+    #: ``aq:breakers``): one process's failures open every process's breaker.
+    breaker_sharing: bool = True
 
     #: Provider limits for the shared rate limiter, as JSON: ``{"anthropic:claude-sonnet-4-6":
     #: {"rpm": 4000, "tpm": 2000000}}`` (budget = provider:model[:account]); add ``itpm`` /

@@ -72,3 +72,31 @@ def test_neutral_outcome_frees_the_probe_slot_without_closing() -> None:
     b.before_call()
     b.record_neutral()
     b.before_call()  # another probe may go
+
+
+def test_only_its_own_openings_are_announced() -> None:
+    clock = Clock()
+    opened: list[str] = []
+    b = CircuitBreaker("p", failure_threshold=2, cooldown=10, clock=clock)
+    b.on_open = lambda: opened.append("p")
+    b.record_failure()
+    assert opened == []
+    b.record_failure()
+    assert opened == ["p"] and b.state is BreakerState.OPEN
+    clock.now = 20
+    assert b.open_by_peer()  # a peer's opening: applied, not announced again
+    assert opened == ["p"] and b.state is BreakerState.OPEN
+    with pytest.raises(CircuitOpen) as info:
+        b.before_call()
+    assert info.value.reopens_in == pytest.approx(10)  # a full cool-down from hearing it
+
+
+def test_a_peers_opening_waits_for_this_ones_own_probe() -> None:
+    clock = Clock()
+    b = CircuitBreaker("p", failure_threshold=1, cooldown=10, clock=clock)
+    b.record_failure()
+    clock.now = 11
+    b.before_call()  # half-open: this process's probe is out
+    assert not b.open_by_peer()
+    b.record_success()  # the probe's answer decides
+    assert b.state is BreakerState.CLOSED

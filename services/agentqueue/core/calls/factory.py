@@ -26,6 +26,7 @@ import logging
 import redis.asyncio as aioredis
 
 from agentqueue.core.base.redisconn import async_redis
+from agentqueue.core.calls.breaker_exchange import BreakerExchange
 from agentqueue.core.calls.deployments import DeploymentRouter, Placement
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.calls.pipeline import CallPipeline
@@ -144,6 +145,7 @@ def build_chain(
         gate=gate,
         router=deployment_router(settings),
         provider_order=settings.provider_order,
+        exchange=BreakerExchange(redis) if settings.breaker_sharing else None,
     )
 
 

@@ -28,6 +28,7 @@ from typing import cast
 from agentqueue.core.base.errors import BadRequest, CircuitOpen, NoProviderAvailable, ProviderError
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.calls import observe, spans
+from agentqueue.core.calls.breaker_exchange import BreakerExchange
 from agentqueue.core.calls.deployments import (
     DeploymentRouter,
     deployment_key,
@@ -70,6 +71,7 @@ class FallbackChain:
         gate: BudgetGate | None = None,
         router: DeploymentRouter | None = None,
         provider_order: Sequence[str] | None = None,
+        exchange: BreakerExchange | None = None,
     ) -> None:
         #: One adapter per deployment, in the configured order.
         self.providers = list(providers)
@@ -88,6 +90,10 @@ class FallbackChain:
             for p in self.providers
         }
         observe.watch_breakers(self.breakers)  # agentqueue_breaker_state, _opened_total
+        #: Shares this process's breaker openings with its peers' (None: not shared).
+        self.exchange = exchange
+        if exchange is not None:
+            exchange.attach(self.breakers)
         for p in self.providers:
             observe.deployment_known(p.name, deployment_of(p))
 
@@ -158,6 +164,8 @@ class FallbackChain:
     ) -> AsyncIterator[tuple[Provider, str, str]]:
         """(adapter, model, catalog provider) to try in turn: :meth:`candidates`, each
         model's deployments ordered by the router when the call reaches them."""
+        if self.exchange is not None:
+            self.exchange.start()  # in the loop the calls run in; a no-op once listening
         usable = {(id(p), m) for p, m in self.candidates(request)}
         for group in self.plan(request):
             group = [(p, info) for p, info in group if (id(p), info.model) in usable]
@@ -435,6 +443,8 @@ class FallbackChain:
         raise NoProviderAvailable(f"no {request.tier.value}-tier provider answered", errors)
 
     async def aclose(self) -> None:
+        if self.exchange is not None:
+            await self.exchange.aclose()
         for provider in self.providers:
             await provider.aclose()
         close_budgets = getattr(self.gate.budgets, "aclose", None) if self.gate else None

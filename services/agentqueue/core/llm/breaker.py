@@ -6,8 +6,12 @@ unhealthy (``ProviderError.trips_breaker``) open it. Open: calls are refused at 
 probe call is let through; its success closes the breaker, its failure reopens it for
 another cool-down. Rate limits and bad requests do not count: the provider answered.
 
-The state is per process. Every replica learns of an outage by its own first failures,
-which costs at most ``failure_threshold`` fast failures per replica. ``on_change`` hears
+The state is per process; an opening can be shared: ``on_open`` hears every opening
+this process's own failures caused, and :meth:`CircuitBreaker.open_by_peer` opens the
+breaker for a peer's (``core/calls/breaker_exchange.py`` carries both over Redis), so a
+replica that has not called the dead provider yet skips it from the start — the one that
+would pay is often the gateway, where a person waits for the first token. Recovery is not
+shared: each process probes for itself once its cool-down has passed. ``on_change`` hears
 every state the breaker is seen in that differs from the last one heard (the metrics'
 gauge): open → half-open happens by the clock, so it is heard when next looked at.
 """
@@ -38,6 +42,7 @@ class CircuitBreaker:
         cooldown: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[BreakerState], None] | None = None,
+        on_open: Callable[[], None] | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -49,6 +54,7 @@ class CircuitBreaker:
         self._opened_at: float | None = None
         self._probe_in_flight = False
         self.on_change = on_change
+        self.on_open = on_open
         self._heard = BreakerState.CLOSED
 
     @property
@@ -86,10 +92,24 @@ class CircuitBreaker:
     def record_failure(self) -> None:
         """Count a failure that says the provider is unhealthy."""
         self._failures += 1
-        if self._probe_in_flight or self._failures >= self.failure_threshold:
+        opens = self._probe_in_flight or self._failures >= self.failure_threshold
+        if opens:
             self._opened_at = self._clock()
         self._probe_in_flight = False
         _ = self.state  # heard
+        if opens and self.on_open is not None:
+            self.on_open()
+
+    def open_by_peer(self) -> bool:
+        """Open for a full cool-down because another process's breaker for the same
+        deployment opened; False (nothing changed) while this one's own probe is out —
+        its answer is fresher news than the peer's."""
+        if self._probe_in_flight:
+            return False
+        self._opened_at = self._clock()
+        self._failures = 0
+        _ = self.state  # heard
+        return True
 
     def record_neutral(self) -> None:
         """The provider answered, but not with success (429, 400): release a probe slot."""
