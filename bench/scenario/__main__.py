@@ -44,6 +44,7 @@ def start(args: argparse.Namespace) -> RunningStack:
         StackConfig(
             reuse_redis=False,
             gateway_port=free_port(),
+            interactive_port=free_port() if args.interactive_gateway else None,
             simulator_port=free_port(),
             worker_threads=args.threads,
             log_dir=Path(tempfile.mkdtemp(prefix="bench-scenario-")),
@@ -103,6 +104,11 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=0.5, help="simulator latency scale")
     parser.add_argument("--threads", type=int, default=32, help="tasks at once per worker")
     parser.add_argument("--gateway-processes", type=int, default=1)
+    parser.add_argument(
+        "--interactive-gateway",
+        action="store_true",
+        help="chats through a gateway of their own (the other serves tasks and sessions)",
+    )
     parser.add_argument("--ramp", type=float, default=30.0, help="seconds to start them all")
     parser.add_argument("--outage", default="90-150", help="primary down, seconds after start")
     parser.add_argument("--idle-samples", type=int, default=60)

@@ -134,6 +134,7 @@ class GatewayChat(Driver):
             async with self.http.stream(
                 "POST", "/v1/messages", json=body, headers=self.anthropic_auth
             ) as r:
+                task.headers_s = time.perf_counter() - sent
                 if r.status_code != 200:
                     task.error = f"HTTP {r.status_code}: {(await r.aread())[:200]!r}"
                     return None
@@ -280,9 +281,13 @@ async def run(
 ) -> RunResult:
     assert stack.simulator_url is not None
     gateway = {"gateway_url": stack.gateway_url, "api_key": stack.api_key}
+    interactive = {
+        "gateway_url": stack.interactive_url or stack.gateway_url,
+        "api_key": stack.api_key,
+    }
     chats = SessionsProcess(
         GatewayChat,
-        gateway,
+        interactive,
         [s for s in workload if s.kind == "chat"],
         idle_samples=idle_samples,
         deadline=deadline_seconds,
@@ -304,7 +309,9 @@ async def run(
             outage_window=outage_window,
             reset_simulator=reset_simulator,
         )
-        result.notes += interactive_notes(stack.metrics_urls["gateway"])
+        result.notes += interactive_notes(
+            stack.metrics_urls["gateway-interactive" if stack.interactive_url else "gateway"]
+        )
         return result
     finally:
         chats.kill()

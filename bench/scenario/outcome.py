@@ -39,6 +39,8 @@ class Task:
     cached: bool = False
     #: The gateway's ``Server-Timing`` for a chat turn (where its first token's time went).
     timing: str = ""
+    #: Chat turns: seconds from sending to the response's headers.
+    headers_s: float | None = None
 
 
 @dataclass

@@ -260,7 +260,7 @@ def slowest_turns(r: RunResult, count: int = 8) -> list[str]:
     ]
     turns.sort(key=lambda t: t.ttft or 0.0, reverse=True)
     return [
-        f"slow turn at {t.submitted - r.started:5.1f} s: TTFT {ms(t.ttft or 0.0)} ms; "
-        f"gateway {t.timing}"
+        f"slow turn at {t.submitted - r.started:5.1f} s: TTFT {ms(t.ttft or 0.0)} ms, "
+        f"headers {ms(t.headers_s or 0.0)} ms; gateway {t.timing}"
         for t in turns[:count]
     ]

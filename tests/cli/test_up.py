@@ -168,6 +168,42 @@ def test_with_a_real_key_only_that_provider_is_called_and_no_simulator_runs(
         stack.stop()
 
 
+def test_an_interactive_gateway_of_its_own_serves_streams_beside_the_task_gateway(
+    redis_url: str,
+) -> None:
+    stack = start_stack(
+        StackConfig(
+            redis_url=redis_url,
+            gateway_port=free_port(),
+            interactive_port=free_port(),
+            simulator_port=free_port(),
+            queues=(),
+            simulator_env={"AGENTQUEUE_SIM_SPEED": "0"},
+        )
+    )
+    try:
+        assert stack.interactive_url is not None and stack.interactive_url != stack.gateway_url
+        names = [c.name for c in stack.group.children]
+        assert names.count("gateway") == 1 and names.count("gateway-interactive") == 1
+        body = {
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 20,
+            "stream": True,
+            "messages": [{"role": "user", "content": "hello"}],
+        }
+        auth = {"x-api-key": stack.api_key, "anthropic-version": "2023-06-01"}
+        with httpx.stream(
+            "POST", f"{stack.interactive_url}/v1/messages", json=body, headers=auth, timeout=30
+        ) as r:
+            assert r.status_code == 200 and "provider;dur=" in r.headers["server-timing"]
+            text = "".join(r.iter_text())
+        assert "content_block_delta" in text and "Simulated claude-sonnet-4-6" in text
+        metrics = httpx.get(stack.metrics_urls["gateway-interactive"], timeout=10).text
+        assert 'agentqueue_gateway_streams_total{path="passthrough"} 1.0' in metrics
+    finally:
+        stack.stop()
+
+
 def test_simulator_budgets_never_replace_the_users() -> None:
     simulated = {
         "anthropic:claude-sonnet-4-6": {"rpm": 1000, "tpm": 400000},

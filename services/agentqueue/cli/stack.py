@@ -67,6 +67,9 @@ class StackConfig:
     #: Use ``redis_url`` when given; False: a private Redis whatever ``redis_url`` says.
     reuse_redis: bool = True
     gateway_port: int = 8080
+    #: A second gateway for interactive calls only (streams a person waits on), on this
+    #: port: the first then serves the task and session APIs alone. None: one gateway.
+    interactive_port: int | None = None
     simulator_port: int = 8090
     worker_threads: int = 8
     #: Queues that get a worker process (all three by default).
@@ -96,6 +99,8 @@ class RunningStack:
     private_redis: bool = True
     #: Each service's Prometheus endpoint, by process name (gateway, limiter, worker-<queue>).
     metrics_urls: dict[str, str] = field(default_factory=dict)
+    #: The interactive gateway (``StackConfig.interactive_port``), if one was started.
+    interactive_url: str | None = None
 
     @property
     def worker_env(self) -> dict[str, str]:
@@ -269,6 +274,16 @@ def start_stack(config: StackConfig) -> RunningStack:
             },
         )
         metrics_urls = {"limiter": f"http://127.0.0.1:{limiter_port}/metrics"}
+        interactive_url = None
+        if config.interactive_port is not None:
+            port = _port(config.interactive_port)
+            group.start_service(
+                "gateway-interactive",
+                "agentqueue.gateway",
+                {**common, "AGENTQUEUE_PORT": str(port), "AGENTQUEUE_API_KEYS": f"local:{api_key}"},
+            )
+            interactive_url = f"http://127.0.0.1:{port}"
+            metrics_urls["gateway-interactive"] = f"{interactive_url}/metrics"
         for queue in config.queues:
             metrics_port = free_port()  # one each: the workers share this machine
             metrics_urls[f"worker-{queue}"] = f"http://127.0.0.1:{metrics_port}/metrics"
@@ -284,6 +299,14 @@ def start_stack(config: StackConfig) -> RunningStack:
             )
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         wait_http(f"{gateway_url}/readyz", group, timeout=left(), what="the gateway", progress=say)
+        if interactive_url is not None:
+            wait_http(
+                f"{interactive_url}/readyz",
+                group,
+                timeout=left(),
+                what="the interactive gateway",
+                progress=say,
+            )
         if config.queues:
             wait_workers(url, len(config.queues), group, timeout=left(), progress=say)
         group.check_alive()
@@ -299,4 +322,5 @@ def start_stack(config: StackConfig) -> RunningStack:
         providers=providers,
         private_redis=private,
         metrics_urls={"gateway": f"{gateway_url}/metrics", **metrics_urls},
+        interactive_url=interactive_url,
     )

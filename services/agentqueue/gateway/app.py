@@ -53,7 +53,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.redis = async_redis(settings)
+        app.state.redis = async_redis(settings, max_connections=settings.redis_max_connections)
         await configure_budgets(settings, app.state.redis)  # limited even with no worker
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)
         app.state.sessions = SessionStore(app.state.redis, ttl=settings.task_ttl)

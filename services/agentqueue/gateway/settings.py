@@ -19,6 +19,10 @@ class GatewaySettings(CoreSettings):
     #: side closes first: uvicorn's 5 s default raced pooled connections' next request
     #: (bench/scenario: httpx ReadError on a reused connection; behind an ALB, 502s).
     keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
+    #: Connections to Redis per gateway process. Every interactive call makes several
+    #: Redis round trips before its first token (the key, the cache, the usage), so the
+    #: pool bounds how many calls progress at once: a call that finds it empty waits.
+    redis_max_connections: int = Field(default=64, ge=4, le=4096)
     #: Server processes (uvicorn workers) sharing the port: streams are CPU-bound in the
     #: SDKs' parsing, so one process per core (in Kubernetes, prefer more replicas).
     workers: int = Field(default=1, ge=1, le=64)
