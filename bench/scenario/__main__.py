@@ -44,7 +44,7 @@ def start(args: argparse.Namespace) -> RunningStack:
         StackConfig(
             reuse_redis=False,
             gateway_port=free_port(),
-            interactive_port=free_port() if args.interactive_gateway else None,
+            interactive_port=None if args.shared_gateway else free_port(),
             simulator_port=free_port(),
             worker_threads=args.threads,
             log_dir=Path(tempfile.mkdtemp(prefix="bench-scenario-")),
@@ -105,9 +105,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=32, help="tasks at once per worker")
     parser.add_argument("--gateway-processes", type=int, default=1)
     parser.add_argument(
-        "--interactive-gateway",
+        "--shared-gateway",
         action="store_true",
-        help="chats through a gateway of their own (the other serves tasks and sessions)",
+        help="chats through the gateway that serves tasks and sessions (default: a gateway "
+        "of their own, as the design document's chats have a web process of their own)",
     )
     parser.add_argument("--ramp", type=float, default=30.0, help="seconds to start them all")
     parser.add_argument("--outage", default="90-150", help="primary down, seconds after start")

@@ -230,6 +230,7 @@ def slow_turn_causes(r: RunResult) -> str:
     turn may have several): a failed attempt first, a budget wait, a slow provider, or
     time outside the gateway (the wire, the client, a loop that was late)."""
     limit = 2 * pct(r.idle_ttft, 0.99)
+    slow_provider = pct(r.idle_ttft, 0.99) + 0.1  # the idle path's worst, and 100 ms more
     slow = [
         (t.ttft or 0.0, _phases(t.timing))
         for s in r.sessions
@@ -242,7 +243,7 @@ def slow_turn_causes(r: RunResult) -> str:
         signs["failed attempt"] += p.get("failed", 0) > 0
         signs["budget > 50 ms"] += p.get("budget", 0) > 50
         signs["cache > 50 ms"] += p.get("cache", 0) > 50
-        signs[f"provider > {ms(limit / 2)} ms"] += p.get("provider", 0) > limit * 500
+        signs[f"provider > {ms(slow_provider)} ms"] += p.get("provider", 0) > slow_provider * 1000
         signs["outside the gateway > 100 ms"] += ttft * 1000 - p.get("total", 0) > 100
     told = ", ".join(f"{name} {n}" for name, n in signs.items())
     return f"turns over 2x idle p99 ({ms(limit)} ms): {len(slow)}; {told}"

@@ -59,3 +59,27 @@ def test_the_budget_share_is_refill_served_while_work_waits_outside_the_outage()
     requests, tokens = shares["anthropic:m"]
     assert tokens == pytest.approx(1.0, rel=0.01)  # the outage and the idle tail left out
     assert requests == pytest.approx(minute / anthropic.rpm, rel=0.05)  # one call a second
+
+
+def test_slow_turns_are_told_by_the_gateways_server_timing() -> None:
+    from bench.scenario.outcome import SessionOutcome, Task
+    from bench.scenario.report import slow_turn_causes, slowest_turns
+
+    def turn(ttft: float, timing: str) -> Task:
+        return Task("high", 100.0, ttft=ttft, timing=timing, headers_s=ttft)
+
+    chat = SessionOutcome(0, "chat", "high", 100.0)
+    chat.tasks = [
+        turn(0.21, "budget;dur=1.0, provider;dur=200.0, total;dur=205.0"),
+        turn(0.71, "budget;dur=2.0, failed;dur=400.0, provider;dur=300.0, total;dur=705.0"),
+        turn(0.60, "cache;dur=300.0, budget;dur=90.0, provider;dur=205.0, total;dur=600.0"),
+        turn(0.95, "provider;dur=205.0, total;dur=210.0"),  # 740 ms outside the gateway
+    ]
+    run = RunResult("agentqueue", 0.0, 200.0, [chat], [], {}, {}, idle_ttft=[0.2, 0.21])
+    told = slow_turn_causes(run)
+    assert told.startswith("turns over 2x idle p99 (420 ms): 3;")
+    assert "failed attempt 1" in told and "budget > 50 ms 1" in told
+    assert "cache > 50 ms 1" in told and "outside the gateway > 100 ms 1" in told
+    assert "provider > 310 ms 0" in told
+    [worst, *_] = slowest_turns(run)
+    assert "TTFT 950 ms" in worst and "total;dur=210.0" in worst
