@@ -100,3 +100,19 @@ def test_a_peers_opening_waits_for_this_ones_own_probe() -> None:
     assert not b.open_by_peer()
     b.record_success()  # the probe's answer decides
     assert b.state is BreakerState.CLOSED
+
+
+def test_a_call_let_through_before_the_breaker_opened_is_stopped_after_its_wait() -> None:
+    clock = Clock()
+    b = CircuitBreaker("p", failure_threshold=1, cooldown=10, clock=clock)
+    waiting = b.before_call()  # let through, then waits for its budget…
+    assert waiting is False
+    b.record_failure()  # …while another call finds the provider dead
+    with pytest.raises(CircuitOpen):
+        b.still_closed(waiting)
+    clock.now = 11
+    probe = b.before_call()
+    assert probe is True
+    b.still_closed(probe)  # the probe itself goes on
+    b.record_success()
+    b.still_closed(b.before_call())  # closed again: nothing to stop

@@ -213,7 +213,7 @@ class EmbeddingCaller:
         started = time.monotonic()
         lease: Lease | None = None
         try:
-            breaker.before_call()
+            probe = breaker.before_call()
             if self.gate is not None:
                 lease = await self.gate.admit(
                     info.provider,
@@ -224,6 +224,7 @@ class EmbeddingCaller:
                     account=deployment_of(deployed),
                     key_id=key_id,
                 )
+                breaker.still_closed(probe)
             answer = await embedder.embed(request, info.model)
         except ProviderError as exc:
             await self._failed(breaker, lease, exc)

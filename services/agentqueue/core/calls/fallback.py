@@ -304,8 +304,9 @@ class FallbackChain:
             lease = None
             span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
-                self.breaker(provider).before_call()
+                probe = self.breaker(provider).before_call()
                 lease = await self._admit(provider, owner, model, request, priority, tenant, key_id)
+                self.breaker(provider).still_closed(probe)  # it may have died meanwhile
                 sent = time.monotonic()
                 completion = await provider.complete(request, model)
                 timing.record("provider", time.monotonic() - sent)
@@ -394,8 +395,9 @@ class FallbackChain:
             lease = None
             span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
-                self.breaker(provider).before_call()
+                probe = self.breaker(provider).before_call()
                 lease = await self._admit(provider, owner, model, request, priority, tenant, key_id)
+                self.breaker(provider).still_closed(probe)  # it may have died meanwhile
                 sent = time.monotonic()
                 source: AsyncIterator[RawEvent | StreamEvent] = (
                     provider.stream_raw(request, model, passthrough)

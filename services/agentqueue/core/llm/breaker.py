@@ -71,17 +71,34 @@ class CircuitBreaker:
                 self.on_change(state)
         return state
 
-    def before_call(self) -> None:
-        """Raise :class:`CircuitOpen` unless a call may go out now."""
+    def before_call(self) -> bool:
+        """Raise :class:`CircuitOpen` unless a call may go out now; True when the call is
+        the half-open breaker's probe."""
         state = self.state
         if state is BreakerState.CLOSED:
-            return
+            return False
         if state is BreakerState.HALF_OPEN and not self._probe_in_flight:
             self._probe_in_flight = True
-            return
+            return True
+        raise self._refusal()
+
+    def still_closed(self, probe: bool) -> None:
+        """Raise :class:`CircuitOpen` if the breaker opened since :meth:`before_call` let
+        this call through (``probe``: what it returned; the probe itself goes on).
+
+        For calls that wait between the two — for their budget, up to the limiter's
+        longest wait: when a provider dies, the calls that were waiting for its budget
+        would otherwise all be sent to it as their budget frees up (every failure gives
+        its reservation back), a burst of doomed requests that a real outage answers
+        with timeouts rather than quick errors.
+        """
+        if not probe and self.state is not BreakerState.CLOSED:
+            raise self._refusal()
+
+    def _refusal(self) -> CircuitOpen:
         assert self._opened_at is not None
         remaining = max(0.0, self.cooldown - (self._clock() - self._opened_at))
-        raise CircuitOpen(self.provider, reopens_in=remaining)
+        return CircuitOpen(self.provider, reopens_in=remaining)
 
     def record_success(self) -> None:
         self._failures = 0
