@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from agentqueue.core.llm.tokenizers import TextCounter, counter_named
+from agentqueue.core.llm.tokenizers import TextCounter, counter_named, encoding_names, preload
 from agentqueue.simulator.behaviour import Behaviour, Behaviours
 from agentqueue.simulator.buckets import KeyBuckets
 from agentqueue.simulator.outages import in_outage, parse_outages
@@ -128,6 +128,9 @@ class Simulator:
         self._buckets: dict[tuple[str, str, str, str], tuple[int, KeyBuckets]] = {}
         self._outages = parse_outages(settings.outages)
         self._started = time.monotonic()
+        # every encoding a protocol may count with, now: loaded at a model's first call,
+        # one stalls every provider played here (the first fallback call in an outage)
+        preload(encoding_names())
 
     def counter(self, provider: str, model: str) -> TextCounter:
         """How ``provider`` counts ``model``'s input (:attr:`SimulatorSettings.tokenizers`)."""
