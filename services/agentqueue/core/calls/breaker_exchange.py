@@ -82,14 +82,19 @@ class BreakerExchange:
 
     async def _listen(self) -> None:
         while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    async for message in pubsub.listen():
-                        self._apply(message.get("data"))
+                await pubsub.subscribe(self.channel)
+                async for message in pubsub.listen():
+                    self._apply(message.get("data"))
             except RedisError as exc:
                 log.warning("breaker openings not heard for now: %s", exc)
                 await asyncio.sleep(1.0)
+            finally:
+                # a chain never closed, its loop gone: the connection cannot be closed
+                # politely any more (redis-py asks for the running loop), nor need it be
+                with contextlib.suppress(RuntimeError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _apply(self, data: object) -> None:
         try:
