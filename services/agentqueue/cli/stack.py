@@ -263,26 +263,22 @@ def start_stack(config: StackConfig) -> RunningStack:
             what="the limiter",
             progress=say,
         )
-        gateway_port = _port(config.gateway_port)
-        group.start_service(
-            "gateway",
-            "agentqueue.gateway",
-            {
-                **common,
-                "AGENTQUEUE_PORT": str(gateway_port),
-                "AGENTQUEUE_API_KEYS": f"local:{api_key}",
-            },
-        )
-        metrics_urls = {"limiter": f"http://127.0.0.1:{limiter_port}/metrics"}
-        interactive_url = None
-        if config.interactive_port is not None:
-            port = _port(config.interactive_port)
+
+        def start_gateway(name: str, preferred: int) -> str:
+            """A gateway process named ``name`` on ``preferred`` (or a free port); its URL."""
+            port = _port(preferred)
             group.start_service(
-                "gateway-interactive",
+                name,
                 "agentqueue.gateway",
                 {**common, "AGENTQUEUE_PORT": str(port), "AGENTQUEUE_API_KEYS": f"local:{api_key}"},
             )
-            interactive_url = f"http://127.0.0.1:{port}"
+            return f"http://127.0.0.1:{port}"
+
+        gateway_url = start_gateway("gateway", config.gateway_port)
+        metrics_urls = {"limiter": f"http://127.0.0.1:{limiter_port}/metrics"}
+        interactive_url = None
+        if config.interactive_port is not None:
+            interactive_url = start_gateway("gateway-interactive", config.interactive_port)
             metrics_urls["gateway-interactive"] = f"{interactive_url}/metrics"
         for queue in config.queues:
             metrics_port = free_port()  # one each: the workers share this machine
@@ -297,7 +293,6 @@ def start_stack(config: StackConfig) -> RunningStack:
                     "AGENTQUEUE_METRICS_PORT": str(metrics_port),
                 },
             )
-        gateway_url = f"http://127.0.0.1:{gateway_port}"
         wait_http(f"{gateway_url}/readyz", group, timeout=left(), what="the gateway", progress=say)
         if interactive_url is not None:
             wait_http(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
 
 import pytest
 import redis.asyncio as aioredis
@@ -105,3 +106,48 @@ async def test_an_outage_one_process_met_opens_the_others_breaker(
     ]
     assert simulator.stats()["providers"]["anthropic"]["requests"] == sent
     assert worker.exchange.heard == 0  # its own message came back and was skipped
+
+
+class OpensWhileWaiting:
+    """A gate whose Anthropic admission takes long enough for the provider's breaker to
+    open meanwhile (another call found it dead); it records what it gave back."""
+
+    budgets = None  # nothing to close
+
+    def __init__(self) -> None:
+        self.chain: FallbackChain | None = None
+        self.released: list[tuple[str, object]] = []
+
+    async def admit(self, owner: str, model: str, *args: object, **kwargs: object) -> object:
+        if owner != "anthropic" or self.chain is None:
+            return None  # the others: unlimited
+        [provider] = [p for p in self.chain.providers if p.name == "anthropic"]
+        self.chain.breakers[deployment_key(provider)].record_failure()
+        return SimpleNamespace(name="lease:anthropic", waited=0.0)
+
+    async def release(
+        self, lease: SimpleNamespace | None, usage: object, error: object = None, **_: object
+    ) -> None:
+        if lease is not None:
+            self.released.append((lease.name, error))
+
+
+async def test_a_call_whose_provider_died_while_it_waited_is_not_sent(simulator) -> None:  # type: ignore[no-untyped-def]
+    gate = OpensWhileWaiting()
+    chain = FallbackChain(
+        build_providers(CoreSettings(simulator_url=simulator.url)),
+        load_catalog(),
+        failure_threshold=1,
+        cooldown=60,
+        gate=gate,  # type: ignore[arg-type]
+    )
+    gate.chain = chain
+    try:
+        result = await chain.complete(REQUEST)
+    finally:
+        await chain.aclose()
+    assert result.completion.provider == "openai"
+    assert [a.error_type for a in result.attempts if not a.ok] == ["CircuitOpen"]
+    assert "anthropic" not in simulator.stats()["providers"]  # never sent
+    released, error = gate.released[0]
+    assert released == "lease:anthropic" and type(error).__name__ == "CircuitOpen"

@@ -184,12 +184,16 @@ class FallbackChain:
         tenant: str | None,
         key_id: str | None,
     ) -> Lease | None:
-        """The attempt's budget (None: no limiter); its wall time is the request's
-        ``budget`` phase (a wait, or only the round trip that found room)."""
+        """Let the attempt go: its breaker, then its budget (None: no limiter), then its
+        breaker again — the provider may have died while the call waited. The budget's
+        wall time is the request's ``budget`` phase (a wait, or only the round trip that
+        found room). Raises :class:`CircuitOpen` with the budget given back."""
+        breaker = self.breaker(provider)
+        probe = breaker.before_call()
         if self.gate is None:
             return None
         with timing.phase("budget"):
-            return await self.gate.admit(
+            lease = await self.gate.admit(
                 owner,
                 model,
                 request,
@@ -198,6 +202,12 @@ class FallbackChain:
                 account=deployment_of(provider),
                 key_id=key_id,
             )
+        try:
+            breaker.still_closed(probe)
+        except CircuitOpen as exc:
+            await self.gate.release(lease, None, exc)
+            raise
+        return lease
 
     async def _failed(
         self,
@@ -304,9 +314,7 @@ class FallbackChain:
             lease = None
             span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
-                probe = self.breaker(provider).before_call()
                 lease = await self._admit(provider, owner, model, request, priority, tenant, key_id)
-                self.breaker(provider).still_closed(probe)  # it may have died meanwhile
                 sent = time.monotonic()
                 completion = await provider.complete(request, model)
                 timing.record("provider", time.monotonic() - sent)
@@ -395,9 +403,7 @@ class FallbackChain:
             lease = None
             span = spans.start_attempt(provider, model, request)  # None: tracing off
             try:
-                probe = self.breaker(provider).before_call()
                 lease = await self._admit(provider, owner, model, request, priority, tenant, key_id)
-                self.breaker(provider).still_closed(probe)  # it may have died meanwhile
                 sent = time.monotonic()
                 source: AsyncIterator[RawEvent | StreamEvent] = (
                     provider.stream_raw(request, model, passthrough)

@@ -54,12 +54,9 @@ class LoopWatch:
     async def _ticks(self) -> None:
         lag = EVENT_LOOP_LAG.labels(self.service)
         while True:
-            before = time.monotonic()
-            self._tick = before
+            before = self._tick = time.monotonic()
             await asyncio.sleep(self.interval)
-            now = time.monotonic()
-            self._tick = now
-            lag.observe(max(0.0, now - before - self.interval))
+            lag.observe(max(0.0, time.monotonic() - before - self.interval))
 
     def _watch(self) -> None:
         reported = 0.0  # the tick whose stall was logged
