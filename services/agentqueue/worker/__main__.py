@@ -38,6 +38,7 @@ from agentqueue.worker.reconcile import start_reconciler
 from agentqueue.worker.reload import start_reloading
 from agentqueue.worker.runner import TaskRunner
 from agentqueue.worker.settings import WorkerSettings
+from agentqueue.worker.shutdown import CloseInLoop
 
 log = logging.getLogger("agentqueue.worker")
 
@@ -53,6 +54,13 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
         backoff=settings.retry_backoff,
         backoff_max=settings.retry_backoff_max,
     )
+
+
+async def close_pipeline(runner: TaskRunner) -> None:
+    """Close the pipeline the runner uses now (a reload may have replaced the first)."""
+    close = getattr(runner.chain, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def build_webhook_sender(settings: WorkerSettings, store: TaskStore) -> WebhookSender:
@@ -95,6 +103,7 @@ def main() -> None:
         runner.batches = build_collector(settings, runner.store)
     sender = build_webhook_sender(settings, runner.store)
     register_run_task(broker, settings, runner)
+    broker.add_middleware(CloseInLoop(lambda: close_pipeline(runner)))
     register_deliver_webhook(broker, settings, sender)
     known_kinds(agent_kinds(), settings.queue.value)  # task counters at zero
     serve_metrics(settings.metrics_host, settings.metrics_port)  # 127.0.0.1:9100 by default

@@ -1,0 +1,60 @@
+"""The call pipeline is closed inside Dramatiq's event loop while that loop still runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO
+
+from agentqueue.worker.shutdown import CloseInLoop
+
+
+def _worker_with(close_added_after_asyncio: bool) -> tuple[dramatiq.Worker, list[str]]:
+    broker = StubBroker(middleware=[])
+    seen: list[str] = []
+
+    async def close() -> None:
+        listener = asyncio.get_running_loop().create_task(asyncio.sleep(3600))
+        listener.cancel()  # what the exchange's aclose does to its listener
+        try:
+            await listener
+        except asyncio.CancelledError:
+            seen.append("closed in the running loop")
+
+    if close_added_after_asyncio:
+        broker.add_middleware(AsyncIO())
+        broker.add_middleware(CloseInLoop(close))
+    else:  # the wrong order: the loop is stopped before the close is asked for
+        broker.add_middleware(CloseInLoop(close))
+        broker.add_middleware(AsyncIO())
+    return dramatiq.Worker(broker, worker_threads=1, worker_timeout=100), seen
+
+
+def test_the_pipeline_is_closed_before_the_loop_stops() -> None:
+    worker, seen = _worker_with(close_added_after_asyncio=True)
+    worker.start()
+    worker.stop(timeout=5000)
+    assert seen == ["closed in the running loop"]
+
+
+def test_added_before_asyncio_it_finds_the_loop_stopped_and_does_nothing() -> None:
+    worker, seen = _worker_with(close_added_after_asyncio=False)
+    worker.start()
+    worker.stop(timeout=5000)
+    assert seen == []  # and no error: a shutdown must finish
+
+
+def test_a_failing_close_does_not_stop_the_shutdown(caplog) -> None:
+    broker = StubBroker(middleware=[])
+
+    async def close() -> None:
+        raise ConnectionError("redis went away")
+
+    broker.add_middleware(AsyncIO())
+    broker.add_middleware(CloseInLoop(close))
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    worker.stop(timeout=5000)
+    assert "did not close cleanly: redis went away" in caplog.text
