@@ -1,5 +1,6 @@
 """Webhook delivery attempts against a real receiver on 127.0.0.1 and a real Redis."""
 
+import ssl
 import time
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ from agentqueue.core.tasks.model import TaskRecord, TaskResult, TaskSpec, Webhoo
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.webhook_delivery import DeliveryPolicy, WebhookSender
 from agentqueue.core.tasks.webhooks import generate_secret, verify_webhook
+from tests.core.tasks.tls_certs import make_pki
 from tests.core.tasks.webhook_receiver import Receiver, running_receiver
 
 SECRET = generate_secret()
@@ -163,3 +165,56 @@ async def test_an_unfinished_task_is_not_delivered(store: TaskStore, receiver: R
     record, _ = await store.create(TaskRecord(tenant="t", spec=spec))
     assert await WebhookSender(store, SECRET, LOCAL).deliver(record.id) is None
     assert receiver.received == []
+
+
+HTTPS_ONLY = DeliveryPolicy(
+    max_attempts=1, timeout=2.0, backoff=0.1, backoff_max=1.0, allow_private=True, allow_http=False
+)
+
+
+async def test_an_https_receiver_whose_certificate_is_not_trusted_gets_nothing(
+    store: TaskStore, tmp_path
+) -> None:
+    pki = make_pki(tmp_path)
+    with running_receiver(tls=pki.server) as receiver:
+        task_id = await _finished_task(store, receiver.url)
+        assert await WebhookSender(store, SECRET, HTTPS_ONLY).deliver(task_id) is None
+        assert receiver.received == []
+    record = await store.get(task_id)
+    assert record.webhook is not None and record.webhook.state is WebhookState.FAILED
+    [attempt] = record.webhook.attempts
+    assert attempt.error is not None and "CERTIFICATE_VERIFY_FAILED" in attempt.error
+
+
+async def test_an_https_receiver_with_a_trusted_certificate_gets_the_signed_view(
+    store: TaskStore, tmp_path
+) -> None:
+    pki = make_pki(tmp_path)
+    with running_receiver(tls=pki.server) as receiver:
+        task_id = await _finished_task(store, receiver.url)
+        sender = WebhookSender(store, SECRET, HTTPS_ONLY)
+        sender.tls = pki.client()  # as if the CA were among the trusted ones
+        assert await sender.deliver(task_id) is None
+        [got] = receiver.received
+    assert verify_webhook(SECRET, got.headers, got.body)["id"] == task_id
+
+
+async def test_attempts_build_no_tls_context_of_their_own(
+    store: TaskStore, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building one parses the whole CA bundle (tens of ms of CPU): once per process."""
+    sender = WebhookSender(store, SECRET, LOCAL)
+    built: list[object] = []
+    original = ssl.create_default_context
+
+    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
+        built.append(args)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    receiver.answer(500, 503, 200)
+    task_id = await _finished_task(store, receiver.url)
+    while await sender.deliver(task_id) is not None:
+        pass
+    assert len(receiver.received) == 3
+    assert built == []
