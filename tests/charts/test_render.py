@@ -124,6 +124,22 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"redis": {"enabled": False, "external": {"host": "r", "passwordSecret": {"key": ""}}}},
         "key",
     ),
+    "interactive gateway enabled not a bool": (
+        {"gateway": {"interactive": {"enabled": "yes"}}},
+        "enabled",
+    ),
+    "interactive gateway without replicas": (
+        {"gateway": {"interactive": {"enabled": True, "replicaCount": 0}}},
+        "replicaCount",
+    ),
+    "interactive gateway misspelt key": (
+        {"gateway": {"interactive": {"enabled": True, "replicas": 2}}},
+        "replicas",
+    ),
+    "interactive gateway Service type": (
+        {"gateway": {"interactive": {"service": {"type": "Ingress"}}}},
+        "type",
+    ),
 }
 
 
@@ -141,6 +157,17 @@ BAD_COMBINATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "HPA min above max": (
         {"gateway": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}},
         "minReplicas must not exceed",
+    ),
+    "interactive HPA min above max": (
+        {
+            "gateway": {
+                "interactive": {
+                    "enabled": True,
+                    "autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2},
+                }
+            }
+        },
+        "gateway.interactive.autoscaling.minReplicas must not exceed",
     ),
     "helm test on a disabled queue": (
         {"queues": {"high": {"enabled": False}}},

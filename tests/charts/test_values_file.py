@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
 
 from tests.k8s.validation import CHART
@@ -46,3 +47,53 @@ def test_schema_is_draft7_strict_and_covers_every_default() -> None:
     jsonschema.Draft7Validator(schema).validate(values)
     assert schema["additionalProperties"] is False
     assert not _walk(values, schema, schema, "")
+
+
+def _validator() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(json.loads((CHART / "values.schema.json").read_text()))
+
+
+def _with_interactive(interactive: dict[str, Any]) -> dict[str, Any]:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    values["gateway"]["interactive"].update(interactive)
+    return dict(values)
+
+
+def test_schema_accepts_every_key_of_the_interactive_gateway() -> None:
+    interactive = {
+        "enabled": True,
+        "replicaCount": 3,
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "service": {"type": "LoadBalancer", "port": 80},
+        "pdb": {"enabled": True, "maxUnavailable": "25%"},
+        "autoscaling": {
+            "enabled": True,
+            "minReplicas": 2,
+            "maxReplicas": 8,
+            "targetCPUUtilizationPercentage": 60,
+        },
+    }
+    _validator().validate(_with_interactive(interactive))
+    _validator().validate(_with_interactive({"resources": {}}))  # empty: the gateway's
+
+
+@pytest.mark.parametrize(
+    "interactive",
+    [
+        {"enabled": "yes"},
+        {"enabled": None},
+        {"replicaCount": "two"},
+        {"replicaCount": 0},
+        {"replicas": 2},
+        {"resources": {"requests": {"cpu": "lots"}}},
+        {"resources": {"request": {"cpu": "1"}}},
+        {"service": {"type": "Ingress", "port": 80}},
+        {"service": {"type": "ClusterIP", "port": 70000}},
+        {"pdb": {"maxUnavailable": "half"}},
+        {"autoscaling": {"enabled": "true"}},
+        {"autoscaling": {"targetCPUUtilizationPercentage": 150}},
+    ],
+)
+def test_schema_refuses_wrong_interactive_gateway_values(interactive: dict[str, Any]) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        _validator().validate(_with_interactive(interactive))
