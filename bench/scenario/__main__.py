@@ -72,17 +72,27 @@ WORKER_NICE = 10
 SIMULATOR_NICE = -5
 
 
+def renice(pid: int, nice: int) -> None:
+    """Set every thread of ``pid`` and of its children to ``nice``. Linux's niceness is a
+    thread's: ``setpriority`` on a pid changes its main thread only, and a Dramatiq
+    worker's event loop and worker threads, started before, would stay at 0."""
+    root = psutil.Process(pid)
+    for process in (root, *root.children(recursive=True)):
+        for thread in process.threads():
+            os.setpriority(os.PRIO_PROCESS, thread.id, nice)
+
+
 def nice_workers(stack: RunningStack) -> str:
     """agentqueue's queue workers at :data:`WORKER_NICE`, as separate pods would be, and
     the simulator at :data:`SIMULATOR_NICE` where allowed; says what it did."""
     for child in stack.group.children:
         if child.name.startswith("worker-"):
-            psutil.Process(child.process.pid).nice(WORKER_NICE)
+            renice(child.process.pid, WORKER_NICE)
     for child in stack.group.children:
         if child.name == "simulator":
             try:
-                psutil.Process(child.process.pid).nice(SIMULATOR_NICE)
-            except psutil.AccessDenied:  # raising a priority takes root (CAP_SYS_NICE)
+                renice(child.process.pid, SIMULATOR_NICE)
+            except PermissionError:  # raising a priority takes root (CAP_SYS_NICE)
                 return "simulator at nice 0 (not root: could not raise it to -5)"
             return f"simulator at nice {SIMULATOR_NICE}"
     return "no simulator"
@@ -181,6 +191,11 @@ def main() -> None:
                         idle_samples=args.idle_samples,
                         reset_simulator=reset_simulator,
                         deadline_seconds=args.deadline,
+                        shared_processes={
+                            c.name: c.process.pid
+                            for c in stack.group.children
+                            if c.name in ("redis", "simulator")
+                        },
                     )
                 )
             )

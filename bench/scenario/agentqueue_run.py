@@ -308,6 +308,7 @@ async def run(
             stack.simulator_url,
             outage_window=outage_window,
             reset_simulator=reset_simulator,
+            processes={c.name: c.process.pid for c in stack.group.children},
         )
         result.notes += interactive_notes(
             stack.metrics_urls["gateway-interactive" if stack.interactive_url else "gateway"]

@@ -248,7 +248,9 @@ async def run(
     idle_samples: int,
     reset_simulator: Callable[[], Awaitable[None]],
     deadline_seconds: float,
+    shared_processes: dict[str, int] | None = None,
 ) -> RunResult:
+    """``shared_processes``: the simulator and Redis (name: pid), counted in the CPU note."""
     redis = aioredis.Redis.from_url(redis_url)
     await redis.flushdb()
     chats = SessionsProcess(
@@ -284,6 +286,10 @@ async def run(
             simulator_url,
             outage_window=outage_window,
             reset_simulator=reset_simulator,
+            processes={
+                **(shared_processes or {}),
+                **{w.name: w.pid for w in workers if w.pid is not None},
+            },
         )
     finally:
         chats.kill()

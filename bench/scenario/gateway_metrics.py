@@ -25,6 +25,30 @@ def _buckets(text: str, name: str, where: dict[str, str]) -> list[tuple[float, f
     return sorted(summed.items())
 
 
+def _over_by_series(text: str, name: str, where: dict[str, str], bound: float) -> dict[str, float]:
+    """Observations of histogram ``name`` above ``bound`` per series matching ``where``,
+    each named by its other labels."""
+    totals: dict[str, float] = {}
+    under: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if not sample.name.endswith("_bucket"):
+                continue
+            if any(sample.labels.get(k) != v for k, v in where.items()):
+                continue
+            series = "/".join(
+                v for k, v in sorted(sample.labels.items()) if k != "le" and k not in where
+            )
+            le = float(sample.labels["le"])
+            if le == float("inf"):
+                totals[series] = sample.value
+            elif le == bound:
+                under[series] = sample.value
+    return {s: totals[s] - under.get(s, 0.0) for s in totals if totals[s] > under.get(s, 0.0)}
+
+
 def quantile_bound(buckets: list[tuple[float, float]], q: float) -> float | None:
     """The upper bound of the bucket holding quantile ``q`` (None: no observations)."""
     if not buckets or buckets[-1][1] == 0:
@@ -41,8 +65,13 @@ def interactive_notes(metrics_url: str) -> list[str]:
     lag = _buckets(text, "agentqueue_event_loop_lag_seconds", {"service": "gateway"})
     total = waits[-1][1] if waits else 0
     over = total - next((c for b, c in waits if b >= 0.1), total)
+    by_budget = _over_by_series(
+        text, "agentqueue_limiter_wait_seconds", {"priority": "interactive"}, 0.1
+    )
+    where = ", ".join(f"{n:.0f} on {series}" for series, n in sorted(by_budget.items()))
     return [
-        f"gateway: {total:.0f} interactive budget waits, {over:.0f} over 100 ms, p99 "
+        f"gateway: {total:.0f} interactive budget waits, {over:.0f} over 100 ms"
+        f"{f' ({where})' if where else ''}, p99 "
         f"<= {quantile_bound(waits, 0.99)} s; provider time to first token p50 <= "
         f"{quantile_bound(ttft, 0.5)} s, p99 <= {quantile_bound(ttft, 0.99)} s (histogram bounds)",
         f"gateway: event-loop lag p50 <= {quantile_bound(lag, 0.5)} s, p99 <= "

@@ -7,9 +7,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from bench.scenario import cpu
 from bench.scenario.limits import PRIMARY
 from bench.scenario.outage import outage
-from bench.scenario.outcome import RunResult, Sampler, simulator_errors
+from bench.scenario.outcome import RunResult, Sampler, SessionOutcome, simulator_errors
 from bench.scenario.sessions_process import SessionsProcess
 
 
@@ -21,8 +22,10 @@ async def run_scenario(
     *,
     outage_window: tuple[float, float],
     reset_simulator: Callable[[], Awaitable[None]],
+    processes: dict[str, int] | None = None,
 ) -> RunResult:
-    """``chats`` and ``background``: the two halves of the workload, already started."""
+    """``chats`` and ``background``: the two halves of the workload, already started;
+    ``processes``: the architecture's own (name: pid), whose CPU the notes give."""
     idle = await chats.idle()
     await background.idle()  # ready (it probes nothing)
     await reset_simulator()  # the probe's calls: not the run's
@@ -33,13 +36,26 @@ async def run_scenario(
     sampler = Sampler(simulator_url, depth)
     sampling = asyncio.create_task(sampler.run())
     t0 = time.time() + 1.0
+    watched = processes or {}
+    cpu_before = cpu.snapshot(watched)
     chats.go(t0)
     background.go(t0)
     down = asyncio.create_task(outage(simulator_url, PRIMARY, *outage_window, t0))
+    cpu_after: dict[str, float] = {}
+
+    async def finished(
+        driver: SessionsProcess, name: str
+    ) -> tuple[list[SessionOutcome], tuple[float, float, float]]:
+        outcomes, lag, cpu_seconds = await driver.outcomes()
+        cpu_after.update(cpu.snapshot(watched))  # the system's, as each driver ends
+        cpu_before[name], cpu_after[name] = 0.0, cpu_seconds
+        return outcomes, lag
+
     (sessions, background_lag), (chat_sessions, chat_lag) = await asyncio.gather(
-        background.outcomes(), chats.outcomes()
+        finished(background, "background driver"), finished(chats, "chats driver")
     )
     ended = time.time()
+    cpu_line = cpu.spent(cpu_before, cpu_after, ended - t0)
     sampler.stopped = True
     await sampling
     down.cancel()  # a run shorter than the outage's end: the next reset ends it
@@ -49,6 +65,7 @@ async def run_scenario(
         f"{lag[0] * 1000:.0f} / {lag[1] * 1000:.0f} ms ({lag[2] - t0:.1f} s)"
         for who, lag in (("background driver", background_lag), ("chats", chat_lag))
     ]
+    notes.append(cpu_line)
     return RunResult(
         name, t0, ended, sessions + chat_sessions, sampler.samples, limited, errors, idle, notes
     )

@@ -66,6 +66,7 @@ async def _main(
     await driver.start()
     outbox.put(("idle", await driver.idle_ttft(idle_samples) if idle_samples else []))
     t0 = await asyncio.to_thread(inbox.get)
+    cpu_at_start = time.process_time()
     lag = LoopLag()
     watching = asyncio.create_task(lag.run())
 
@@ -80,7 +81,7 @@ async def _main(
     reporting.cancel()
     await watching
     await driver.aclose()
-    outbox.put(("done", outcomes, lag.summary()))
+    outbox.put(("done", outcomes, lag.summary(), time.process_time() - cpu_at_start))
 
 
 def _child(nice: int, *args: Any) -> None:
@@ -116,6 +117,11 @@ class SessionsProcess:
         )  # fmt: skip
         self.process.start()
 
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
     async def idle(self) -> list[float]:
         kind, ttft = await asyncio.to_thread(self.outbox.get)
         assert kind == "idle"
@@ -124,12 +130,15 @@ class SessionsProcess:
     def go(self, t0: float) -> None:
         self.inbox.put(t0)
 
-    async def outcomes(self) -> tuple[list[SessionOutcome], tuple[float, float, float]]:
-        """Every session's outcome, and the driver's loop lag: (p99, worst, when)."""
-        kind, outcomes, lag = await asyncio.to_thread(self.outbox.get)
+    async def outcomes(
+        self,
+    ) -> tuple[list[SessionOutcome], tuple[float, float, float], float]:
+        """Every session's outcome, the driver's loop lag (p99, worst, when) and the CPU
+        seconds it spent from the start (its own count: it has ended by now)."""
+        kind, outcomes, lag, cpu_seconds = await asyncio.to_thread(self.outbox.get)
         assert kind == "done"
         self.process.join(30)
-        return list(outcomes), lag
+        return list(outcomes), lag, cpu_seconds
 
     def kill(self) -> None:
         if self.process.is_alive():
