@@ -309,6 +309,7 @@ async def run(
             outage_window=outage_window,
             reset_simulator=reset_simulator,
             processes={c.name: c.process.pid for c in stack.group.children},
+            redis_url=stack.redis_url,
         )
         result.notes += interactive_notes(
             stack.metrics_urls["gateway-interactive" if stack.interactive_url else "gateway"]

@@ -41,3 +41,35 @@ def spent(before: dict[str, float], after: dict[str, float], seconds: float) -> 
         for name, cpu in sorted(used.items(), key=lambda item: -item[1])
     ]
     return f"CPU over the run, in cores ({total / seconds:.2f} in all): " + ", ".join(parts)
+
+
+class Timeline:
+    """Snapshots every ``every`` seconds, to say who had the cores in a given stretch."""
+
+    def __init__(self, processes: dict[str, int], every: float = 0.5) -> None:
+        self.processes, self.every = processes, every
+        self.snapshots: list[tuple[float, dict[str, float]]] = []
+        self.stopped = False
+
+    async def run(self) -> None:
+        import asyncio
+        import time
+
+        while not self.stopped:
+            self.snapshots.append((time.time(), snapshot(self.processes)))
+            await asyncio.sleep(self.every)
+
+    def between(self, start: float, end: float) -> str:
+        """Each process's CPU, in cores, from ``start`` to ``end`` (epoch seconds)."""
+        inside = [(at, snap) for at, snap in self.snapshots if start <= at <= end]
+        if len(inside) < 2:
+            return "no samples"
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        used = {name: last.get(name, 0.0) - first.get(name, 0.0) for name in first}
+        total = sum(used.values())
+        parts = [
+            f"{name} {cpu / (t1 - t0):.2f}"
+            for name, cpu in sorted(used.items(), key=lambda item: -item[1])
+            if cpu > 0
+        ]
+        return f"{total / (t1 - t0):.2f} cores: " + ", ".join(parts)

@@ -290,6 +290,7 @@ async def run(
                 **(shared_processes or {}),
                 **{w.name: w.pid for w in workers if w.pid is not None},
             },
+            redis_url=redis_url,
         )
     finally:
         chats.kill()

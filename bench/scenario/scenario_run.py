@@ -11,6 +11,7 @@ from bench.scenario import cpu
 from bench.scenario.limits import PRIMARY
 from bench.scenario.outage import outage
 from bench.scenario.outcome import RunResult, Sampler, SessionOutcome, simulator_errors
+from bench.scenario.redis_probe import RedisProbe
 from bench.scenario.sessions_process import SessionsProcess
 
 
@@ -23,9 +24,11 @@ async def run_scenario(
     outage_window: tuple[float, float],
     reset_simulator: Callable[[], Awaitable[None]],
     processes: dict[str, int] | None = None,
+    redis_url: str | None = None,
 ) -> RunResult:
     """``chats`` and ``background``: the two halves of the workload, already started;
-    ``processes``: the architecture's own (name: pid), whose CPU the notes give."""
+    ``processes``: the architecture's own (name: pid), whose CPU the notes give;
+    ``redis_url``: the Redis it uses, whose PING time is sampled all run."""
     idle = await chats.idle()
     await background.idle()  # ready (it probes nothing)
     await reset_simulator()  # the probe's calls: not the run's
@@ -35,9 +38,13 @@ async def run_scenario(
 
     sampler = Sampler(simulator_url, depth)
     sampling = asyncio.create_task(sampler.run())
+    probe = RedisProbe(redis_url) if redis_url else None
+    probing = asyncio.create_task(probe.run()) if probe else None
     t0 = time.time() + 1.0
     watched = processes or {}
     cpu_before = cpu.snapshot(watched)
+    timeline = cpu.Timeline(watched)
+    timing_cpu = asyncio.create_task(timeline.run())
     chats.go(t0)
     background.go(t0)
     down = asyncio.create_task(outage(simulator_url, PRIMARY, *outage_window, t0))
@@ -58,6 +65,11 @@ async def run_scenario(
     cpu_line = cpu.spent(cpu_before, cpu_after, ended - t0)
     sampler.stopped = True
     await sampling
+    timeline.stopped = True
+    await timing_cpu
+    if probe is not None and probing is not None:
+        probe.stopped = True
+        await probing
     down.cancel()  # a run shorter than the outage's end: the next reset ends it
     limited, errors = await simulator_errors(simulator_url)
     notes = [
@@ -66,6 +78,12 @@ async def run_scenario(
         for who, lag in (("background driver", background_lag), ("chats", chat_lag))
     ]
     notes.append(cpu_line)
+    down_at = t0 + outage_window[0]
+    notes.append(
+        f"CPU in the outage's first 2 s: {timeline.between(down_at - 0.25, down_at + 2.25)}"
+    )
+    if probe is not None:
+        notes.append(probe.summary(t0))
     return RunResult(
         name, t0, ended, sessions + chat_sessions, sampler.samples, limited, errors, idle, notes
     )

@@ -13,6 +13,7 @@ from agentqueue import __version__
 from agentqueue.core.apikeys import ApiKeys
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.calls.factory import configure_budgets
+from agentqueue.core.llm.sdk_warmup import warm_sdks
 from agentqueue.core.llm.tokenizers import preload
 from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.sessions.store import SessionStore
@@ -55,6 +56,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         preload()  # the token counter's encoding, before the first call would stall the loop
+        warm_sdks()  # the SDKs' first error and first stream: not in an outage's first second
         app.state.redis = async_redis(settings, max_connections=settings.redis_max_connections)
         await configure_budgets(settings, app.state.redis)  # limited even with no worker
         app.state.store = TaskStore(app.state.redis, ttl=settings.task_ttl)

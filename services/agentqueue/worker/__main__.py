@@ -20,6 +20,7 @@ from agentqueue.core.base.logs import configure_logging
 from agentqueue.core.base.redisconn import async_redis
 from agentqueue.core.calls.factory import build_pipeline, configure_budgets_now
 from agentqueue.core.calls.registry import provider_configs
+from agentqueue.core.llm.sdk_warmup import warm_sdks
 from agentqueue.core.llm.tokenizers import preload
 from agentqueue.core.queues.broker import make_broker
 from agentqueue.core.settings import parse_service_args
@@ -48,6 +49,7 @@ def build_runner(settings: WorkerSettings) -> TaskRunner:
     then the shared limiter and the providers) on one Redis pool."""
     redis = async_redis(settings, max_connections=settings.threads * 2)
     preload()  # the token counter's encoding now, not in the first task's call
+    warm_sdks()  # and the SDKs' first error and stream, not in an outage's first second
     return TaskRunner(
         TaskStore(redis, ttl=settings.task_ttl),
         build_pipeline(settings, redis, max_wait=settings.limiter_max_wait),

@@ -1,0 +1,241 @@
+"""The provider SDKs' lazy set-up, done at a service's start instead of on a request.
+
+Why: the ``anthropic`` and ``openai`` SDKs build pydantic validators for a response
+type the first time they parse one. The first error the Anthropic SDK makes (an
+``OverloadedError`` from a 529, say) costs about 40 ms of CPU on a quiet machine, and
+the first OpenAI stream chunk about 6 ms; on a busy machine it is several times that,
+all of it holding the event loop. A process meets those first responses at the worst
+moment: the primary provider's first 529s when an outage starts, and the fallback's first
+stream right after. In ``bench/scenario`` the interactive gateway used 0.4 cores in the
+outage's first two seconds, against 0.07 on average, with every chat in flight waiting.
+
+How: a client of each SDK talks to an in-memory transport (``httpx.MockTransport``)
+that answers a message, a stream and each error status the adapters meet, so every
+response goes through the SDK's own parsing once. No network, no key; what it builds is
+shared by every client of the process (the validators are cached per type).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from typing import Any
+
+import anthropic
+import openai
+
+log = logging.getLogger(__name__)
+
+#: Statuses whose error classes the SDKs build (client errors, limits, outages).
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 529)
+
+_STATUS_HEADER = "x-agentqueue-warm-up-status"
+_MESSAGES = [{"role": "user", "content": "warm-up"}]
+
+
+def _sse(events: list[tuple[str | None, dict[str, object] | str]]) -> bytes:
+    lines = []
+    for name, data in events:
+        payload = data if isinstance(data, str) else json.dumps(data)
+        lines.append((f"event: {name}\n" if name else "") + f"data: {payload}\n\n")
+    return "".join(lines).encode()
+
+
+_ANTHROPIC_MESSAGE: dict[str, object] = {
+    "id": "msg_warm",
+    "type": "message",
+    "role": "assistant",
+    "model": "warm-up",
+    "content": [{"type": "text", "text": "ok"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 1, "output_tokens": 1},
+}
+
+
+def _anthropic_event(kind: str, **fields: object) -> tuple[str, dict[str, object]]:
+    return kind, {"type": kind, **fields}
+
+
+_ANTHROPIC_STREAM = _sse(
+    [
+        _anthropic_event("message_start", message={**_ANTHROPIC_MESSAGE, "content": []}),
+        _anthropic_event(
+            "content_block_start", index=0, content_block={"type": "text", "text": ""}
+        ),
+        _anthropic_event(
+            "content_block_delta", index=0, delta={"type": "text_delta", "text": "ok"}
+        ),
+        _anthropic_event("content_block_stop", index=0),
+        _anthropic_event(
+            "message_delta", delta={"stop_reason": "end_turn"}, usage={"output_tokens": 1}
+        ),
+        _anthropic_event("message_stop"),
+    ]
+)
+
+_OPENAI_USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+_OPENAI_COMPLETION: dict[str, object] = {
+    "id": "chatcmpl-warm",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "warm-up",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "ok"},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": _OPENAI_USAGE,
+}
+
+
+def _openai_chunk(
+    delta: dict[str, object], finish: str | None, usage: object = None
+) -> dict[str, object]:
+    choices = [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    return {
+        "id": "chatcmpl-warm",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "warm-up",
+        "choices": choices,
+        "usage": usage,
+    }
+
+
+_OPENAI_STREAM = _sse(
+    [
+        (None, _openai_chunk({"role": "assistant", "content": "ok"}, None)),
+        (None, _openai_chunk({}, "stop")),
+        (None, _openai_chunk({}, None, _OPENAI_USAGE)),
+        (None, "[DONE]"),
+    ]
+)
+
+_OPENAI_EMBEDDINGS = {
+    "object": "list",
+    "data": [{"object": "embedding", "index": 0, "embedding": [0.0, 1.0]}],
+    "model": "warm-up",
+    "usage": {"prompt_tokens": 1, "total_tokens": 1},
+}
+
+
+def _http_client(sdk: Any, answer: Callable[[Any, Any], Any]) -> Any:
+    """The SDK's own HTTP client class (``httpx`` or the ``httpx2`` fork, whichever
+    this version takes) on an in-memory transport of the same package."""
+    client_class = sdk.DefaultHttpxClient
+    package = importlib.import_module(client_class.__mro__[1].__module__.split(".")[0])
+    return client_class(transport=package.MockTransport(lambda r: answer(package, r)))
+
+
+def _answer(package: Any, request: Any, ok: Callable[[Any, dict[str, object]], Any]) -> Any:
+    status = int(request.headers.get(_STATUS_HEADER, "200"))
+    if status != 200:
+        error = {"type": "error", "error": {"type": "api_error", "message": "warm-up"}}
+        return package.Response(status, json=error, headers={"retry-after": "0"})
+    return ok(package, json.loads(request.content or b"{}"))
+
+
+def _anthropic_ok(package: Any, body: dict[str, object]) -> Any:
+    if body.get("stream"):
+        return package.Response(
+            200, content=_ANTHROPIC_STREAM, headers={"content-type": "text/event-stream"}
+        )
+    return package.Response(200, json=_ANTHROPIC_MESSAGE)
+
+
+def _openai_ok(package: Any, body: dict[str, object]) -> Any:
+    if "input" in body:
+        return package.Response(200, json=_OPENAI_EMBEDDINGS)
+    if body.get("stream"):
+        return package.Response(
+            200, content=_OPENAI_STREAM, headers={"content-type": "text/event-stream"}
+        )
+    return package.Response(200, json=_OPENAI_COMPLETION)
+
+
+def _errors(call: Callable[[dict[str, str]], object]) -> Iterator[int]:
+    """Make ``call`` fail once with each of :data:`ERROR_STATUSES`; yields the statuses
+    whose error the SDK raised as expected."""
+    for status in ERROR_STATUSES:
+        try:
+            call({_STATUS_HEADER: str(status)})
+        except (anthropic.APIStatusError, openai.APIStatusError):
+            yield status
+
+
+def warm_anthropic() -> None:
+    with anthropic.Anthropic(
+        api_key="warm-up",
+        base_url="http://warm-up.invalid",
+        max_retries=0,
+        http_client=_http_client(anthropic, lambda p, r: _answer(p, r, _anthropic_ok)),
+    ) as client:
+        client.messages.with_raw_response.create(
+            model="warm-up",
+            max_tokens=1,
+            messages=_MESSAGES,  # type: ignore[arg-type]
+        ).parse()
+        with client.messages.stream(
+            model="warm-up",
+            max_tokens=1,
+            messages=_MESSAGES,  # type: ignore[arg-type]
+        ) as stream:
+            for _ in stream:
+                pass
+            stream.get_final_message()
+        list(
+            _errors(
+                lambda headers: client.messages.create(
+                    model="warm-up",
+                    max_tokens=1,
+                    messages=_MESSAGES,  # type: ignore[arg-type]
+                    extra_headers=headers,
+                )
+            )
+        )
+
+
+def warm_openai() -> None:
+    with openai.OpenAI(
+        api_key="warm-up",
+        base_url="http://warm-up.invalid/v1",
+        max_retries=0,
+        http_client=_http_client(openai, lambda p, r: _answer(p, r, _openai_ok)),
+    ) as client:
+        client.chat.completions.with_raw_response.create(
+            model="warm-up",
+            messages=_MESSAGES,  # type: ignore[arg-type]
+        ).parse()
+        for _ in client.chat.completions.create(  # type: ignore[call-overload]
+            model="warm-up",
+            messages=_MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+        ):
+            pass
+        client.embeddings.with_raw_response.create(model="warm-up", input="warm-up").parse()
+        list(
+            _errors(
+                lambda headers: client.chat.completions.create(
+                    model="warm-up",
+                    messages=_MESSAGES,  # type: ignore[arg-type]
+                    extra_headers=headers,
+                )
+            )
+        )
+
+
+def warm_sdks() -> None:
+    """Run each SDK's first responses now (see the module docstring). A failure is logged
+    and ignored: warming is an optimisation, and a service must start without it."""
+    for warm in (warm_anthropic, warm_openai):
+        with suppress(Exception):
+            warm()
+            continue
+        log.warning("could not warm up %s", warm.__name__, exc_info=True)

@@ -1,0 +1,87 @@
+"""The SDKs' first error and first stream are parsed at a service's start, not on a
+request (``core/llm/sdk_warmup.py``): the first ``OverloadedError`` the Anthropic SDK
+builds costs ~40 ms of CPU otherwise, in the event loop, as an outage starts.
+
+Checked in a fresh interpreter (nothing parsed before) by counting the pydantic schemas
+built while the first responses of a kind are parsed: none once warmed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FIRST_RESPONSES = """
+import importlib, anthropic, openai
+# the HTTP package the SDKs take (httpx, or its httpx2 fork)
+httpx = importlib.import_module(anthropic.DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
+from openai._models import construct_type
+from openai.types.chat import ChatCompletionChunk
+from pydantic._internal import _generate_schema
+
+{start}
+
+built = []
+original = _generate_schema.GenerateSchema.generate_schema
+def counted(self, obj, *args, **kwargs):
+    built.append(repr(obj)[:80])
+    return original(self, obj, *args, **kwargs)
+_generate_schema.GenerateSchema.generate_schema = counted
+
+request = httpx.Request("POST", "http://x/v1/messages")
+overloaded = {{"type": "error", "error": {{"type": "overloaded_error", "message": "down"}}}}
+error = anthropic.Anthropic(api_key="k")._make_status_error_from_response(
+    httpx.Response(529, json=overloaded, request=request)
+)
+assert type(error).__name__ == "OverloadedError"
+error = openai.OpenAI(api_key="k")._make_status_error_from_response(
+    httpx.Response(503, json={{"error": {{"message": "down"}}}}, request=request)
+)
+chunk = {{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+          "choices": [{{"index": 0, "delta": {{"content": "hi"}}, "finish_reason": None}}]}}
+construct_type(type_=ChatCompletionChunk, value=chunk)
+print(len(built), built[:5])
+"""
+
+
+def _schemas_built_after(start: str) -> int:
+    ran = subprocess.run(
+        [sys.executable, "-c", FIRST_RESPONSES.format(start=start)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    return int(ran.stdout.split()[0])
+
+
+def test_cold_sdks_build_schemas_on_their_first_responses() -> None:
+    """The control: what the warm-up is for still happens without it."""
+    assert _schemas_built_after("") > 0
+
+
+def test_warmed_sdks_build_none() -> None:
+    start = "from agentqueue.core.llm.sdk_warmup import warm_sdks\nwarm_sdks()"
+    assert _schemas_built_after(start) == 0
+
+
+def test_a_worker_warms_them_as_it_builds_its_runner() -> None:
+    start = (
+        "from agentqueue.worker.__main__ import build_runner\n"
+        "from agentqueue.worker.settings import WorkerSettings\n"
+        "build_runner(WorkerSettings())"
+    )
+    assert _schemas_built_after(start) == 0
+
+
+def test_the_gateway_warms_them_before_it_is_ready(redis_url: str) -> None:
+    start = (
+        "from fastapi.testclient import TestClient\n"
+        "from pydantic import SecretStr\n"
+        "from agentqueue.gateway.app import create_app\n"
+        "from agentqueue.gateway.settings import GatewaySettings\n"
+        f"settings = GatewaySettings(redis_url=SecretStr({redis_url!r}), "
+        "api_keys=SecretStr('t:k-0123456789abcdef'))\n"
+        "with TestClient(create_app(settings)) as client:\n"
+        "    assert client.get('/readyz').status_code == 200"
+    )
+    assert _schemas_built_after(start) == 0
