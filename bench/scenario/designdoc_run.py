@@ -47,6 +47,10 @@ QUEUES = ("high", "standard", "batch")
 DONE = "dd:done"
 STOP = "dd:stop"
 
+#: The design document's clients open as many connections as they need (redis-py's pool
+#: before 8.0, which now stops at 100 by default and raises past it).
+UNBOUNDED = 1_000_000
+
 
 def _request(
     system: str | None, messages: list[dict[str, str]], max_tokens: int
@@ -102,7 +106,7 @@ async def _job(job: dict[str, Any], calls: DesignDocCalls) -> dict[str, Any]:
 async def _worker(
     queue: str, concurrency: int, redis_url: str, configs: list[ProviderConfig], minute: float
 ) -> None:
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = aioredis.Redis.from_url(redis_url, max_connections=UNBOUNDED)
     calls = DesignDocCalls(configs, load_catalog(), redis, minute)
 
     async def consume() -> None:
@@ -140,7 +144,7 @@ class DesignDocChat(Driver):
         self, redis_url: str, configs: list[ProviderConfig], minute_seconds: float
     ) -> None:
         super().__init__()
-        self.redis = aioredis.Redis.from_url(redis_url)
+        self.redis = aioredis.Redis.from_url(redis_url, max_connections=UNBOUNDED)
         self.calls = DesignDocCalls(configs, load_catalog(), self.redis, minute_seconds)
 
     async def chat_turn(self, history: list[dict[str, str]], out: SessionOutcome) -> str | None:
@@ -169,7 +173,7 @@ class DesignDocDriver(Driver):
     def __init__(self, redis_url: str) -> None:
         super().__init__()
         self.redis_url = redis_url
-        self.redis = aioredis.Redis.from_url(redis_url)
+        self.redis = aioredis.Redis.from_url(redis_url, max_connections=UNBOUNDED)
         self.results: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reading: asyncio.Task[None] | None = None
 
@@ -183,7 +187,7 @@ class DesignDocDriver(Driver):
 
     async def read_results(self) -> None:
         """Hands each finished job's result to the session waiting for it."""
-        reader = aioredis.Redis.from_url(self.redis_url)
+        reader = aioredis.Redis.from_url(self.redis_url, max_connections=UNBOUNDED)
         try:
             while True:
                 item = await reader.blpop([DONE], timeout=1)
@@ -251,7 +255,7 @@ async def run(
     shared_processes: dict[str, int] | None = None,
 ) -> RunResult:
     """``shared_processes``: the simulator and Redis (name: pid), counted in the CPU note."""
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = aioredis.Redis.from_url(redis_url, max_connections=UNBOUNDED)
     await redis.flushdb()
     chats = SessionsProcess(
         DesignDocChat,

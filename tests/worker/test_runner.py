@@ -2,8 +2,10 @@
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agentqueue.core.calls.fallback import FallbackChain
+from agentqueue.core.llm.call_result import CallResult
 from agentqueue.core.llm.messages import ChatMessage, CompletionRequest
 from agentqueue.core.llm.usage import UsageLedger
 from agentqueue.core.tasks.events import EventType, TaskEvents
@@ -175,3 +177,28 @@ async def test_writes_replayed_after_a_lost_reply_count_once(
     events = [e.type for e in await TaskEvents(aredis).read(task_id)]
     assert events.count(EventType.SUCCEEDED) == 1
     assert await aredis.zscore(INFLIGHT_KEY, task_id) is None  # out of flight with it
+
+
+class _PoolExhausted:
+    """A pipeline whose Redis pool had no connection free in time (a burst under load)."""
+
+    async def complete(self, *args: object, **kwargs: object) -> CallResult:
+        raise RedisConnectionError("No connection available.")
+
+
+async def test_redis_out_of_reach_mid_run_retries_the_task_rather_than_failing_it(
+    runner: TaskRunner, store: TaskStore
+) -> None:
+    runner.chain = _PoolExhausted()
+    task_id = await _task(store)
+    with pytest.raises(RetryLater):
+        await runner.run(task_id, retries_done=0, retries_left=3)
+    record = await store.get(task_id)
+    assert record.state is TaskState.QUEUED and record.last_error is not None
+    assert record.last_error.type == "ConnectionError" and record.last_error.retryable
+    assert "Redis could not be reached" in record.last_error.message
+    with pytest.raises(TaskFailed):  # out of retries: failed, visibly, with the reason
+        await runner.run(task_id, retries_done=3, retries_left=0)
+    record = await store.get(task_id)
+    assert record.state is TaskState.FAILED and record.error is not None
+    assert record.error.type == "ConnectionError"

@@ -47,7 +47,10 @@ log = logging.getLogger("agentqueue.worker")
 def build_runner(settings: WorkerSettings) -> TaskRunner:
     """The runner of this worker's tasks: the task store and the call pipeline (cache,
     then the shared limiter and the providers) on one Redis pool."""
-    redis = async_redis(settings, max_connections=settings.threads * 2)
+    # a task's steps run in parallel (map_reduce: up to max_parallel), each with its cache,
+    # budget and record round trips: room for several per thread, and a pool wait that
+    # is backpressure (a burst queues for a connection) rather than a failed task
+    redis = async_redis(settings, max_connections=max(64, settings.threads * 4), timeout=30.0)
     preload()  # the token counter's encoding now, not in the first task's call
     warm_sdks()  # and the SDKs' first error and stream, not in an outage's first second
     return TaskRunner(

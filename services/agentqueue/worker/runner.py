@@ -37,13 +37,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agentqueue.core.base.errors import (
     AgentQueueError,
     BadRequest,
     BudgetExceeded,
     ContextOverflow,
+    LimiterUnavailable,
     NoProviderAvailable,
     ProviderError,
     QuotaExceeded,
@@ -89,6 +92,9 @@ def _task_error(exc: BaseException) -> TaskError:
     retryable = isinstance(exc, AgentQueueError) and exc.retryable
     if isinstance(exc, AgentQueueError):
         message = str(exc)
+    elif isinstance(exc, _STATE_UNREACHABLE):
+        retryable = True
+        message = f"Redis could not be reached in time: {type(exc).__name__}: {exc}"
     else:
         message = f"internal error in the worker: {type(exc).__name__}: {exc}"
     return TaskError(type=type(exc).__name__, message=message, retryable=retryable)
@@ -119,6 +125,14 @@ class _Spend:
 #: Failures the task's own request or its tenant caused (a bad request, its cost cap, a
 #: context too long, the tenant's quota): logged at INFO, not WARNING or ERROR.
 _CLIENT_CAUSED = (BadRequest, BudgetExceeded, ContextOverflow, QuotaExceeded)
+
+#: Errors of the shared state, not of the task: Redis away, or no pooled connection free
+#: within the pool's timeout under a burst. Trying the task again later is the answer; a
+#: task failed for them would be a 202 broken by our own infrastructure.
+_STATE_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, LimiterUnavailable)
+
+#: What a task is retried for (when the error says trying again can help).
+_TRANSIENT = (ProviderError, NoProviderAvailable, QuotaExceeded, *_STATE_UNREACHABLE)
 
 
 #: When this run of a task began (monotonic): set by :meth:`TaskRunner.run`, in the run's
@@ -378,9 +392,7 @@ class TaskRunner:
                 task_id, [(a.provider, a.model, type(a).__name__) for a in exc.attempts]
             )
         error = _task_error(exc)
-        transient = (
-            isinstance(exc, ProviderError | NoProviderAvailable | QuotaExceeded) and error.retryable
-        )
+        transient = isinstance(exc, _TRANSIENT) and error.retryable
         if transient and retries_left > 0:
             delay = self._delay(exc, retries_done)
             if not await self.store.requeued(task_id, error):
