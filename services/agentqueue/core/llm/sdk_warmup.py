@@ -17,6 +17,7 @@ shared by every client of the process (the validators are cached per type).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -231,9 +232,11 @@ def warm_openai() -> None:
         )
 
 
+@functools.cache
 def warm_sdks() -> None:
-    """Run each SDK's first responses now (see the module docstring). A failure is logged
-    and ignored: warming is an optimisation, and a service must start without it."""
+    """Run each SDK's first responses now (see the module docstring), once per process:
+    what it builds is the process's. A failure is logged and ignored: warming is an
+    optimisation, and a service must start without it."""
     for warm in (warm_anthropic, warm_openai):
         with suppress(Exception):
             warm()
