@@ -11,10 +11,12 @@ tables are made of (latency, calls, cost, cache hits, fallbacks).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import httpx
 from aiohttp import web
 
@@ -178,26 +180,57 @@ class GatewayChat(Driver):
 
 class AgentqueueDriver(GatewayChat):
     """Agent sessions through the sessions API, research as ``map_reduce`` tasks; each
-    finished task is reported by its webhook."""
+    finished task is reported by its webhook.
+
+    Its requests go through aiohttp, not the chats' httpx client: with hundreds of pooled
+    connections httpx's pool scans every connection for every request (a profile put
+    half of this driver's CPU there, half a core in all), and this process stands for
+    900 users' clients on the cores the system under test uses.
+    """
 
     def __init__(self, gateway_url: str, api_key: str) -> None:
         super().__init__(gateway_url, api_key)
         self.hooks = Webhooks()
+        self.gateway_url = gateway_url
+        self.client: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         await self.hooks.start()
+        self.client = aiohttp.ClientSession(
+            base_url=self.gateway_url,
+            headers=self.auth,
+            timeout=aiohttp.ClientTimeout(total=900, connect=30),
+            connector=aiohttp.TCPConnector(limit=400),
+        )
 
     async def aclose(self) -> None:
         await super().aclose()
+        if self.client is not None:
+            await self.client.close()
         await self.hooks.stop()
 
+    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST ``body``; the status and the parsed answer (its text when not JSON)."""
+        assert self.client is not None, "start() first"
+        async with self.client.post(path, json=body) as r:
+            text = await r.text()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, text
+
     @staticmethod
-    def _accepted(r: httpx.Response) -> str:
+    def _accepted(status: int, body: Any) -> str:
         """The accepted task's id (a step's ``task_id``, a task's ``id``)."""
-        if r.status_code != 202:
-            raise RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
-        body = r.json()
+        if status != 202:
+            raise RuntimeError(f"HTTP {status}: {str(body)[:200]}")
         return str(body.get("task_id") or body["id"])
+
+    @staticmethod
+    def _ok(status: int, body: Any) -> Any:
+        if status >= 400:
+            raise RuntimeError(f"HTTP {status}: {str(body)[:200]}")
+        return body
 
     async def _finish(self, task_id: str, out: SessionOutcome, priority: str) -> bool:
         view = await self.hooks.wait(task_id)
@@ -209,34 +242,33 @@ class AgentqueueDriver(GatewayChat):
         return task.ok
 
     async def agent(self, s: Session, out: SessionOutcome) -> None:
-        r = await self.http.post(
-            "/v1/sessions",
-            json={
-                "system": AGENT_SYSTEM,
-                "tier": "frontier",
-                "max_tokens": AGENT_MAX_TOKENS,
-                "temperature": 0,
-                "turns": [{"role": "user", "content": s.turns[0]}],
-            },
-            headers=self.auth,
+        created = self._ok(
+            *await self._post(
+                "/v1/sessions",
+                {
+                    "system": AGENT_SYSTEM,
+                    "tier": "frontier",
+                    "max_tokens": AGENT_MAX_TOKENS,
+                    "temperature": 0,
+                    "turns": [{"role": "user", "content": s.turns[0]}],
+                },
+            )
         )
-        r.raise_for_status()
-        sid = r.json()["id"]
+        sid = created["id"]
         for k, turn in enumerate(s.turns):
             if k:
-                added = await self.http.post(
-                    f"/v1/sessions/{sid}/turns",
-                    json={"turns": [{"role": "user", "content": turn}]},
-                    headers=self.auth,
+                self._ok(
+                    *await self._post(
+                        f"/v1/sessions/{sid}/turns",
+                        {"turns": [{"role": "user", "content": turn}]},
+                    )
                 )
-                added.raise_for_status()
             async with self.queued(s.priority.value):
-                step = await self.http.post(
+                step = await self._post(
                     f"/v1/sessions/{sid}/steps",
-                    json={"priority": s.priority.value, "webhook_url": self.hooks.url},
-                    headers=self.auth,
+                    {"priority": s.priority.value, "webhook_url": self.hooks.url},
                 )
-                if not await self._finish(self._accepted(step), out, s.priority.value):
+                if not await self._finish(self._accepted(*step), out, s.priority.value):
                     return
         out.ok = True
 
@@ -245,9 +277,9 @@ class AgentqueueDriver(GatewayChat):
             await self._research(s, out)
 
     async def _research(self, s: Session, out: SessionOutcome) -> None:
-        r = await self.http.post(
+        r = await self._post(
             "/v1/tasks",
-            json={
+            {
                 "kind": "map_reduce",
                 "priority": s.priority.value,
                 "tier": "frontier",
@@ -263,9 +295,8 @@ class AgentqueueDriver(GatewayChat):
                 },
                 "webhook_url": self.hooks.url,
             },
-            headers=self.auth,
         )
-        out.ok = await self._finish(self._accepted(r), out, s.priority.value)
+        out.ok = await self._finish(self._accepted(*r), out, s.priority.value)
 
 
 async def run(
