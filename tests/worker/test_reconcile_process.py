@@ -116,7 +116,10 @@ async def test_the_gateway_requeues_a_lost_message_with_no_worker_running(
         while client.llen(f"dramatiq:{queue}") == 0:
             assert time.monotonic() < deadline, "never requeued"
             await asyncio.sleep(0.05)
-        view = (await api.get(f"/v1/tasks/{task_id}")).json()
+        # the message is queued first and the record told after (a write of its own)
+        while (view := (await api.get(f"/v1/tasks/{task_id}")).json())["last_error"] is None:
+            assert time.monotonic() < deadline, "requeued, never recorded as lost"
+            await asyncio.sleep(0.05)
     [new] = client.lrange(f"dramatiq:{queue}", 0, -1)
     assert new.decode() != lost and client.hexists(f"dramatiq:{queue}.msgs", new)
     assert view["status"] == "queued" and view["last_error"]["type"] == "Lost"

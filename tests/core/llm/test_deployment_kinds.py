@@ -128,7 +128,8 @@ async def test_azure_rate_limit_headers_reach_the_snapshot(sim: SimulatorHandle)
     assert second.rate_limit.remaining_requests == 998
     assert first.rate_limit.remaining_tokens is not None
     assert second.rate_limit.remaining_tokens is not None
-    assert second.rate_limit.remaining_tokens < first.rate_limit.remaining_tokens
+    # counted (below the limit); between two calls the bucket may refill a call's worth
+    assert second.rate_limit.remaining_tokens <= first.rate_limit.remaining_tokens < 400_000
 
 
 @pytest.mark.parametrize("kind", KINDS)
