@@ -8,6 +8,9 @@ workers), user plus system time, between two snapshots.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import psutil
 
 
@@ -32,15 +35,18 @@ def snapshot(processes: dict[str, int]) -> dict[str, float]:
     return {name: _tree_seconds(pid) for name, pid in processes.items()}
 
 
+def _in_cores(used: dict[str, float], seconds: float, idle_too: bool) -> tuple[float, str]:
+    """The cores used in all, and each process's, busiest first (``idle_too``: also
+    those that used none)."""
+    busiest = sorted(used.items(), key=lambda item: -item[1])
+    parts = [f"{name} {cpu / seconds:.2f}" for name, cpu in busiest if idle_too or cpu > 0]
+    return sum(used.values()) / seconds, ", ".join(parts)
+
+
 def spent(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
     """One line: each process's CPU between the snapshots, as cores, busiest first."""
-    used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in before}
-    total = sum(used.values())
-    parts = [
-        f"{name} {cpu / seconds:.2f}"
-        for name, cpu in sorted(used.items(), key=lambda item: -item[1])
-    ]
-    return f"CPU over the run, in cores ({total / seconds:.2f} in all): " + ", ".join(parts)
+    total, parts = _in_cores({n: after.get(n, 0.0) - before[n] for n in before}, seconds, True)
+    return f"CPU over the run, in cores ({total:.2f} in all): {parts}"
 
 
 class Timeline:
@@ -52,9 +58,6 @@ class Timeline:
         self.stopped = False
 
     async def run(self) -> None:
-        import asyncio
-        import time
-
         while not self.stopped:
             self.snapshots.append((time.time(), snapshot(self.processes)))
             await asyncio.sleep(self.every)
@@ -65,11 +68,6 @@ class Timeline:
         if len(inside) < 2:
             return "no samples"
         (t0, first), (t1, last) = inside[0], inside[-1]
-        used = {name: last.get(name, 0.0) - first.get(name, 0.0) for name in first}
-        total = sum(used.values())
-        parts = [
-            f"{name} {cpu / (t1 - t0):.2f}"
-            for name, cpu in sorted(used.items(), key=lambda item: -item[1])
-            if cpu > 0
-        ]
-        return f"{total / (t1 - t0):.2f} cores: " + ", ".join(parts)
+        used = {name: last.get(name, 0.0) - first[name] for name in first}
+        total, parts = _in_cores(used, t1 - t0, False)
+        return f"{total:.2f} cores: {parts}"

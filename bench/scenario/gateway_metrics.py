@@ -4,24 +4,33 @@ time to first token)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+
+def _bucket_samples(
+    text: str, name: str, where: dict[str, str]
+) -> Iterator[tuple[dict[str, str], float, float]]:
+    """(labels, upper bound, cumulative count) of each bucket of histogram ``name`` in
+    the series whose labels include ``where``."""
+    for family in text_string_to_metric_families(text):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket") and all(
+                sample.labels.get(k) == v for k, v in where.items()
+            ):
+                yield sample.labels, float(sample.labels["le"]), sample.value
 
 
 def _buckets(text: str, name: str, where: dict[str, str]) -> list[tuple[float, float]]:
     """(upper bound, cumulative count) of histogram ``name``, summed over the series
     whose labels include ``where``."""
     summed: dict[float, float] = {}
-    for family in text_string_to_metric_families(text):
-        if family.name != name:
-            continue
-        for sample in family.samples:
-            if not sample.name.endswith("_bucket"):
-                continue
-            if any(sample.labels.get(k) != v for k, v in where.items()):
-                continue
-            bound = float(sample.labels["le"])
-            summed[bound] = summed.get(bound, 0.0) + sample.value
+    for _, bound, count in _bucket_samples(text, name, where):
+        summed[bound] = summed.get(bound, 0.0) + count
     return sorted(summed.items())
 
 
@@ -30,22 +39,12 @@ def _over_by_series(text: str, name: str, where: dict[str, str], bound: float) -
     each named by its other labels."""
     totals: dict[str, float] = {}
     under: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        if family.name != name:
-            continue
-        for sample in family.samples:
-            if not sample.name.endswith("_bucket"):
-                continue
-            if any(sample.labels.get(k) != v for k, v in where.items()):
-                continue
-            series = "/".join(
-                v for k, v in sorted(sample.labels.items()) if k != "le" and k not in where
-            )
-            le = float(sample.labels["le"])
-            if le == float("inf"):
-                totals[series] = sample.value
-            elif le == bound:
-                under[series] = sample.value
+    for labels, le, count in _bucket_samples(text, name, where):
+        series = "/".join(v for k, v in sorted(labels.items()) if k != "le" and k not in where)
+        if le == float("inf"):
+            totals[series] = count
+        elif le == bound:
+            under[series] = count
     return {s: totals[s] - under.get(s, 0.0) for s in totals if totals[s] > under.get(s, 0.0)}
 
 

@@ -77,3 +77,20 @@ def secret_data(secret: dict[str, Any]) -> dict[str, str]:
     out = {k: base64.b64decode(v).decode() for k, v in data.items()}
     out.update(secret.get("stringData") or {})
     return out
+
+
+def admits(policy: dict[str, Any], labels: dict[str, str], port: int) -> bool:
+    """Whether NetworkPolicy ``policy`` lets a Pod with ``labels`` in the same namespace
+    reach ``port`` (a rule with no ``from`` admits everyone)."""
+    for rule in policy["spec"].get("ingress", []):
+        if "ports" in rule and port not in [p["port"] for p in rule["ports"]]:
+            continue
+        peers = rule.get("from")
+        if peers is None:
+            return True
+        for peer in peers:
+            if set(peer) == {"podSelector"} and (
+                peer["podSelector"].get("matchLabels", {}).items() <= labels.items()
+            ):
+                return True
+    return False

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from agentqueue.operator.deployment import selector_labels
-from tests.charts.rendering import SCENARIOS, find, render, render_files, scenario_values
+from tests.charts.rendering import SCENARIOS, admits, find, render, render_files, scenario_values
 from tests.k8s.validation import CHART, validate
 
 FULL = "aq-agentqueue-gateway-interactive"
@@ -72,22 +72,6 @@ def _selector(obj: dict[str, Any]) -> dict[str, str]:
         assert "matchExpressions" not in spec["selector"], obj["metadata"]["name"]
         selector = spec["selector"]["matchLabels"]
     return selector
-
-
-def _admits(policy: dict[str, Any], labels: dict[str, str], port: int) -> bool:
-    """Whether ``policy`` lets a Pod with ``labels`` in the same namespace reach ``port``."""
-    for rule in policy["spec"].get("ingress", []):
-        if "ports" in rule and port not in [p["port"] for p in rule["ports"]]:
-            continue
-        peers = rule.get("from")
-        if peers is None:
-            return True
-        for peer in peers:
-            if set(peer) == {"podSelector"} and _matches(
-                peer["podSelector"].get("matchLabels", {}), labels
-            ):
-                return True
-    return False
 
 
 def _without_secrets(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -356,16 +340,16 @@ def test_the_network_policies_admit_it_like_the_gateway() -> None:
         gateway, interactive = _gateways(objs)
         for component, port in (("redis", 6379), ("limiter", 8091), ("simulator", 8090)):
             policy = policies[f"aq-agentqueue-{component}"]
-            assert _admits(policy, _pod_labels(interactive), port), component
-            assert _admits(policy, _pod_labels(gateway), port), component
+            assert admits(policy, _pod_labels(interactive), port), component
+            assert admits(policy, _pod_labels(gateway), port), component
         assert not any("Egress" in p["spec"]["policyTypes"] for p in policies.values())
         if network:
-            assert not _admits(ours, STRANGER, 8080)
-            assert _admits(ours, selector_labels("aq-agentqueue-high"), 8080)  # workers
+            assert not admits(ours, STRANGER, 8080)
+            assert admits(ours, selector_labels("aq-agentqueue-high"), 8080)  # workers
             peers = ours["spec"]["ingress"][0]["from"]
             assert EDGE in peers and PROM in peers  # the clients, and the scraper
         else:
-            assert _admits(ours, STRANGER, 8080)  # a front door, like the gateway
+            assert admits(ours, STRANGER, 8080)  # a front door, like the gateway
 
 
 def test_the_service_monitors_scrape_it_and_the_pod_monitors_leave_it() -> None:

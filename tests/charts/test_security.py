@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from agentqueue.operator.deployment import selector_labels
-from tests.charts.rendering import SCENARIOS, find, pod_specs, render, scenario_values, secret_data
+from tests.charts.rendering import (
+    SCENARIOS,
+    admits,
+    find,
+    pod_specs,
+    render,
+    scenario_values,
+    secret_data,
+)
 
 CASES = [None, *SCENARIOS]
 IDS = ["default", *(p.name.removesuffix("-values.yaml") for p in SCENARIOS)]
@@ -197,22 +205,6 @@ def test_the_uninstall_hook_may_only_list_delete_and_unfinalize_agentqueues() ->
     assert not any(o["kind"] == "Job" for o in render({"operator": {"enabled": False}}))
 
 
-def _admits(policy: dict[str, Any], labels: dict[str, str], port: int) -> bool:
-    """Whether ``policy`` lets a Pod with ``labels`` in the same namespace reach ``port``."""
-    for rule in policy["spec"].get("ingress", []):
-        if "ports" in rule and port not in [p["port"] for p in rule["ports"]]:
-            continue
-        peers = rule.get("from")
-        if peers is None:
-            return True
-        for peer in peers:
-            if set(peer) == {"podSelector"} and (
-                peer["podSelector"].get("matchLabels", {}).items() <= labels.items()
-            ):
-                return True
-    return False
-
-
 def test_redis_limiter_and_simulator_admit_only_agentqueue_pods() -> None:
     objs = render()
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "NetworkPolicy"}
@@ -226,10 +218,10 @@ def test_redis_limiter_and_simulator_admit_only_agentqueue_pods() -> None:
         selector = policy["spec"]["podSelector"]["matchLabels"]
         assert selector.items() <= target["spec"]["template"]["metadata"]["labels"].items()
         assert policy["spec"]["policyTypes"] == ["Ingress"]
-        assert _admits(policy, worker, port) and _admits(policy, gateway, port)
-        assert not _admits(policy, stranger, port), component
-        assert not _admits(policy, worker, port + 1)
-    assert _admits(policies["aq-agentqueue-gateway"], stranger, 8080)  # the front door
+        assert admits(policy, worker, port) and admits(policy, gateway, port)
+        assert not admits(policy, stranger, port), component
+        assert not admits(policy, worker, port + 1)
+    assert admits(policies["aq-agentqueue-gateway"], stranger, 8080)  # the front door
     assert policies["aq-agentqueue-operator"]["spec"]["ingress"] == []  # admits nobody
 
 
@@ -238,8 +230,8 @@ def test_gateway_and_metrics_peers_can_be_restricted() -> None:
     prom = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
     objs = render({"networkPolicy": {"gatewayFrom": [edge], "metricsFrom": [prom]}})
     gateway = find(objs, "NetworkPolicy", "-gateway")
-    assert not _admits(gateway, {"app": "something-else"}, 8080)
-    assert _admits(gateway, selector_labels("aq-agentqueue-high"), 8080)
+    assert not admits(gateway, {"app": "something-else"}, 8080)
+    assert admits(gateway, selector_labels("aq-agentqueue-high"), 8080)
     assert edge in gateway["spec"]["ingress"][0]["from"]
     assert prom in gateway["spec"]["ingress"][0]["from"]  # /metrics is on the same port
     limiter = find(objs, "NetworkPolicy", "-limiter")

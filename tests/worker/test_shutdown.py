@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -39,11 +40,13 @@ def test_the_pipeline_is_closed_before_the_loop_stops() -> None:
     assert seen == ["closed in the running loop"]
 
 
-def test_added_before_asyncio_it_finds_the_loop_stopped_and_does_nothing() -> None:
+def test_added_before_asyncio_it_finds_the_loop_stopped_and_does_nothing(caplog) -> None:
     worker, seen = _worker_with(close_added_after_asyncio=False)
     worker.start()
     worker.stop(timeout=5000)
-    assert seen == []  # and no error: a shutdown must finish
+    assert seen == []
+    # it saw the loop stopped and did not try: no failed close to report
+    assert "did not close cleanly" not in caplog.text
 
 
 def test_a_failing_close_does_not_stop_the_shutdown(caplog) -> None:
@@ -58,3 +61,26 @@ def test_a_failing_close_does_not_stop_the_shutdown(caplog) -> None:
     worker.start()
     worker.stop(timeout=5000)
     assert "did not close cleanly: redis went away" in caplog.text
+
+
+def test_a_loop_thread_already_stopped_is_left_alone(caplog) -> None:
+    """The loop thread still registered but stopped (another middleware stopped it first):
+    nothing is run in it, and nothing is reported as failed."""
+    from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
+
+    ran: list[str] = []
+
+    async def close() -> None:
+        ran.append("closed")
+
+    thread = EventLoopThread(logging.getLogger("test"))
+    thread.start(timeout=1.0)
+    thread.stop()
+    thread.join()
+    set_event_loop_thread(thread)
+    try:
+        CloseInLoop(close).after_worker_shutdown(None, None)
+    finally:
+        set_event_loop_thread(None)
+    assert ran == []
+    assert "did not close cleanly" not in caplog.text

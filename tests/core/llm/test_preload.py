@@ -4,8 +4,7 @@ nothing. Checked in a fresh interpreter, where nothing was loaded before."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.core.llm.fresh_interpreter import WORKER_START, gateway_start, run_fresh
 
 FRESH = """
 from agentqueue.core.llm.tokenizers import counter_named, encoding_names
@@ -16,14 +15,7 @@ print(counter_named.cache_info().currsize, len(encoding_names()))
 
 
 def _loaded_after(start: str) -> tuple[int, int]:
-    ran = subprocess.run(
-        [sys.executable, "-c", FRESH.format(start=start)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.stderr[-2000:]
-    out = ran.stdout.split()
+    out = run_fresh(FRESH.format(start=start))
     return int(out[0]), int(out[1])
 
 
@@ -37,23 +29,10 @@ def test_a_simulator_has_every_encoding_before_its_first_call() -> None:
 
 
 def test_a_worker_loads_its_counter_as_it_builds_its_runner() -> None:
-    loaded, _ = _loaded_after(
-        "from agentqueue.worker.__main__ import build_runner\n"
-        "from agentqueue.worker.settings import WorkerSettings\n"
-        "build_runner(WorkerSettings())"
-    )
+    loaded, _ = _loaded_after(WORKER_START)
     assert loaded == 1
 
 
 def test_the_gateway_loads_its_counter_before_it_is_ready(redis_url: str) -> None:
-    loaded, _ = _loaded_after(
-        "from fastapi.testclient import TestClient\n"
-        "from pydantic import SecretStr\n"
-        "from agentqueue.gateway.app import create_app\n"
-        "from agentqueue.gateway.settings import GatewaySettings\n"
-        f"settings = GatewaySettings(redis_url=SecretStr({redis_url!r}), "
-        "api_keys=SecretStr('t:k-0123456789abcdef'))\n"
-        "with TestClient(create_app(settings)) as client:\n"
-        "    assert client.get('/readyz').status_code == 200"
-    )
+    loaded, _ = _loaded_after(gateway_start(redis_url))
     assert loaded == 1

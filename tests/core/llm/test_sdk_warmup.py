@@ -7,8 +7,7 @@ built while the first responses of a kind are parsed: none once warmed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.core.llm.fresh_interpreter import WORKER_START, gateway_start, run_fresh
 
 FIRST_RESPONSES = """
 import importlib, anthropic, openai
@@ -44,14 +43,7 @@ print(len(built), built[:5])
 
 
 def _schemas_built_after(start: str) -> int:
-    ran = subprocess.run(
-        [sys.executable, "-c", FIRST_RESPONSES.format(start=start)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.stderr[-2000:]
-    return int(ran.stdout.split()[0])
+    return int(run_fresh(FIRST_RESPONSES.format(start=start))[0])
 
 
 def test_cold_sdks_build_schemas_on_their_first_responses() -> None:
@@ -65,23 +57,8 @@ def test_warmed_sdks_build_none() -> None:
 
 
 def test_a_worker_warms_them_as_it_builds_its_runner() -> None:
-    start = (
-        "from agentqueue.worker.__main__ import build_runner\n"
-        "from agentqueue.worker.settings import WorkerSettings\n"
-        "build_runner(WorkerSettings())"
-    )
-    assert _schemas_built_after(start) == 0
+    assert _schemas_built_after(WORKER_START) == 0
 
 
 def test_the_gateway_warms_them_before_it_is_ready(redis_url: str) -> None:
-    start = (
-        "from fastapi.testclient import TestClient\n"
-        "from pydantic import SecretStr\n"
-        "from agentqueue.gateway.app import create_app\n"
-        "from agentqueue.gateway.settings import GatewaySettings\n"
-        f"settings = GatewaySettings(redis_url=SecretStr({redis_url!r}), "
-        "api_keys=SecretStr('t:k-0123456789abcdef'))\n"
-        "with TestClient(create_app(settings)) as client:\n"
-        "    assert client.get('/readyz').status_code == 200"
-    )
-    assert _schemas_built_after(start) == 0
+    assert _schemas_built_after(gateway_start(redis_url)) == 0

@@ -3,6 +3,7 @@
 import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,7 +13,7 @@ from agentqueue.core.tasks.model import TaskRecord, TaskResult, TaskSpec, Webhoo
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.tasks.webhook_delivery import DeliveryPolicy, WebhookSender
 from agentqueue.core.tasks.webhooks import generate_secret, verify_webhook
-from tests.core.tasks.tls_certs import make_pki
+from tests.core.tasks.tls_certs import ThrowawayPKI, make_pki
 from tests.core.tasks.webhook_receiver import Receiver, running_receiver
 
 SECRET = generate_secret()
@@ -172,14 +173,24 @@ HTTPS_ONLY = DeliveryPolicy(
 )
 
 
+@pytest.fixture
+def pki(tmp_path: Path) -> ThrowawayPKI:
+    return make_pki(tmp_path)
+
+
+@pytest.fixture
+def https_receiver(pki: ThrowawayPKI) -> Iterator[Receiver]:
+    """A receiver serving HTTPS with a certificate of :func:`pki`'s own CA."""
+    with running_receiver(tls=pki.server) as r:
+        yield r
+
+
 async def test_an_https_receiver_whose_certificate_is_not_trusted_gets_nothing(
-    store: TaskStore, tmp_path
+    store: TaskStore, https_receiver: Receiver
 ) -> None:
-    pki = make_pki(tmp_path)
-    with running_receiver(tls=pki.server) as receiver:
-        task_id = await _finished_task(store, receiver.url)
-        assert await WebhookSender(store, SECRET, HTTPS_ONLY).deliver(task_id) is None
-        assert receiver.received == []
+    task_id = await _finished_task(store, https_receiver.url)
+    assert await WebhookSender(store, SECRET, HTTPS_ONLY).deliver(task_id) is None
+    assert https_receiver.received == []
     record = await store.get(task_id)
     assert record.webhook is not None and record.webhook.state is WebhookState.FAILED
     [attempt] = record.webhook.attempts
@@ -187,15 +198,13 @@ async def test_an_https_receiver_whose_certificate_is_not_trusted_gets_nothing(
 
 
 async def test_an_https_receiver_with_a_trusted_certificate_gets_the_signed_view(
-    store: TaskStore, tmp_path
+    store: TaskStore, pki: ThrowawayPKI, https_receiver: Receiver
 ) -> None:
-    pki = make_pki(tmp_path)
-    with running_receiver(tls=pki.server) as receiver:
-        task_id = await _finished_task(store, receiver.url)
-        sender = WebhookSender(store, SECRET, HTTPS_ONLY)
-        sender.tls = pki.client()  # as if the CA were among the trusted ones
-        assert await sender.deliver(task_id) is None
-        [got] = receiver.received
+    task_id = await _finished_task(store, https_receiver.url)
+    sender = WebhookSender(store, SECRET, HTTPS_ONLY)
+    sender.tls = pki.client()  # as if the CA were among the trusted ones
+    assert await sender.deliver(task_id) is None
+    [got] = https_receiver.received
     assert verify_webhook(SECRET, got.headers, got.body)["id"] == task_id
 
 

@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 
 @dataclass
-class TestPKI:
+class ThrowawayPKI:
     ca_file: Path
     server: ssl.SSLContext
 
@@ -28,7 +28,7 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def make_pki(directory: Path) -> TestPKI:
+def make_pki(directory: Path) -> ThrowawayPKI:
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -69,4 +69,4 @@ def make_pki(directory: Path) -> TestPKI:
     )
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(cert_file, key_file)
-    return TestPKI(ca_file, server)
+    return ThrowawayPKI(ca_file, server)

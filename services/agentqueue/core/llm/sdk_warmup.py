@@ -21,7 +21,7 @@ import functools
 import importlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -160,14 +160,12 @@ def _openai_ok(package: Any, body: dict[str, object]) -> Any:
     return package.Response(200, json=_OPENAI_COMPLETION)
 
 
-def _errors(call: Callable[[dict[str, str]], object]) -> Iterator[int]:
-    """Make ``call`` fail once with each of :data:`ERROR_STATUSES`; yields the statuses
-    whose error the SDK raised as expected."""
+def _fail_with_each_status(call: Callable[[dict[str, str]], object]) -> None:
+    """Make ``call`` fail once with each of :data:`ERROR_STATUSES` (the SDK builds each
+    status's error class as a real answer would make it)."""
     for status in ERROR_STATUSES:
-        try:
+        with suppress(anthropic.APIStatusError, openai.APIStatusError):
             call({_STATUS_HEADER: str(status)})
-        except (anthropic.APIStatusError, openai.APIStatusError):
-            yield status
 
 
 def warm_anthropic() -> None:
@@ -190,14 +188,12 @@ def warm_anthropic() -> None:
             for _ in stream:
                 pass
             stream.get_final_message()
-        list(
-            _errors(
-                lambda headers: client.messages.create(
-                    model="warm-up",
-                    max_tokens=1,
-                    messages=_MESSAGES,  # type: ignore[arg-type]
-                    extra_headers=headers,
-                )
+        _fail_with_each_status(
+            lambda headers: client.messages.create(
+                model="warm-up",
+                max_tokens=1,
+                messages=_MESSAGES,  # type: ignore[arg-type]
+                extra_headers=headers,
             )
         )
 
@@ -221,13 +217,11 @@ def warm_openai() -> None:
         ):
             pass
         client.embeddings.with_raw_response.create(model="warm-up", input="warm-up").parse()
-        list(
-            _errors(
-                lambda headers: client.chat.completions.create(
-                    model="warm-up",
-                    messages=_MESSAGES,  # type: ignore[arg-type]
-                    extra_headers=headers,
-                )
+        _fail_with_each_status(
+            lambda headers: client.chat.completions.create(
+                model="warm-up",
+                messages=_MESSAGES,  # type: ignore[arg-type]
+                extra_headers=headers,
             )
         )
 
@@ -238,7 +232,7 @@ def warm_sdks() -> None:
     what it builds is the process's. A failure is logged and ignored: warming is an
     optimisation, and a service must start without it."""
     for warm in (warm_anthropic, warm_openai):
-        with suppress(Exception):
+        try:
             warm()
-            continue
-        log.warning("could not warm up %s", warm.__name__, exc_info=True)
+        except Exception:  # the traceback is logged: a changed SDK shows up here
+            log.warning("could not warm up %s", warm.__name__, exc_info=True)
