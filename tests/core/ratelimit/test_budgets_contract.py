@@ -23,7 +23,7 @@ from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.http_budgets import HttpBudgets
 from agentqueue.core.ratelimit.lanes import Lane
 from agentqueue.core.ratelimit.leases import Budgets, Charge, Feedback, Lease
-from agentqueue.core.ratelimit.redis_budgets import RedisBudgets
+from agentqueue.core.ratelimit.redis_budgets import IN_TRANSIT, RedisBudgets
 from agentqueue.limiter.app import create_app
 from agentqueue.limiter.settings import LimiterSettings
 from tests.servers import serving
@@ -220,6 +220,26 @@ async def test_header_feedback_keeps_calls_the_provider_has_not_seen_yet(
     # settled: nothing is pending any more, the provider's count is taken as it stands
     assert await budgets.feedback(B, Feedback(remaining_tokens=30_000))
     assert await _tokens(budgets) == pytest.approx(30_000, abs=20)
+
+
+async def test_header_feedback_does_not_count_twice_a_call_the_provider_has_seen(
+    budgets: Budgets,
+) -> None:
+    """A call in flight since before the provider counted is in its count already: the
+    level is not lowered by it a second time (it once was, by every open lease)."""
+    await _configure(budgets, tpm=60_000)
+    long_running = await budgets.acquire([Charge(B, 10_000)])
+    await asyncio.sleep(IN_TRANSIT + 0.2)  # it has reached the provider
+    fresh = await budgets.acquire([Charge(B, 5_000)])  # this one may not have
+    assert await _tokens(budgets) == pytest.approx(45_000, abs=50)
+    # The provider's count holds the long call, not (we must assume) the fresh one.
+    await budgets.feedback(B, Feedback(remaining_tokens=50_000))
+    assert await _tokens(budgets) == pytest.approx(45_000, abs=50)  # not 35,000
+    # another client on the key spent 3,000: the provider's count says so
+    assert await budgets.feedback(B, Feedback(remaining_tokens=47_000))
+    assert await _tokens(budgets) == pytest.approx(42_000, abs=50)
+    for lease in (long_running, fresh):
+        assert await budgets.settle(lease, {B: lease.charges[0].tokens})
 
 
 async def test_a_provider_429_holds_every_call_for_its_retry_after(budgets: Budgets) -> None:

@@ -70,6 +70,21 @@ async def test_expired_lease_gives_back_its_output_reservation(aredis) -> None:
     assert room.open_leases == 1
 
 
+async def test_no_lease_stays_in_the_sent_index_once_settled_or_swept(aredis) -> None:
+    """Feedback reads the open leases by the time they went out: each leaves that index
+    when it is settled or swept, or the index (and every feedback's work) would grow."""
+    budgets = await _budgets(aredis, minute=3600, lease_ttl=0.1)
+    sent = "aq:rl:sent:" + B
+    settled = await budgets.acquire([Charge(B, 100)])
+    await budgets.acquire([Charge(B, 100)])  # its worker "dies"
+    assert await aredis.zcard(sent) == 2
+    assert await budgets.settle(settled, {B: 50})
+    assert await aredis.zcard(sent) == 1
+    await asyncio.sleep(0.15)
+    last = await budgets.acquire([Charge(B, 1)])  # sweeps the expired lease
+    assert await aredis.zrange(sent, 0, -1) == [last.id.encode()]
+
+
 @pytest.mark.slow
 async def test_waiters_of_one_priority_are_served_in_arrival_order(aredis) -> None:
     budgets = await _budgets(aredis, tpm=1000, minute=1.0)  # 1 token/ms

@@ -83,11 +83,13 @@ local function refund(key, a)
   save(key, b)
 end
 
--- track what open leases hold (pend_<d>): the provider may not have seen those calls yet
-local function pending(key, a, sign)
-  for _, d in ipairs(DIMS) do
-    if a[d] ~= 0 then redis.call('HINCRBYFLOAT', key, 'pend_' .. d, sign * a[d]) end
-  end
+-- Open leases by the time their call goes out (zset per budget: lease id -> ms). Feedback
+-- needs the calls the provider had not seen when it counted: those sent since (less the
+-- time a request takes to reach it). Counting every open lease instead would count the
+-- calls in flight twice, once in the provider's count and once here, and leave the
+-- level lower by what is in flight after every feedback.
+local function sent_key(key)
+  return prefix .. 'sent:' .. string.sub(key, #prefix + #'budget:' + 1)
 end
 
 -- what a lease reserved on budget key (from the lease hash fields)
@@ -109,7 +111,7 @@ local function sweep()
       if string.sub(lease[i], 1, 2) == 'o:' then
         local key = string.sub(lease[i], 3)
         local out = tonumber(lease[i + 1])
-        pending(key, reserved_of(lease_key, key), -1)
+        redis.call('ZREM', sent_key(key), id)
         refund(key, amounts(0, out, out))
       end
     end
@@ -168,7 +170,7 @@ if cmd == 'acquire' then
       save(e.key, e.b)
       redis.call('HSET', prefix .. 'lease:' .. lease_id, 't:' .. e.key, e.t, 'o:' .. e.key, e.out,
                  'r:' .. e.key, e.a.r)
-      pending(e.key, e.a, 1)
+      redis.call('ZADD', sent_key(e.key), now + math.max(wait, 0), lease_id)
     end
     redis.call('ZADD', prefix .. 'leases', now + math.max(wait, 0) + ttl, lease_id)
     return {'granted', tostring(math.max(wait, 0)), tostring(swept)}
@@ -194,7 +196,7 @@ elseif cmd == 'settle' then
     local held = reserved_of(lease_key, key)
     if held ~= nil then
       local reserved, reserved_out = held.t, held.o
-      pending(key, held, -1)
+      redis.call('ZREM', sent_key(key), ARGV[2])
       -- unknown split: assume the input was as estimated, the rest was output
       if actual_out < 0 then actual_out = math.max(0, actual - (reserved - reserved_out)) end
       refund(key, amounts(0, reserved - actual, reserved_out - actual_out))
@@ -211,23 +213,32 @@ elseif cmd == 'settle' then
   return 'settled'
 
 elseif cmd == 'feedback' then
-  -- ARGV: cmd, budget_key, margin, age_ms, retry_after_ms, then per dimension r, t, i, o
-  -- the provider's remaining count or -1. The provider counted ``age_ms`` ago and has
-  -- refilled since, as we have: its count is aged by our refill rate before comparing.
-  -- Calls we have granted and not settled (pend_<d>) may not have reached the provider
-  -- when it counted, so they come off its count: taking its count as it stands would
-  -- forget them and admit them twice. Feedback only ever lowers a level (the provider
-  -- knows of traffic we don't).
+  -- ARGV: cmd, budget_key, margin, age_ms, retry_after_ms, in_transit_ms, then per
+  -- dimension r, t, i, o the provider's remaining count or -1. The provider counted
+  -- ``age_ms`` ago and has refilled since, as we have: its count is aged by our refill
+  -- rate before comparing. Open leases whose call went out less than ``in_transit_ms``
+  -- before it counted (or since) may not have reached it, so they come off its count:
+  -- taking its count as it stands would forget them and admit them twice. Calls that
+  -- went out earlier are in its count already. Feedback only ever lowers a level (the
+  -- provider knows of traffic we don't).
   local key = ARGV[2]
   local b = load(key)
   if b == nil then return 'unknown' end
   local margin, age, retry = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+  local since = now - age - tonumber(ARGV[6])
+  local unseen = amounts(0, 0, 0)
+  local recent = redis.call('ZRANGEBYSCORE', sent_key(key), '(' .. since, '+inf')
+  for _, id in ipairs(recent) do
+    local held = reserved_of(prefix .. 'lease:' .. id, key)
+    if held ~= nil then
+      for _, d in ipairs(DIMS) do unseen[d] = unseen[d] + held[d] end
+    end
+  end
   local lowered = 0
   for j, d in ipairs(DIMS) do
-    local remaining = tonumber(ARGV[5 + j])
+    local remaining = tonumber(ARGV[6 + j])
     if remaining >= 0 and b['cap_' .. d] ~= nil then
-      local unseen = math.max(0, tonumber(b['pend_' .. d]) or 0)
-      local theirs = (remaining + age * b['rate_' .. d]) * (1 - margin) - unseen
+      local theirs = (remaining + age * b['rate_' .. d]) * (1 - margin) - unseen[d]
       if theirs < b['lvl_' .. d] then
         b['lvl_' .. d] = theirs
         lowered = 1
@@ -251,6 +262,8 @@ elseif cmd == 'configure' then
   local b = load(key) or {}
   redis.call('HSET', key, 'ts', now, 'f_high', ARGV[4], 'f_standard', ARGV[5],
              'f_batch', ARGV[6])
+  -- an earlier version's totals of open leases, unused since feedback reads 'sent:'
+  redis.call('HDEL', key, 'pend_r', 'pend_t', 'pend_i', 'pend_o')
   for j, d in ipairs(DIMS) do
     local limit = tonumber(ARGV[6 + j])
     if limit > 0 then

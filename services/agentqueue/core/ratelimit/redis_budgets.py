@@ -42,6 +42,11 @@ DIMENSIONS = ("r", "t", "i", "o")
 #: Budgets named ``tenant:<id>`` hold a tenant's own per-minute quota.
 TENANT_PREFIX = "tenant:"
 
+#: Seconds a granted call may take to reach the provider (a pooled connection, a new TLS
+#: handshake, the request's body). Header feedback counts the open leases sent less than
+#: this before the provider counted as not seen by it; those sent earlier it has counted.
+IN_TRANSIT = 1.0
+
 _SCRIPT = resources.files("agentqueue.core.ratelimit").joinpath("limiter.lua").read_text()
 
 
@@ -184,6 +189,7 @@ class RedisBudgets:
             feedback.margin,
             int(feedback.age * 1000),
             int((feedback.retry_after or 0) * 1000),
+            int(IN_TRANSIT * 1000),
             count(feedback.remaining_requests),
             count(feedback.remaining_tokens),
             count(feedback.remaining_input_tokens),
