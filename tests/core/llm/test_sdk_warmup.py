@@ -1,6 +1,7 @@
 """The SDKs' first error and first stream are parsed at a service's start, not on a
 request (``core/llm/sdk_warmup.py``): the first ``OverloadedError`` the Anthropic SDK
-builds costs ~40 ms of CPU otherwise, in the event loop, as an outage starts.
+builds costs ~40 ms of CPU otherwise, and Gemini's first answer ~23 ms, in the event
+loop, as an outage starts.
 
 Checked in a fresh interpreter (nothing parsed before) by counting the pydantic schemas
 built while the first responses of a kind are parsed: none once warmed."""
@@ -16,6 +17,7 @@ httpx = importlib.import_module(anthropic.DefaultHttpxClient.__mro__[1].__module
 from openai._models import construct_type
 from openai.types.chat import ChatCompletionChunk
 from pydantic._internal import _generate_schema
+from google.genai import errors as genai_errors, types
 
 {start}
 
@@ -38,6 +40,18 @@ error = openai.OpenAI(api_key="k")._make_status_error_from_response(
 chunk = {{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
           "choices": [{{"index": 0, "delta": {{"content": "hi"}}, "finish_reason": None}}]}}
 construct_type(type_=ChatCompletionChunk, value=chunk)
+# Gemini: a request's config, an answer (as the adapter's calls parse them), a 503
+types.GenerateContentConfig(system_instruction="s", max_output_tokens=5, temperature=0)
+answer = {{"candidates": [{{"content": {{"role": "model", "parts": [{{"text": "hi"}}]}},
+                           "finishReason": "STOP", "index": 0}}],
+          "usageMetadata": {{"promptTokenCount": 1, "candidatesTokenCount": 1}}}}
+types.GenerateContentResponse._from_response(response=answer, kwargs={{}})
+try:
+    genai_errors.APIError.raise_for_response(
+        httpx.Response(503, json={{"error": {{"code": 503, "message": "down"}}}})
+    )
+except genai_errors.ServerError:
+    pass
 print(len(built), built[:5])
 """
 

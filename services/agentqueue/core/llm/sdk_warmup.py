@@ -1,9 +1,10 @@
 """The provider SDKs' lazy set-up, done at a service's start instead of on a request.
 
-Why: the ``anthropic`` and ``openai`` SDKs build pydantic validators for a response
-type the first time they parse one. The first error the Anthropic SDK makes (an
+Why: the ``anthropic``, ``openai`` and ``google-genai`` SDKs build pydantic validators
+for a response type the first time they parse one. The first error the Anthropic SDK makes (an
 ``OverloadedError`` from a 529, say) costs about 40 ms of CPU on a quiet machine, and
-the first OpenAI stream chunk about 6 ms; on a busy machine it is several times that,
+the first OpenAI stream chunk about 6 ms, Gemini's first answer about 23 ms and its first
+request's config about 5 ms; on a busy machine it is several times that,
 all of it holding the event loop. A process meets those first responses at the worst
 moment: the primary provider's first 529s when an outage starts, and the fallback's first
 stream right after. In ``bench/scenario`` the interactive gateway used 0.4 cores in the
@@ -26,7 +27,11 @@ from contextlib import suppress
 from typing import Any
 
 import anthropic
+import httpx
 import openai
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +131,21 @@ _OPENAI_EMBEDDINGS = {
 }
 
 
+_GEMINI_ANSWER: dict[str, object] = {
+    "candidates": [
+        {
+            "content": {"role": "model", "parts": [{"text": "ok"}]},
+            "finishReason": "STOP",
+            "index": 0,
+        }
+    ],
+    "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
+    "modelVersion": "warm-up",
+}
+
+_GEMINI_STREAM = _sse([(None, _GEMINI_ANSWER)])
+
+
 def _http_client(sdk: Any, answer: Callable[[Any, Any], Any]) -> Any:
     """The SDK's own HTTP client class (``httpx`` or the ``httpx2`` fork, whichever
     this version takes) on an in-memory transport of the same package."""
@@ -160,11 +180,19 @@ def _openai_ok(package: Any, body: dict[str, object]) -> Any:
     return package.Response(200, json=_OPENAI_COMPLETION)
 
 
+def _gemini_ok(package: Any, request: Any) -> Any:
+    if "streamGenerateContent" in request.url.path:
+        return package.Response(
+            200, content=_GEMINI_STREAM, headers={"content-type": "text/event-stream"}
+        )
+    return package.Response(200, json=_GEMINI_ANSWER)
+
+
 def _fail_with_each_status(call: Callable[[dict[str, str]], object]) -> None:
     """Make ``call`` fail once with each of :data:`ERROR_STATUSES` (the SDK builds each
     status's error class as a real answer would make it)."""
     for status in ERROR_STATUSES:
-        with suppress(anthropic.APIStatusError, openai.APIStatusError):
+        with suppress(anthropic.APIStatusError, openai.APIStatusError, genai_errors.APIError):
             call({_STATUS_HEADER: str(status)})
 
 
@@ -226,12 +254,43 @@ def warm_openai() -> None:
         )
 
 
+def warm_google() -> None:
+    http = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda r: _answer(httpx, r, lambda p, _body: _gemini_ok(p, r))
+        )
+    )
+    options = genai_types.HttpOptions(
+        base_url="http://warm-up.invalid",
+        retry_options=genai_types.HttpRetryOptions(attempts=1),
+        httpx_client=http,
+    )
+    config = genai_types.GenerateContentConfig(
+        system_instruction="warm-up", max_output_tokens=1, temperature=0
+    )
+    with http, genai.Client(api_key="warm-up", http_options=options) as client:
+        client.models.generate_content(model="warm-up", contents="warm-up", config=config)
+        for _ in client.models.generate_content_stream(
+            model="warm-up", contents="warm-up", config=config
+        ):
+            pass
+        _fail_with_each_status(
+            lambda headers: client.models.generate_content(
+                model="warm-up",
+                contents="warm-up",
+                config=genai_types.GenerateContentConfig(
+                    http_options=genai_types.HttpOptions(headers=headers)
+                ),
+            )
+        )
+
+
 @functools.cache
 def warm_sdks() -> None:
     """Run each SDK's first responses now (see the module docstring), once per process:
     what it builds is the process's. A failure is logged and ignored: warming is an
     optimisation, and a service must start without it."""
-    for warm in (warm_anthropic, warm_openai):
+    for warm in (warm_anthropic, warm_openai, warm_google):
         try:
             warm()
         except Exception:  # the traceback is logged: a changed SDK shows up here
