@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,11 +43,18 @@ def stack(redis_url: str) -> Iterator[RunningStack]:
         running.stop()
 
 
-def _run_script(gateway_url: str, api_keys: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    pod = find(render({"tests": {"timeoutSeconds": timeout}}), "Pod", "-test-submit-task")
+def _run_script(
+    gateway_url: str, api_keys: str, timeout: int, interactive_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    values: dict[str, Any] = {"tests": {"timeoutSeconds": timeout}}
+    if interactive_url:
+        values["gateway"] = {"interactive": {"enabled": True}}
+    pod = find(render(values), "Pod", "-test-submit-task")
     container = pod["spec"]["containers"][0]
     env = {e["name"]: e.get("value", "") for e in container["env"] if "value" in e}
     env.update(GATEWAY_URL=gateway_url, AGENTQUEUE_API_KEYS=api_keys)
+    if interactive_url:
+        env["INTERACTIVE_URL"] = interactive_url
     assert container["command"][:2] == ["python", "-c"]
     return subprocess.run(
         [sys.executable, "-c", container["command"][2]],
@@ -61,6 +69,31 @@ def test_helm_test_script_passes_when_a_task_succeeds(stack: RunningStack) -> No
     done = _run_script(stack.gateway_url, f"local:{stack.api_key},other:x", timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "submitted task_" in done.stdout and "succeeded:" in done.stdout
+
+
+def test_helm_test_script_streams_through_the_interactive_gateway_when_on(
+    stack: RunningStack,
+) -> None:
+    """The stack's gateway serves chats too: it stands for the interactive one here."""
+    done = _run_script(
+        stack.gateway_url, f"local:{stack.api_key}", timeout=60, interactive_url=stack.gateway_url
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    streamed = [line for line in done.stdout.splitlines() if line.startswith("interactive")]
+    assert len(streamed) == 1 and len(streamed[0]) > len("interactive streamed: ")
+
+
+def test_helm_test_script_fails_when_the_interactive_gateway_refuses(stack: RunningStack) -> None:
+    """A wrong address for it (the simulator: no such route) fails the test, by name."""
+    assert stack.simulator_url is not None
+    done = _run_script(
+        stack.gateway_url,
+        f"local:{stack.api_key}",
+        timeout=60,
+        interactive_url=stack.gateway_url + "/nope",
+    )
+    assert done.returncode != 0
+    assert "interactive gateway answered 404" in done.stderr
 
 
 def test_helm_test_script_fails_on_a_wrong_key(stack: RunningStack) -> None:

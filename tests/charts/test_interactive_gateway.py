@@ -352,6 +352,26 @@ def test_the_network_policies_admit_it_like_the_gateway() -> None:
             assert admits(ours, STRANGER, 8080)  # a front door, like the gateway
 
 
+def test_helm_test_streams_a_chat_through_it_when_on() -> None:
+    """`helm test` checks the Service interactive clients use, and may reach it."""
+    off = find(render(), "Pod", "-test-submit-task")["spec"]["containers"][0]["env"]
+    assert "INTERACTIVE_URL" not in [e["name"] for e in off]
+    for network in ({}, {"gatewayFrom": [EDGE]}):
+        objs = render(_merge(ON, {"networkPolicy": network}))
+        pod = find(objs, "Pod", "-test-submit-task")
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+        service = find(objs, "Service", "-gateway-interactive")
+        port = service["spec"]["ports"][0]["port"]
+        assert env["INTERACTIVE_URL"] == f"http://{service['metadata']['name']}:{port}"
+        policy = next(
+            o for o in objs if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == FULL
+        )
+        named = service["spec"]["ports"][0]["targetPort"]
+        container = find(objs, "Deployment", "-gateway-interactive")["spec"]["template"]["spec"]
+        ports = {p["name"]: p["containerPort"] for p in container["containers"][0]["ports"]}
+        assert admits(policy, pod["metadata"]["labels"], ports[named])
+
+
 def test_the_service_monitors_scrape_it_and_the_pod_monitors_leave_it() -> None:
     objs = render(EVERYTHING_ON)
     monitors = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ServiceMonitor"}
