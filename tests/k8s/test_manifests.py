@@ -22,6 +22,7 @@ from tests.k8s.validation import AGENTQUEUE_CRD, CRD_DIR, REPO, validate
 
 K8S = REPO / "k8s"
 BASE = K8S / "base"
+COMPONENTS = K8S / "components"
 OVERLAYS = sorted(p.parent for p in (K8S / "overlays").glob("*/kustomization.yaml"))
 needs_kustomize = pytest.mark.skipif(
     kustomize_command() is None, reason="no kustomize or kubectl binary to build overlays"
@@ -39,6 +40,21 @@ def test_base_is_the_chart_default_rendering() -> None:
     assert sorted(on_disk) == sorted(expected)
     stale = [name for name, text in expected.items() if on_disk[name] != text]
     assert not stale, f"k8s/base differs from the chart in {stale}: run the generator"
+
+
+def test_components_are_what_the_chart_options_add() -> None:
+    """Regenerate with `python -m tests.k8s.render_base` after changing the chart."""
+    expected = render_base.render_components()
+    on_disk = {
+        str(p.relative_to(COMPONENTS)): p.read_text()
+        for p in COMPONENTS.rglob("*.yaml")
+        if p.name != "kustomization.yaml"
+    }
+    assert on_disk == expected, "k8s/components differ from the chart: run the generator"
+    for directory in render_base.COMPONENTS:
+        kustomization = yaml.safe_load((COMPONENTS / directory / "kustomization.yaml").read_text())
+        assert kustomization["kind"] == "Component"
+        assert kustomization["resources"] == [render_base.COMPONENTS[directory][1]]
 
 
 def test_crd_copies_are_byte_identical() -> None:
@@ -223,3 +239,23 @@ def test_production_overlay_drops_redis_and_simulator(settings_env: Any) -> None
     assert settings.redis_url.get_secret_value().startswith("rediss://")
     assert settings.key_hashes()
     assert not [o for o in objs if o["kind"] == "StatefulSet"]
+
+
+@needs_kustomize
+def test_production_overlay_runs_the_interactive_gateway_as_the_gateway() -> None:
+    """The component's Deployment is the gateway's very Pod under its own name and labels:
+    same image (the overlay's), same settings; its Service and NetworkPolicy come with it."""
+    objs = build(K8S / "overlays" / "production")
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objs}
+    name = "agentqueue-gateway-interactive"
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"):
+        assert by_name[(kind, name)]["metadata"]["namespace"] == "agentqueue", kind
+    pods = [
+        by_name[("Deployment", n)]["spec"]["template"]["spec"] for n in ("agentqueue-gateway", name)
+    ]
+    main, interactive = (p["containers"][0] for p in pods)
+    assert interactive["image"] == main["image"]
+    assert interactive["image"].startswith("registry.example.internal/")
+    assert resolve_env(interactive, objs) == resolve_env(main, objs)
+    service = by_name[("Service", name)]["spec"]
+    assert service["selector"]["app.kubernetes.io/component"] == "gateway-interactive"
