@@ -2,14 +2,16 @@
 
     .venv/bin/python -m bench.gateway [--requests-per-client 10] [--speed 0.25]
                                       [--scenarios openai,anthropic,cross] [--levels 1,16,64]
+                                      [--before AGENTQUEUE_PROVIDER_HTTP=httpx]
 
 Starts a private redis-server, the provider simulator and two gateways (uvicorn, one
 process each) on this machine: ``after`` as configured (same-protocol streams passed
 through as the provider's bytes), ``before`` with ``AGENTQUEUE_STREAM_PASSTHROUGH=0``
-(every stream parsed by the SDK and encoded again, as before the pass-through), both on
-the same Redis and simulator. Then, per scenario and concurrency (1, 16, 64), streams
-chat completions straight to the simulator (the baseline, same run, same client) and
-through each gateway:
+(every stream parsed by the SDK and encoded again, as before the pass-through) or with
+the settings ``--before`` gives instead (``NAME=VALUE``, repeatable: any change measured
+against the code as configured), both on the same Redis and simulator. Then, per
+scenario and concurrency (1, 16, 64), streams chat completions straight to the simulator
+(the baseline, same run, same client) and through each gateway:
 
 - ``openai``: an OpenAI Chat Completions client, ``gpt-4.1`` (same protocol);
 - ``anthropic``: an Anthropic Messages client, ``claude-sonnet-4-6`` (same protocol);
@@ -153,7 +155,14 @@ def main() -> None:
     parser.add_argument("--levels", default="1,16,64")
     parser.add_argument("--scenarios", default="openai,anthropic,cross")
     parser.add_argument("--gateway-workers", type=int, default=1, help="gateway processes")
+    parser.add_argument(
+        "--before",
+        action="append",
+        metavar="NAME=VALUE",
+        help="the 'before' gateway's settings (default: AGENTQUEUE_STREAM_PASSTHROUGH=0)",
+    )
     args = parser.parse_args()
+    before_env = dict(b.split("=", 1) for b in args.before or ["AGENTQUEUE_STREAM_PASSTHROUGH=0"])
     stack = start_stack(
         StackConfig(
             reuse_redis=False,
@@ -176,7 +185,7 @@ def main() -> None:
         after_proc = psutil.Process(
             next(c for c in stack.group.children if c.name == "gateway").process.pid
         )
-        before_url, before_proc = second_gateway(stack, {"AGENTQUEUE_STREAM_PASSTHROUGH": "0"})
+        before_url, before_proc = second_gateway(stack, before_env)
         gateways = {"before": (before_url, before_proc), "after": (stack.gateway_url, after_proc)}
         idle = idle_cpu_rates([before_proc, after_proc])
         sim = stack.simulator_url
@@ -219,7 +228,8 @@ def main() -> None:
         print(
             f"streamed completions, max_tokens 64, {args.requests_per_client} per client, "
             f"simulator speed {args.speed}, {args.gateway_workers} gateway process(es) each, "
-            f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
+            f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+            f"before: {' '.join(f'{k}={v}' for k, v in before_env.items())}\n"
         )
         print(
             f"{'scenario':<10} {'conc':>4} {'path':<8} {'ttft p50':>9} {'ttft p99':>9} "

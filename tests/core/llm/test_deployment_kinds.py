@@ -225,7 +225,9 @@ async def test_sse_kinds_pass_their_streams_through(kind: str, sim: SimulatorHan
     finally:
         await provider.aclose()
     final = events[-1]
-    assert all(isinstance(e, bytes) for e in events[:-1]) and len(events) > 2
+    # the provider's own bytes (as many reads as the transport made), then the Completion
+    assert all(isinstance(e, bytes) for e in events[:-1])
+    assert b"".join(events[:-1]).count(b"data: ") > 2  # type: ignore[arg-type]
     assert isinstance(final, Completion) and final.model == model
     assert final.text.startswith(f"Simulated {provider.config.remote_model(model)} reply")
 
@@ -281,3 +283,28 @@ def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     with pytest.raises(MissingExtra, match=r"agentqueue\[bedrock\]"):
         build_provider(config_for("http://127.0.0.1:9", "anthropic-bedrock", "b"))
+
+
+@pytest.mark.parametrize("http", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("kind", ["openai", "azure-openai", "anthropic"])
+async def test_each_http_client_completes_and_streams(
+    kind: str, http: str, sim: SimulatorHandle
+) -> None:
+    """``AGENTQUEUE_PROVIDER_HTTP``: the SDK's aiohttp transport (the default) or its httpx
+    one, the same answers either way, a stream's bytes passed through."""
+    from agentqueue.core.llm.providers.base import Passthrough
+
+    provider = build_provider(config_for(sim.url, kind, f"eu-{kind}-{http}", http=http))
+    model = _model(kind)
+    transport = type(provider._client._client._transport).__name__  # type: ignore[attr-defined]
+    assert (transport == "AiohttpTransport") == (http == "aiohttp"), transport
+    try:
+        assert (await provider.complete(REQUEST, model)).text.startswith("Simulated")
+        events = [
+            e
+            async for e in provider.stream_raw(REQUEST, model, Passthrough(protocol=provider.name))
+        ]
+    finally:
+        await provider.aclose()
+    assert b"".join(events[:-1]).count(b"data: ") > 2  # type: ignore[arg-type]
+    assert isinstance(events[-1], Completion) and events[-1].usage.output_tokens > 0

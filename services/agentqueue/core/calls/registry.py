@@ -93,6 +93,7 @@ def deployment_config(
         api_key=api_key,
         base_url=base_url,
         timeout=deployment.timeout or settings.provider_timeout,
+        http=settings.provider_http,
         simulated=deployment.simulated,
         region=deployment.region,
         api_version=deployment.api_version,
@@ -145,6 +146,7 @@ def provider_configs(settings: CoreSettings) -> list[ProviderConfig]:
                     api_key=f"sim-{name}",
                     base_url=simulator + _SIMULATOR_PATHS[name],
                     timeout=settings.provider_timeout,
+                    http=settings.provider_http,
                     simulated=True,
                 )
             )
@@ -155,6 +157,7 @@ def provider_configs(settings: CoreSettings) -> list[ProviderConfig]:
                     api_key=key.get_secret_value(),
                     base_url=settings.base_url(name),
                     timeout=settings.provider_timeout,
+                    http=settings.provider_http,
                 )
             )
         else:

@@ -70,6 +70,9 @@ class ProviderConfig:
     base_url: str | None = None
     #: Seconds for a whole non-streaming call, or between stream chunks.
     timeout: float = 120.0
+    #: The SDK's HTTP client: ``aiohttp`` (its aiohttp transport) or ``httpx`` (its
+    #: default); see ``CoreSettings.provider_http``.
+    http: str = "aiohttp"
     #: True when this points at the agentqueue simulator rather than the real provider.
     simulated: bool = False
     #: A ``DeploymentKind`` value of the ``name`` family; empty: the family's plain kind

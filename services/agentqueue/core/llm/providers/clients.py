@@ -19,7 +19,7 @@ simulator tells deployments apart by the ``/d/{deployment}`` path prefix.
 from __future__ import annotations
 
 import importlib.util
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from agentqueue.core.base.errors import AgentQueueError
 from agentqueue.core.config.schema import DeploymentKind
@@ -72,6 +72,18 @@ def _require(module: str, extra: str, kind: str) -> None:
         )
 
 
+def _http_client(sdk: Any, config: ProviderConfig) -> Any:
+    """The SDK's own aiohttp-backed client when ``config.http`` asks for it, else None
+    (the SDK's default, httpx). Why aiohttp: a stream passed through reads a chunk at a
+    time, and httpx's reads (anyio cancel scopes and timeouts per read) were a fifth of
+    the gateway's CPU at 64 streams; the SDK's aiohttp transport cut its CPU per stream
+    by a quarter (bench/gateway). Its errors are mapped to httpx's, so an adapter
+    translates them as before."""
+    if config.http != "aiohttp":
+        return None
+    return sdk.DefaultAioHttpClient(timeout=config.timeout)
+
+
 def openai_client(config: ProviderConfig) -> openai.AsyncOpenAI:
     """``AsyncAzureOpenAI`` for ``azure-openai`` (endpoint = base URL, ``api-version``,
     ``api-key``), ``AsyncOpenAI`` otherwise (an openai-compatible server may want no
@@ -87,12 +99,14 @@ def openai_client(config: ProviderConfig) -> openai.AsyncOpenAI:
             api_key=config.api_key,
             timeout=config.timeout,
             max_retries=0,
+            http_client=_http_client(openai, config),
         )
     return openai.AsyncOpenAI(
         api_key=config.api_key or "none",
         base_url=config.base_url,
         timeout=config.timeout,
         max_retries=0,
+        http_client=_http_client(openai, config),
     )
 
 
@@ -132,6 +146,7 @@ def anthropic_client(config: ProviderConfig) -> AnthropicClient:
         base_url=config.base_url,
         timeout=config.timeout,
         max_retries=0,
+        http_client=_http_client(anthropic, config),
     )
 
 
