@@ -57,6 +57,17 @@ def budget_shares(
     return out
 
 
+def fallbacks_by_priority(run: RunResult) -> str:
+    """The chats' calls answered by another provider than the primary, then the
+    background sessions' at each priority: which work spills when the primary is out or
+    full."""
+    groups = [[s for s in run.sessions if s.kind == "chat"]] + [
+        [s for s in run.sessions if s.kind != "chat" and s.priority == p]
+        for p in ("high", "standard", "batch")
+    ]
+    return ", ".join(f"{sum(c.fell_back for s in g for c in s.calls):,}" for g in groups)
+
+
 def _row(label: str, values: list[str], width: int = 26) -> str:
     return f"{label:<34}" + "".join(f"{v:>{width}}" for v in values)
 
@@ -183,6 +194,7 @@ def table(
 
     add("cache hits / saved $", hits)
     add("fallbacks (another provider)", lambda r: f"{sum(c.fell_back for c in calls(r)):,}")
+    add("  chat; high, standard, batch", fallbacks_by_priority)
     add(
         f"projected $/day at {per_day:,} sessions",
         lambda r: f"{statistics.fmean(costs(r)) * per_day:,.0f}" if costs(r) else "-",

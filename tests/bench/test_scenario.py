@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from bench.scenario.limits import TIERS
-from bench.scenario.outcome import RunResult, Sample
-from bench.scenario.report import budget_shares
+from bench.scenario.outcome import Call, RunResult, Sample, SessionOutcome
+from bench.scenario.report import budget_shares, fallbacks_by_priority
 from bench.scenario.workload import CALLS_PER_SESSION, build
 
 
@@ -83,3 +83,19 @@ def test_slow_turns_are_told_by_the_gateways_server_timing() -> None:
     assert "provider > 310 ms 0" in told
     [worst, *_] = slowest_turns(run)
     assert "TTFT 950 ms" in worst and "total;dur=210.0" in worst
+
+
+def test_fallbacks_are_counted_per_priority_with_chats_apart() -> None:
+    def session(kind: str, priority: str, fell_back: list[bool]) -> SessionOutcome:
+        calls = [Call("openai" if f else "anthropic", "m", fell_back=f) for f in fell_back]
+        return SessionOutcome(0, kind, priority, 0.0, calls=calls)
+
+    run = RunResult("t", 0.0, 1.0, [], [], {}, {})
+    run.sessions = [
+        session("chat", "high", [True, False]),
+        session("agent", "high", [False]),
+        session("agent", "standard", [True, True]),
+        session("research", "standard", [True]),
+        session("research", "batch", [False, True]),
+    ]
+    assert fallbacks_by_priority(run) == "1, 0, 3, 1"
