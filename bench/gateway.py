@@ -148,6 +148,10 @@ def second_gateway(stack: RunningStack, env: dict[str, str]) -> tuple[str, psuti
     return url, psutil.Process(child.process.pid)
 
 
+#: The 'before' gateway unless ``--before`` says otherwise: every stream parsed and encoded.
+PASSTHROUGH_OFF = "AGENTQUEUE_STREAM_PASSTHROUGH=0"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests-per-client", type=int, default=10)
@@ -159,10 +163,10 @@ def main() -> None:
         "--before",
         action="append",
         metavar="NAME=VALUE",
-        help="the 'before' gateway's settings (default: AGENTQUEUE_STREAM_PASSTHROUGH=0)",
+        help=f"the 'before' gateway's settings (default: {PASSTHROUGH_OFF})",
     )
     args = parser.parse_args()
-    before_env = dict(b.split("=", 1) for b in args.before or ["AGENTQUEUE_STREAM_PASSTHROUGH=0"])
+    before_env = dict(b.split("=", 1) for b in args.before or [PASSTHROUGH_OFF])
     stack = start_stack(
         StackConfig(
             reuse_redis=False,

@@ -178,18 +178,20 @@ class GatewayChat(Driver):
         await self.http.aclose()
 
 
-class AgentqueueDriver(GatewayChat):
+class AgentqueueDriver(Driver):
     """Agent sessions through the sessions API, research as ``map_reduce`` tasks; each
-    finished task is reported by its webhook.
+    finished task is reported by its webhook. It sends no chats (:class:`GatewayChat`
+    does, from a process of its own).
 
-    Its requests go through aiohttp, not the chats' httpx client: with hundreds of pooled
-    connections httpx's pool scans every connection for every request (a profile put
-    half of this driver's CPU there, half a core in all), and this process stands for
-    900 users' clients on the cores the system under test uses.
+    Its requests go through aiohttp, not httpx: with hundreds of pooled connections
+    httpx's pool scans every connection for every request (a profile put half of this
+    driver's CPU there, half a core in all), and this process stands for 900 users'
+    clients on the cores the system under test uses.
     """
 
     def __init__(self, gateway_url: str, api_key: str) -> None:
-        super().__init__(gateway_url, api_key)
+        super().__init__()
+        self.auth = {"Authorization": f"Bearer {api_key}"}
         self.hooks = Webhooks()
         self.gateway_url = gateway_url
         self.client: aiohttp.ClientSession | None = None
@@ -204,7 +206,6 @@ class AgentqueueDriver(GatewayChat):
         )
 
     async def aclose(self) -> None:
-        await super().aclose()
         if self.client is not None:
             await self.client.close()
         await self.hooks.stop()

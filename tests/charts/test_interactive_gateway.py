@@ -363,9 +363,7 @@ def test_helm_test_streams_a_chat_through_it_when_on() -> None:
         service = find(objs, "Service", "-gateway-interactive")
         port = service["spec"]["ports"][0]["port"]
         assert env["INTERACTIVE_URL"] == f"http://{service['metadata']['name']}:{port}"
-        policy = next(
-            o for o in objs if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == FULL
-        )
+        policy = find(objs, "NetworkPolicy", "-gateway-interactive")
         named = service["spec"]["ports"][0]["targetPort"]
         container = find(objs, "Deployment", "-gateway-interactive")["spec"]["template"]["spec"]
         ports = {p["name"]: p["containerPort"] for p in container["containers"][0]["ports"]}

@@ -43,7 +43,7 @@ COMPONENTS = {
     ),
 }
 HEADER = (
-    "# Generated from charts/agentqueue (default values) by `python -m tests.k8s.render_base`.\n"
+    "# Generated from charts/agentqueue ({values}) by `python -m tests.k8s.render_base`.\n"
     "# Change the chart, then regenerate: tests/k8s/test_manifests.py fails while they differ.\n"
 )
 
@@ -105,9 +105,9 @@ def component_objects(values: dict[str, Any]) -> list[dict[str, Any]]:
     return [o for k, o in chosen.items() if k not in default]
 
 
-def _text(objs: list[dict[str, Any]], header: str = HEADER) -> str:
+def _text(objs: list[dict[str, Any]], values: str = "default values") -> str:
     docs = [yaml.safe_dump(o, sort_keys=False, width=100) for o in objs]
-    return header + "---\n" + "---\n".join(docs)
+    return HEADER.format(values=values) + "---\n" + "---\n".join(docs)
 
 
 def render_text() -> dict[str, str]:
@@ -122,10 +122,7 @@ def render_components() -> dict[str, str]:
     """File name (relative to k8s/components) -> content; each directory's
     kustomization.yaml is written by hand."""
     return {
-        f"{directory}/{name}": _text(
-            component_objects(values),
-            HEADER.replace("(default values)", f"(what {json.dumps(values)} adds)"),
-        )
+        f"{directory}/{name}": _text(component_objects(values), f"what {json.dumps(values)} adds")
         for directory, (values, name) in COMPONENTS.items()
     }
 

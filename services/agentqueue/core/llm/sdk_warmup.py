@@ -1,14 +1,14 @@
 """The provider SDKs' lazy set-up, done at a service's start instead of on a request.
 
 Why: the ``anthropic``, ``openai`` and ``google-genai`` SDKs build pydantic validators
-for a response type the first time they parse one. The first error the Anthropic SDK makes (an
-``OverloadedError`` from a 529, say) costs about 40 ms of CPU on a quiet machine, and
-the first OpenAI stream chunk about 6 ms, Gemini's first answer about 23 ms and its first
-request's config about 5 ms; on a busy machine it is several times that,
-all of it holding the event loop. A process meets those first responses at the worst
-moment: the primary provider's first 529s when an outage starts, and the fallback's first
-stream right after. In ``bench/scenario`` the interactive gateway used 0.4 cores in the
-outage's first two seconds, against 0.07 on average, with every chat in flight waiting.
+for a response type the first time they parse one. The first error the Anthropic SDK
+makes (an ``OverloadedError`` from a 529, say) costs about 40 ms of CPU on a quiet
+machine, the first OpenAI stream chunk about 6 ms, Gemini's first answer about 23 ms and
+its first request's config about 5 ms; on a busy machine it is several times that, all
+of it holding the event loop. A process meets those first responses at the worst moment:
+the primary provider's first 529s when an outage starts, and the fallback's first stream
+right after. In ``bench/scenario`` the interactive gateway used 0.4 cores in the outage's
+first two seconds, against 0.07 on average, with every chat in flight waiting.
 
 How: a client of each SDK talks to an in-memory transport (``httpx.MockTransport``)
 that answers a message, a stream and each error status the adapters meet, so every
@@ -146,45 +146,53 @@ _GEMINI_ANSWER: dict[str, object] = {
 _GEMINI_STREAM = _sse([(None, _GEMINI_ANSWER)])
 
 
-def _http_client(sdk: Any, answer: Callable[[Any, Any], Any]) -> Any:
+#: What answers a warm-up request that asked for no error: (the HTTP package, the request).
+Answer = Callable[[Any, Any], Any]
+
+
+def _http_client(sdk: Any, ok: Answer) -> Any:
     """The SDK's own HTTP client class (``httpx`` or the ``httpx2`` fork, whichever
     this version takes) on an in-memory transport of the same package."""
     client_class = sdk.DefaultHttpxClient
     package = importlib.import_module(client_class.__mro__[1].__module__.split(".")[0])
-    return client_class(transport=package.MockTransport(lambda r: answer(package, r)))
+    return client_class(transport=package.MockTransport(lambda r: _answer(package, r, ok)))
 
 
-def _answer(package: Any, request: Any, ok: Callable[[Any, dict[str, object]], Any]) -> Any:
+def _answer(package: Any, request: Any, ok: Answer) -> Any:
+    """The error status the request's header asks for, else ``ok``'s answer."""
     status = int(request.headers.get(_STATUS_HEADER, "200"))
     if status != 200:
         error = {"type": "error", "error": {"type": "api_error", "message": "warm-up"}}
         return package.Response(status, json=error, headers={"retry-after": "0"})
-    return ok(package, json.loads(request.content or b"{}"))
+    return ok(package, request)
 
 
-def _anthropic_ok(package: Any, body: dict[str, object]) -> Any:
-    if body.get("stream"):
-        return package.Response(
-            200, content=_ANTHROPIC_STREAM, headers={"content-type": "text/event-stream"}
-        )
+def _body(request: Any) -> dict[str, object]:
+    return dict(json.loads(request.content or b"{}"))
+
+
+def _event_stream(package: Any, content: bytes) -> Any:
+    return package.Response(200, content=content, headers={"content-type": "text/event-stream"})
+
+
+def _anthropic_ok(package: Any, request: Any) -> Any:
+    if _body(request).get("stream"):
+        return _event_stream(package, _ANTHROPIC_STREAM)
     return package.Response(200, json=_ANTHROPIC_MESSAGE)
 
 
-def _openai_ok(package: Any, body: dict[str, object]) -> Any:
+def _openai_ok(package: Any, request: Any) -> Any:
+    body = _body(request)
     if "input" in body:
         return package.Response(200, json=_OPENAI_EMBEDDINGS)
     if body.get("stream"):
-        return package.Response(
-            200, content=_OPENAI_STREAM, headers={"content-type": "text/event-stream"}
-        )
+        return _event_stream(package, _OPENAI_STREAM)
     return package.Response(200, json=_OPENAI_COMPLETION)
 
 
 def _gemini_ok(package: Any, request: Any) -> Any:
     if "streamGenerateContent" in request.url.path:
-        return package.Response(
-            200, content=_GEMINI_STREAM, headers={"content-type": "text/event-stream"}
-        )
+        return _event_stream(package, _GEMINI_STREAM)
     return package.Response(200, json=_GEMINI_ANSWER)
 
 
@@ -201,7 +209,7 @@ def warm_anthropic() -> None:
         api_key="warm-up",
         base_url="http://warm-up.invalid",
         max_retries=0,
-        http_client=_http_client(anthropic, lambda p, r: _answer(p, r, _anthropic_ok)),
+        http_client=_http_client(anthropic, _anthropic_ok),
     ) as client:
         client.messages.with_raw_response.create(
             model="warm-up",
@@ -231,7 +239,7 @@ def warm_openai() -> None:
         api_key="warm-up",
         base_url="http://warm-up.invalid/v1",
         max_retries=0,
-        http_client=_http_client(openai, lambda p, r: _answer(p, r, _openai_ok)),
+        http_client=_http_client(openai, _openai_ok),
     ) as client:
         client.chat.completions.with_raw_response.create(
             model="warm-up",
@@ -255,11 +263,7 @@ def warm_openai() -> None:
 
 
 def warm_google() -> None:
-    http = httpx.Client(
-        transport=httpx.MockTransport(
-            lambda r: _answer(httpx, r, lambda p, _body: _gemini_ok(p, r))
-        )
-    )
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: _answer(httpx, r, _gemini_ok)))
     options = genai_types.HttpOptions(
         base_url="http://warm-up.invalid",
         retry_options=genai_types.HttpRetryOptions(attempts=1),
