@@ -9,6 +9,7 @@ checked without waiting on a provider.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 from typing import Any
@@ -178,6 +179,28 @@ async def test_a_fresh_processor_resumes_an_open_batch(store: TaskStore) -> None
     for task_id in ids:
         record = await store.get(task_id)
         assert record.state is TaskState.SUCCEEDED and len(record.calls) == 1
+
+
+class SlowSubmit(ScriptedBackend):
+    """A provider that takes its time to accept a batch: a pass longer than the lock."""
+
+    async def submit(self, lines: list[dict[str, Any]], model: str) -> str:
+        await asyncio.sleep(1.2)
+        return await super().submit(lines, model)
+
+
+async def test_a_pass_outlasting_the_lock_keeps_other_workers_out(store: TaskStore) -> None:
+    collector = _collector(store, POLICY)
+    first = _collector(store, POLICY)
+    _script(first, SlowSubmit(_script(collector).real))
+    await _tasks(store, collector, 3)
+    slow = asyncio.create_task(BatchProcessor(first, lock_seconds=0.3).run_once(force=True))
+    await asyncio.sleep(0.8)  # the lock's expiry has passed twice: renewed meanwhile
+    assert not slow.done()
+    assert await BatchProcessor(collector, lock_seconds=0.3).run_once() is False
+    assert 0 < await store.redis.pttl(layout.LOCK_KEY) <= 300
+    assert await slow is True
+    assert await BatchProcessor(collector, lock_seconds=0.3).run_once() is True
 
 
 async def test_failed_requests_retry_in_the_next_batch(store: TaskStore) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from agentqueue.core.base.pass_lock import renewed_lock
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.batches import layout
 from agentqueue.core.batches.backends import BatchState, Outcome, RequestError
@@ -122,11 +123,6 @@ redis.call("zrem", KEYS[3], ARGV[1])
 return 1
 """
 
-_RELEASE = """
-if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
-return 0
-"""
-
 
 def _hold_key(group: str) -> str:
     """Set for ``poll_interval`` after a group's submission failed (provider down)."""
@@ -157,7 +153,7 @@ class BatchProcessor:
         requeue: Enqueue | None = None,
         notify: Enqueue | None = None,
         on_finished: Callable[[TaskRecord], None] | None = None,
-        lock_seconds: float = 120.0,
+        lock_seconds: float = 10.0,
     ) -> None:
         self.collector = collector
         self.store = collector.store
@@ -171,11 +167,12 @@ class BatchProcessor:
         #: Told of every task a batch finished (the worker counts it in its metrics, as it
         #: counts the tasks it runs online).
         self.on_finished = on_finished
-        self.lock_ms = int(lock_seconds * 1000)
+        #: The pass lock's expiry, renewed while a pass runs: how long a worker killed
+        #: mid-pass keeps the others from flushing and polling.
+        self.lock_seconds = lock_seconds
         self._take = self.redis.register_script(_TAKE)
         self._give_back_lua = self.redis.register_script(_GIVE_BACK)
         self._close = self.redis.register_script(_CLOSE)
-        self._release = self.redis.register_script(_RELEASE)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -194,14 +191,11 @@ class BatchProcessor:
     async def run_once(self, *, force: bool = False) -> bool:
         """One pass under the lock (False: another process holds it). ``force``: flush
         every group and poll every open batch now (tests, benchmarks, shutdown)."""
-        token = uuid.uuid4().hex
-        if not await self.redis.set(layout.LOCK_KEY, token, nx=True, px=self.lock_ms):
-            return False
-        try:
+        async with renewed_lock(self.redis, layout.LOCK_KEY, ttl=self.lock_seconds) as held:
+            if not held:
+                return False
             await self.flush(force=force)
             await self.poll(force=force)
-        finally:
-            await self._release(keys=[layout.LOCK_KEY], args=[token])
         return True
 
     # -- flush -------------------------------------------------------------------------

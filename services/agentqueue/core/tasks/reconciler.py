@@ -25,10 +25,11 @@ are one script, and every other enqueue of a task message writes the message and
 the marker in one script too, so the marker always names the newest message; a message
 leaves Dramatiq's hash only when a worker acks or dead-letters it, i.e. once no worker
 runs it. Two reconcilers racing (every worker and every gateway run one) therefore
-cannot both requeue: the second finds the first one's message alive. The short lock
-(``SET NX PX``) only spares the duplicate work. A duplicate delivery that does happen
-(Dramatiq's at-least-once: a worker presumed dead, a delayed message moved twice) is
-harmless: ``TaskStore.start``/``succeed`` refuse a terminal record.
+cannot both requeue: the second finds the first one's message alive. The lock (short,
+renewed while a pass runs: ``core.base.pass_lock``) only spares the duplicate work. A
+duplicate delivery that does happen (Dramatiq's at-least-once: a worker presumed dead, a
+delayed message moved twice) is harmless: ``TaskStore.start``/``succeed`` refuse a
+terminal record.
 
 **Bound.** A task whose message is lost is requeued within about two intervals (its
 next check is at most ``interval`` away, plus one pass's wait); a task held by a dead
@@ -51,16 +52,15 @@ import contextlib
 import logging
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import dramatiq
-from redis.exceptions import RedisError
 
 from agentqueue.core.base.errors import TaskNotFound
+from agentqueue.core.base.pass_lock import renewed_lock
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.queues.broker import (
     MARKER_KEY,
@@ -84,12 +84,6 @@ from agentqueue.core.tasks.store import (
 log = logging.getLogger(__name__)
 
 _RECONCILE = resources.files("agentqueue.core.tasks").joinpath("reconcile.lua").read_text()
-_RELEASE = """
-if redis.call("get", KEYS[1]) == ARGV[1] then
-    return redis.call("del", KEYS[1])
-end
-return 0
-"""
 
 LOCK_KEY = "aq:reconciler:lock"
 
@@ -143,8 +137,7 @@ class Reconciler:
         self.notify = notify
         self.events = TaskEvents(store.redis, ttl=store.ttl)
         self._script = self.redis.register_script(_RECONCILE)
-        self._release = self.redis.register_script(_RELEASE)
-        self.lock_ms = int(max(10.0, 4 * interval) * 1000)
+        self.lock_seconds = max(10.0, 4 * interval)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Pass after pass, every ``interval`` seconds (jittered), until ``stop`` is set or
@@ -163,14 +156,10 @@ class Reconciler:
 
     async def run_once(self, now: float | None = None) -> PassReport:
         """One pass under the lock; ``ran`` is False when another process holds it."""
-        token = uuid.uuid4().hex
-        if not await self.redis.set(LOCK_KEY, token, nx=True, px=self.lock_ms):
-            return PassReport(ran=False)
-        try:
+        async with renewed_lock(self.redis, LOCK_KEY, ttl=self.lock_seconds) as held:
+            if not held:
+                return PassReport(ran=False)
             return await self._pass(time.time() if now is None else now)
-        finally:
-            with contextlib.suppress(RedisError):  # else it expires
-                await self._release(keys=[LOCK_KEY], args=[token])
 
     async def _pass(self, now: float) -> PassReport:
         report = PassReport()
