@@ -94,7 +94,7 @@ CONTRACT_METRICS: dict[str, str] = {
     # cache (services/agentqueue/core/cache/metrics.py)
     "agentqueue_cache_lookups_total": "counter",
     "agentqueue_cache_saved_usd_total": "counter",
-    # gateway HTTP (prometheus-fastapi-instrumentator)
+    # gateway HTTP (gateway/observability.py)
     "http_requests_total": "counter",
     "http_request_duration_seconds": "histogram",
     # operator

@@ -70,3 +70,18 @@ async def test_metrics_show_each_queues_depth_and_oldest_age(client: httpx.Async
     assert by_queue("agentqueue_queue_oldest_age_seconds")["high"] == 0
     assert set(by_queue("agentqueue_queue_delayed")) == {"high", "standard", "batch"}
     assert families["agentqueue_queue_stats_up"].samples[0].value == 1
+
+
+async def test_a_path_no_route_matches_is_counted_as_none_once(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unmatched paths share one series, so a scanner cannot grow the registry."""
+    labels = {"handler": "none", "method": "GET", "status": "404"}
+    before = REGISTRY.get_sample_value("http_requests_total", labels) or 0
+    with caplog.at_level(logging.INFO, logger="agentqueue.access"):
+        for i in range(3):
+            assert (await client.get(f"/no/such/path/{i}")).status_code == 404
+    assert REGISTRY.get_sample_value("http_requests_total", labels) == before + 3
+    assert [r.__dict__["route"] for r in _access(caplog)] == ["none"] * 3
+    assert "/no/such/path" not in (await client.get("/metrics")).text
+

@@ -21,7 +21,7 @@ from agentqueue.core.tasks.reconciler import start_reconciler
 from agentqueue.core.tasks.store import TaskStore
 from agentqueue.core.telemetry.exposition import mark_process_dead
 from agentqueue.core.telemetry.loop_watch import start_loop_watch
-from agentqueue.gateway import console, observability
+from agentqueue.gateway import console
 from agentqueue.gateway.api import admin
 from agentqueue.gateway.api.errors import install_error_handlers
 from agentqueue.gateway.api.routes import health, sessions, task_events, tasks, usage
@@ -35,6 +35,7 @@ from agentqueue.gateway.compat import (
     openai_embeddings,
     responses_api,
 )
+from agentqueue.gateway.observability import HttpObservability
 from agentqueue.gateway.reload import build_calls, install, start_reloading
 from agentqueue.gateway.server_timing import ServerTiming
 from agentqueue.gateway.settings import GatewaySettings
@@ -112,7 +113,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(edges.CompatErrorEnvelopes)
     # HTTP metrics by route template and one access line per request, for every status
     # the caller gets (inside RequestTracing: the request id is known)
-    observability.instrument(app)
+    app.add_middleware(HttpObservability)
     # Server-Timing: where the time before the first byte went (the call adds its phases)
     app.add_middleware(ServerTiming)
     # around everything: x-request-id on every answer, and the request's span (tracing on)

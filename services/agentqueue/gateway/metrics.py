@@ -27,7 +27,7 @@ def submitted(priority: Priority) -> None:
 
 
 #: Requests by route template (never the raw path: ``/v1/tasks/{task_id}``), method and
-#: status; recorded by prometheus-fastapi-instrumentator's middleware
+#: status; recorded by the gateway's middleware
 #: (``gateway/observability.py``). Unmatched paths are ``none``.
 HTTP_REQUESTS = Counter(
     "http_requests",

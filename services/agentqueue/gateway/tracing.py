@@ -40,7 +40,7 @@ _REQUEST_ID = b"x-request-id"
 _PROPAGATED = (b"traceparent", b"tracestate", b"baggage")
 
 
-def _route_template(scope: Scope) -> str | None:
+def route_template(scope: Scope) -> str | None:
     """The template of the route that served the request, once routing chose one."""
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
@@ -110,7 +110,7 @@ class RequestTracing:
             with trace.use_span(span, record_exception=True, set_status_on_exception=True):
                 await self.app(scope, receive, send)
         finally:
-            route = _route_template(scope)
+            route = route_template(scope)
             if route is not None:
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
@@ -122,4 +122,4 @@ class RequestTracing:
             span.end()
 
 
-__all__ = ["SCOPE_KEY", "RequestTracing"]
+__all__ = ["SCOPE_KEY", "RequestTracing", "route_template"]
