@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from agentqueue.core.base.priority import Priority
 from agentqueue.core.base.redisconn import (
     DEFAULT_RETRY_SECONDS,
     async_redis,
+    driver_info,
     outage_seconds,
     retry_count,
     sentinels_of,
@@ -31,6 +32,36 @@ def test_the_default_retry_rides_through_ten_seconds_and_more() -> None:
     assert DEFAULT_RETRY_SECONDS >= 10
     assert outage_seconds(retry_count(DEFAULT_RETRY_SECONDS)) >= DEFAULT_RETRY_SECONDS
     assert outage_seconds(retry_count(1.0)) < 3
+
+
+async def test_a_pool_filling_up_reads_the_package_version_once(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py reads its package metadata from disk for each connection it opens unless
+    told the driver's name and version; our pools tell it, resolved once per process,
+    and connections still announce the real ones (CLIENT SETINFO, from Redis 7.2)."""
+    import redis.utils
+
+    reads: list[str] = []
+    real: Callable[[], str] = redis.utils.get_lib_version  # type: ignore[assignment]
+
+    def counted() -> str:
+        reads.append("read")
+        return real()
+
+    monkeypatch.setattr(redis.utils, "get_lib_version", counted)
+    driver_info.cache_clear()
+    client = async_redis(redis_url, max_connections=8)
+    try:
+        # eight commands at once, each holding a connection: eight connections opened
+        await asyncio.gather(*(client.blpop([f"aq:test:none:{i}"], timeout=0.2) for i in range(8)))
+        mine = [c for c in await client.client_list() if c["cmd"] in ("blpop", "client|list")]
+        assert len(mine) >= 8
+    finally:
+        await client.aclose()
+    assert len(reads) == 1  # without driver_info: 8
+    named = {(c["lib-name"], c["lib-ver"]) for c in mine if "lib-name" in c}  # Redis >= 7.2
+    assert named <= {("redis-py", real())}
 
 
 def test_sentinels_are_read_from_settings() -> None:
