@@ -1,6 +1,7 @@
 """The streaming path's added latency and CPU: through the gateway vs the simulator directly.
 
-    .venv/bin/python -m bench.gateway [--requests-per-client 10] [--speed 0.25]
+    .venv/bin/python -m bench.gateway [--requests-per-client 10] [--speed 1]
+                                      [--arrival staggered|burst]
                                       [--scenarios openai,anthropic,cross] [--levels 1,16,64]
                                       [--before AGENTQUEUE_PROVIDER_HTTP=httpx]
 
@@ -22,9 +23,16 @@ Prints time to first token and total time, p50 and p99, what each gateway added,
 the gateway process's CPU per stream (``/proc`` via psutil, before and after the level,
 less what the process spends idle over as long, measured for 5 s at the start).
 The simulator's limits are raised so that nothing is rate limited; its latency is scaled
-by ``--speed`` (0.25: ~100 ms to the first token, 3 ms a token). The client parses JSON
-only until the first token, so that its own CPU weighs as little as it can on the cores
-it shares with the gateway.
+by ``--speed``: 1 (the default) is a hosted model's pace, ~400 ms to the first token and
+12 ms a token (~80 tokens/s, between Sonnet's and GPT-4.1's); 0.25 is four times faster
+than any of them (~100 ms, 3 ms a token: 64 streams then make 21,000 chunks a second,
+and one gateway process runs at ~80% of a core, which measures its capacity rather than
+the latency it adds). Each level first opens its connections (one stream per client, at
+once, not counted); clients then start spread over one stream's duration (``staggered``,
+the default: 64 streams in flight throughout, arriving as independent users do) or all
+at the same instant (``burst``: the worst case). The client parses JSON only until the
+first token, so that its own CPU weighs as little as it can on the cores it shares with
+the gateway.
 """
 
 from __future__ import annotations
@@ -97,14 +105,30 @@ async def stream_once(
     return first if first is not None else total, total
 
 
-async def level(target: Target, concurrency: int, per_client: int) -> tuple[list[float], ...]:
+async def level(
+    target: Target, concurrency: int, per_client: int, arrival: str = "staggered"
+) -> tuple[list[float], ...]:
+    """``concurrency`` clients each streaming ``per_client`` times in a row: TTFTs, totals.
+
+    First ``concurrency`` streams at once, not counted: the client's connections and the
+    gateway's (to Redis, to the provider) are opened there, as a service running for a
+    while has them open. Then ``burst``: every client starts at the same instant (the
+    worst case: the last of the burst waits for every request before it on one process).
+    ``staggered``: client ``c`` starts ``c / concurrency`` of one stream's duration (the
+    warm-up's median) after the first, so ``concurrency`` streams are in flight
+    throughout and arrive as independent users' do.
+    """
     ttft: list[float] = []
     total: list[float] = []
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await stream_once(session, target, -1)  # warm a connection
+        warm = await asyncio.gather(
+            *(stream_once(session, target, -1 - c) for c in range(concurrency))
+        )
+        spread = sorted(t for _, t in warm)[len(warm) // 2] if arrival == "staggered" else 0.0
 
         async def client(c: int) -> None:
+            await asyncio.sleep(spread * c / concurrency)
             for i in range(per_client):
                 f, t = await stream_once(session, target, c * 1000 + i)
                 ttft.append(f)
@@ -155,10 +179,16 @@ PASSTHROUGH_OFF = "AGENTQUEUE_STREAM_PASSTHROUGH=0"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests-per-client", type=int, default=10)
-    parser.add_argument("--speed", type=float, default=0.25)
+    parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--levels", default="1,16,64")
     parser.add_argument("--scenarios", default="openai,anthropic,cross")
     parser.add_argument("--gateway-workers", type=int, default=1, help="gateway processes")
+    parser.add_argument(
+        "--arrival",
+        choices=("staggered", "burst"),
+        default="staggered",
+        help="clients start spread over one stream's duration, or all at once",
+    )
     parser.add_argument(
         "--before",
         action="append",
@@ -231,7 +261,8 @@ def main() -> None:
         load = os.getloadavg()
         print(
             f"streamed completions, max_tokens 64, {args.requests_per_client} per client, "
-            f"simulator speed {args.speed}, {args.gateway_workers} gateway process(es) each, "
+            f"simulator speed {args.speed}, {args.arrival} arrivals, "
+            f"{args.gateway_workers} gateway process(es) each, "
             f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
             f"before: {' '.join(f'{k}={v}' for k, v in before_env.items())}\n"
         )
@@ -242,9 +273,11 @@ def main() -> None:
         for name in args.scenarios.split(","):
             baseline, protocol, path, headers, model = scenarios[name]
             for url, _ in gateways.values():  # tokenizers, connections: not in the figures
-                asyncio.run(level(Target(f"{url}{path}", headers, protocol, model), 4, 2))
+                asyncio.run(level(Target(f"{url}{path}", headers, protocol, model), 4, 2, "burst"))
             for c in (int(x) for x in args.levels.split(",")):
-                ttft, total = asyncio.run(level(baseline, c, args.requests_per_client))
+                ttft, total = asyncio.run(
+                    level(baseline, c, args.requests_per_client, args.arrival)
+                )
                 rows = {
                     "direct": [pct(ttft, 0.5), pct(ttft, 0.99), pct(total, 0.5), pct(total, 0.99)]
                 }
@@ -255,10 +288,12 @@ def main() -> None:
                 for label, (url, proc) in gateways.items():
                     target = Target(f"{url}{path}", headers, protocol, model)
                     cpu0, t0 = cpu_seconds(proc), time.monotonic()
-                    ttft, total = asyncio.run(level(target, c, args.requests_per_client))
+                    ttft, total = asyncio.run(
+                        level(target, c, args.requests_per_client, args.arrival)
+                    )
                     busy = cpu_seconds(proc) - cpu0 - idle[proc.pid] * (time.monotonic() - t0)
-                    per_stream = busy / (c * args.requests_per_client + 1)
-                    # (+1: the level's warm-up stream)
+                    per_stream = busy / (c * (args.requests_per_client + 1))
+                    # (+1 per client: the level's warm-up streams)
                     row = [pct(ttft, 0.5), pct(ttft, 0.99), pct(total, 0.5), pct(total, 0.99)]
                     added = [g - d for g, d in zip(row, rows["direct"], strict=True)]
                     print(

@@ -84,4 +84,3 @@ async def test_a_path_no_route_matches_is_counted_as_none_once(
     assert REGISTRY.get_sample_value("http_requests_total", labels) == before + 3
     assert [r.__dict__["route"] for r in _access(caplog)] == ["none"] * 3
     assert "/no/such/path" not in (await client.get("/metrics")).text
-
