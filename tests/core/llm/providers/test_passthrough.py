@@ -18,6 +18,7 @@ from agentqueue.core.llm.providers.passthrough import (
     StreamError,
     anthropic_answer,
     anthropic_opening,
+    anthropic_text,
     forward,
     openai_answer,
     openai_opening,
@@ -90,6 +91,62 @@ async def test_an_error_after_the_first_token_is_forwarded_and_raised_at_the_end
     with pytest.raises(StreamError) as info:
         openai_answer(b"".join(kept), "gpt-4.1", lambda: "call_x")
     assert info.value.forwarded
+
+
+ANTHROPIC_EVENTS: list[tuple[str, dict[str, Any]]] = [
+    ("message_start", {"message": {"model": "claude-x", "usage": {"input_tokens": 9}}}),
+    ("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+    ("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+    ("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": " — 你好"}}),
+    ("content_block_stop", {"index": 0}),
+    (
+        "content_block_start",
+        {"index": 1, "content_block": {"type": "tool_use", "id": "t1", "name": "f"}},
+    ),
+    (
+        "content_block_delta",
+        {"index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"a": "Hi"}'}},
+    ),
+    ("message_delta", {"delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}}),
+    ("message_stop", {}),
+]
+
+
+def _anthropic_sse(events: list[tuple[str, dict[str, Any]]], *, named: bool = True) -> bytes:
+    return "".join(
+        (f"event: {name}\n" if named else "") + f"data: {json.dumps({'type': name, **data})}\n\n"
+        for name, data in events
+    ).encode()
+
+
+@pytest.mark.parametrize("size", [1, 5, 64, 10_000])
+@pytest.mark.parametrize("named", [True, False])
+async def test_a_translated_anthropic_stream_yields_its_text_wherever_reads_split(
+    size: int, named: bool
+) -> None:
+    """Only text deltas become text (not a tool's input JSON, not a block's start);
+    a multi-byte character split between two reads arrives whole; every read is kept
+    for the answer at the end."""
+    raw = _anthropic_sse(ANTHROPIC_EVENTS, named=named)
+    kept: list[bytes] = []
+    texts = [t async for t in anthropic_text(_reads(raw, size), kept)]
+    assert texts == ["Hi", " — 你好"]
+    assert b"".join(kept) == raw
+    answer = anthropic_answer(raw, "claude-sonnet-4-6", lambda: "call_x")
+    assert answer.text == "Hi — 你好" and answer.tool_calls[0].arguments == {"a": "Hi"}
+
+
+async def test_a_translated_anthropic_stream_raises_the_providers_error_event() -> None:
+    events = [
+        *ANTHROPIC_EVENTS[:3],
+        ("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}}),
+    ]
+    texts: list[str] = []
+    with pytest.raises(StreamError) as raised:
+        async for text in anthropic_text(_reads(_anthropic_sse(events), 7), []):
+            texts.append(text)
+    assert texts == ["Hi"]  # what came before the error was the caller's already
+    assert raised.value.message == "Overloaded" and not raised.value.forwarded
 
 
 def test_an_anthropic_stream_is_read_whole_with_its_tool_call() -> None:

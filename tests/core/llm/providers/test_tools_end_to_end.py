@@ -202,3 +202,47 @@ async def test_images_and_stop_sequences_reach_the_model(provider: Provider) -> 
     )
     assert stopped.text and f" {word}" not in stopped.text
     assert plain.text.startswith(stopped.text)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        TOOLS_REQUEST,
+        CompletionRequest(messages=[ASK], max_tokens=60, stop=["sunny"]),
+    ],
+    ids=["tools", "text"],
+)
+async def test_claudes_stream_read_from_its_bytes_matches_the_sdks_helper(
+    simulator, request_: CompletionRequest
+) -> None:
+    """The Anthropic adapter reads a translated stream from its SSE bytes; the SDK's
+    stream helper (still used for a JSON answer format) must give the same answer."""
+    from agentqueue.core.llm.providers.anthropic import AnthropicProvider
+
+    p = build_provider(
+        ProviderConfig(name="anthropic", api_key="test-anthropic", base_url=simulator.url)
+    )
+    assert isinstance(p, AnthropicProvider)
+    try:
+        lean = [e async for e in p.stream(request_, _model(p))]
+        helper = [e async for e in p._stream_sdk(request_, _model(p))]
+    finally:
+        await p.aclose()
+
+    def shape(events: list[TextDelta | Completion]) -> tuple[object, ...]:
+        final = events[-1]
+        assert isinstance(final, Completion)
+        return (
+            [e.text for e in events[:-1] if isinstance(e, TextDelta)],
+            final.text,
+            [(c.name, c.arguments) for c in final.tool_calls],
+            final.usage,
+            final.stop_reason,
+            final.stop_sequence,
+            final.model,
+            final.rate_limit is not None,
+        )
+
+    assert shape(lean) == shape(helper)
+    texts, _, calls, *_ = shape(lean)
+    assert calls if request_.tools else texts  # a call made, or text streamed

@@ -98,6 +98,31 @@ async def forward(
         yield rest
 
 
+async def anthropic_text(chunks: AsyncIterator[bytes], kept: list[bytes]) -> AsyncIterator[str]:
+    """The text of a Messages stream's ``text_delta`` events as they come, each read
+    appended to ``kept`` (for :func:`anthropic_answer` at the end); raises
+    :class:`StreamError` for an error event. A translated stream needs the text only:
+    one ``json.loads`` per delta event, where the SDK's stream helper builds pydantic
+    models for every event and a snapshot of the whole message after each."""
+    tail = b""
+    async for data in chunks:
+        kept.append(data)
+        data = tail + data
+        ends = _last_event_end(data)
+        tail, whole = data[ends:], data[:ends]
+        for name, payload in events(whole):
+            if name not in (None, "content_block_delta", "error"):
+                continue  # named and neither: nothing to read before the end
+            event = _event(payload)
+            kind = event.get("type", name)
+            if kind == "error":
+                raise StreamError(event)
+            delta = event.get("delta") or {}
+            text = delta.get("text") if delta.get("type") == "text_delta" else None
+            if kind == "content_block_delta" and text:
+                yield text
+
+
 def _event(data: str) -> Any:
     """One event's JSON; a malformed one (some OpenAI-compatible servers) is the
     provider's failure like an error event, never an exception escaping untranslated."""
