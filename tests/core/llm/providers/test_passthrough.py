@@ -22,6 +22,7 @@ from agentqueue.core.llm.providers.passthrough import (
     forward,
     openai_answer,
     openai_opening,
+    openai_text,
 )
 
 
@@ -91,6 +92,40 @@ async def test_an_error_after_the_first_token_is_forwarded_and_raised_at_the_end
     with pytest.raises(StreamError) as info:
         openai_answer(b"".join(kept), "gpt-4.1", lambda: "call_x")
     assert info.value.forwarded
+
+
+TOOL_PIECES = [
+    {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c1",
+        "function": {"name": "f", "arguments": '{"a": '}}]}}]},
+    {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0,
+        "function": {"arguments": "1}"}}]}, "finish_reason": "tool_calls"}]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [1, 9, 10_000])
+async def test_a_translated_openai_stream_yields_its_content_wherever_reads_split(
+    size: int,
+) -> None:
+    raw = _sse(ROLE, HELLO, {"choices": [{"index": 0, "delta": {"content": " 世界"}}]},
+               *TOOL_PIECES, USAGE)  # fmt: skip
+    kept: list[bytes] = []
+    texts = [t async for t in openai_text(_reads(raw, size), kept)]
+    assert texts == ["Hello", " 世界"]  # the role chunk's "" and the tool pieces: no text
+    assert b"".join(kept) == raw
+    answer = openai_answer(raw, "gpt-4.1", lambda: "call_x")
+    assert answer.text == "Hello 世界" and answer.usage.output_tokens == 1
+    assert [(c.id, c.name, c.arguments) for c in answer.tool_calls] == [("c1", "f", {"a": 1})]
+
+
+async def test_a_translated_openai_stream_raises_the_providers_error_chunk() -> None:
+    failed = {"error": {"message": "The server had an error", "type": "server_error"}}
+    raw = _sse(ROLE, HELLO, failed)
+    texts: list[str] = []
+    with pytest.raises(StreamError) as raised:
+        async for text in openai_text(_reads(raw, 5), []):
+            texts.append(text)
+    assert texts == ["Hello"] and raised.value.message == "The server had an error"
+    assert not raised.value.forwarded
 
 
 ANTHROPIC_EVENTS: list[tuple[str, dict[str, Any]]] = [

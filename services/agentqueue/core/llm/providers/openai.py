@@ -12,7 +12,7 @@ tool choice, stop, seed and response format have direct counterparts.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx2
@@ -41,6 +41,7 @@ from agentqueue.core.llm.providers.passthrough import (
     forward,
     openai_answer,
     openai_opening,
+    openai_text,
 )
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
@@ -224,71 +225,69 @@ class OpenAIProvider(Provider):
         )
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
-        parts: list[str] = []
-        tool_parts: dict[int, dict[str, str]] = {}
-        usage = Usage()
-        stop_reason: str | None = None
-        answered_model = model
+        """Content deltas as they come, then the whole answer (tool calls assembled from
+        their pieces, the usage from the last chunk). Read from the SSE bytes
+        (:func:`~agentqueue.core.llm.providers.passthrough.openai_text`, one ``json.loads``
+        a chunk) rather than through the SDK's chunk models: the call itself still goes
+        through the SDK client, as :meth:`stream_raw`'s does."""
+        response = await self._open_stream(request, model, {})
+        kept: list[bytes] = []
         try:
-            chunks = await self._client.chat.completions.create(
-                **self._sdk_params(request, model),
-                stream=True,
-                stream_options={"include_usage": True},
+            async for text in openai_text(response.aiter_bytes(), kept):
+                yield TextDelta(text=text)
+            completion = openai_answer(b"".join(kept), model, new_call_id)
+        except StreamError as exc:  # the provider's error chunk
+            raise self._broken(exc, response, model) from None
+        except (httpx2.TransportError, httpx2.StreamError) as exc:
+            raise self._broken(exc, response, model) from exc
+        finally:
+            await response.aclose()
+        yield self._finished(completion, response, model)
+
+    async def _open_stream(
+        self, request: CompletionRequest, model: str, extra: Mapping[str, Any]
+    ) -> httpx2.Response:
+        """The streamed call, usage always asked for, through the SDK client (its auth,
+        base URL, Azure deployment paths, timeout and error types) without its per-chunk
+        parsing."""
+        body = {
+            **self._sdk_params(request, model),
+            **extra,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        try:
+            return await self._client.post(
+                "/chat/completions", body=body, cast_to=httpx2.Response, stream=True
             )
-            rate_limit = snapshot_from_headers(chunks.response.headers)
-            async for chunk in chunks:
-                answered_model = chunk.model or answered_model
-                if chunk.usage is not None:
-                    usage = _usage(chunk.usage)
-                for choice in chunk.choices:
-                    if choice.finish_reason:
-                        stop_reason = choice.finish_reason
-                    if choice.delta.content:
-                        parts.append(choice.delta.content)
-                        yield TextDelta(text=choice.delta.content)
-                    for call in choice.delta.tool_calls or []:
-                        part = tool_parts.setdefault(call.index, {"id": "", "name": "", "args": ""})
-                        part["id"] = call.id or part["id"]
-                        if call.function is not None:
-                            part["name"] = call.function.name or part["name"]
-                            part["args"] += call.function.arguments or ""
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
-        yield Completion(
-            text="".join(parts),
-            tool_calls=[
-                ToolCall(
-                    id=p["id"] or new_call_id(), name=p["name"], arguments=_arguments(p["args"])
-                )
-                for _, p in sorted(tool_parts.items())
-                if p["name"]
-            ],
-            provider=self.name,
-            model=self.reported_model(answered_model, model),
-            usage=usage,
-            stop_reason=stop_reason,
-            rate_limit=rate_limit,
-        )
+
+    @staticmethod
+    def _broken(exc: Exception, response: httpx2.Response, model: str) -> ProviderError:
+        """A stream that failed after its 200, as our error type: the provider's error
+        chunk (``forwarded`` when the caller was sent it), or the connection lost."""
+        if isinstance(exc, StreamError):
+            error = _translate(openai.APIError(exc.message, response.request, body=exc.body), model)
+            error.forwarded = exc.forwarded
+            return error
+        broken = openai.APIConnectionError(message=str(exc), request=response.request)
+        return _translate(broken, model)
+
+    def _finished(
+        self, completion: Completion, response: httpx2.Response, model: str
+    ) -> Completion:
+        completion.rate_limit = snapshot_from_headers(response.headers)
+        completion.model = self.reported_model(completion.model, model)
+        return completion
 
     async def stream_raw(
         self, request: CompletionRequest, model: str, passthrough: Passthrough
     ) -> AsyncIterator[RawEvent]:
         """The same call as :meth:`stream` (plus ``passthrough.extra``), its SSE bytes
-        forwarded as they come: through the SDK client (its auth, base URL, timeout and
-        error types) but without its per-chunk parsing. The usage is always asked for;
-        :attr:`Passthrough.hide_usage` cuts it out of what the caller sees."""
-        body = {
-            **self._sdk_params(request, model),
-            **passthrough.extra,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        try:
-            response = await self._client.post(
-                "/chat/completions", body=body, cast_to=httpx2.Response, stream=True
-            )
-        except openai.APIError as exc:
-            raise _translate(exc, model) from exc
+        forwarded as they come. :attr:`Passthrough.hide_usage` cuts the usage chunk out
+        of what the caller sees."""
+        response = await self._open_stream(request, model, passthrough.extra)
         kept: list[bytes] = []
         cut = OPENAI_USAGE_EVENT if passthrough.hide_usage else None
         try:
@@ -298,17 +297,12 @@ class OpenAIProvider(Provider):
                 yield data
             completion = openai_answer(b"".join(kept), model, new_call_id)
         except StreamError as exc:  # the provider's error event: forwarded unless opening
-            error = _translate(openai.APIError(exc.message, response.request, body=exc.body), model)
-            error.forwarded = exc.forwarded
-            raise error from None
+            raise self._broken(exc, response, model) from None
         except (httpx2.TransportError, httpx2.StreamError) as exc:
-            broken = openai.APIConnectionError(message=str(exc), request=response.request)
-            raise _translate(broken, model) from exc
+            raise self._broken(exc, response, model) from exc
         finally:
             await response.aclose()
-        completion.rate_limit = snapshot_from_headers(response.headers)
-        completion.model = self.reported_model(completion.model, model)
-        yield completion
+        yield self._finished(completion, response, model)
 
     async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
         """``embeddings.create`` with float vectors (the SDK would ask for base64 and decode

@@ -98,6 +98,27 @@ async def forward(
         yield rest
 
 
+async def openai_text(chunks: AsyncIterator[bytes], kept: list[bytes]) -> AsyncIterator[str]:
+    """The content deltas of a Chat Completions stream as they come, each read appended
+    to ``kept`` (for :func:`openai_answer` at the end); raises :class:`StreamError` for
+    an error chunk. One ``json.loads`` per chunk, where the SDK builds a chunk model."""
+    tail = b""
+    async for data in chunks:
+        kept.append(data)
+        data = tail + data
+        ends = _last_event_end(data)
+        tail, whole = data[ends:], data[:ends]
+        for _, payload in events(whole):
+            if payload == "[DONE]":
+                continue
+            chunk = _event(payload)
+            if "error" in chunk:
+                raise StreamError(chunk)
+            for choice in chunk.get("choices") or ():
+                if content := (choice.get("delta") or {}).get("content"):
+                    yield content
+
+
 async def anthropic_text(chunks: AsyncIterator[bytes], kept: list[bytes]) -> AsyncIterator[str]:
     """The text of a Messages stream's ``text_delta`` events as they come, each read
     appended to ``kept`` (for :func:`anthropic_answer` at the end); raises
