@@ -17,7 +17,9 @@ scenario and concurrency (1, 16, 64), streams chat completions straight to the s
 - ``openai``: an OpenAI Chat Completions client, ``gpt-4.1`` (same protocol);
 - ``anthropic``: an Anthropic Messages client, ``claude-sonnet-4-6`` (same protocol);
 - ``cross``: an OpenAI client asking for ``claude-sonnet-4-6`` (translated either way;
-  its baseline is the simulated Anthropic API).
+  its baseline is the simulated Anthropic API);
+- ``cross-openai`` (not run unless named): an Anthropic client asking for ``gpt-4.1``
+  (its baseline is the simulated OpenAI API).
 
 Prints time to first token and total time, p50 and p99, what each gateway added, and
 the gateway process's CPU per stream (``/proc`` via psutil, before and after the level,
@@ -256,6 +258,13 @@ def main() -> None:
                 "/v1/chat/completions",
                 key,
                 "claude-sonnet-4-6",
+            ),
+            "cross-openai": (
+                direct["openai"],
+                "anthropic",
+                "/v1/messages",
+                anthropic_key,
+                "gpt-4.1",
             ),
         }
         load = os.getloadavg()
