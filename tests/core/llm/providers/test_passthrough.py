@@ -109,7 +109,7 @@ async def test_a_translated_openai_stream_yields_its_content_wherever_reads_spli
     raw = _sse(ROLE, HELLO, {"choices": [{"index": 0, "delta": {"content": " 世界"}}]},
                *TOOL_PIECES, USAGE)  # fmt: skip
     kept: list[bytes] = []
-    texts = [t async for t in openai_text(_reads(raw, size), kept)]
+    texts = [d.text async for d in openai_text(_reads(raw, size), kept)]
     assert texts == ["Hello", " 世界"]  # the role chunk's "" and the tool pieces: no text
     assert b"".join(kept) == raw
     answer = openai_answer(raw, "gpt-4.1", lambda: "call_x")
@@ -122,8 +122,8 @@ async def test_a_translated_openai_stream_raises_the_providers_error_chunk() -> 
     raw = _sse(ROLE, HELLO, failed)
     texts: list[str] = []
     with pytest.raises(StreamError) as raised:
-        async for text in openai_text(_reads(raw, 5), []):
-            texts.append(text)
+        async for delta in openai_text(_reads(raw, 5), []):
+            texts.append(delta.text)
     assert texts == ["Hello"] and raised.value.message == "The server had an error"
     assert not raised.value.forwarded
 
@@ -164,7 +164,7 @@ async def test_a_translated_anthropic_stream_yields_its_text_wherever_reads_spli
     for the answer at the end."""
     raw = _anthropic_sse(ANTHROPIC_EVENTS, named=named)
     kept: list[bytes] = []
-    texts = [t async for t in anthropic_text(_reads(raw, size), kept)]
+    texts = [d.text async for d in anthropic_text(_reads(raw, size), kept)]
     assert texts == ["Hi", " — 你好"]
     assert b"".join(kept) == raw
     answer = anthropic_answer(raw, "claude-sonnet-4-6", lambda: "call_x")
@@ -178,8 +178,8 @@ async def test_a_translated_anthropic_stream_raises_the_providers_error_event() 
     ]
     texts: list[str] = []
     with pytest.raises(StreamError) as raised:
-        async for text in anthropic_text(_reads(_anthropic_sse(events), 7), []):
-            texts.append(text)
+        async for delta in anthropic_text(_reads(_anthropic_sse(events), 7), []):
+            texts.append(delta.text)
     assert texts == ["Hi"]  # what came before the error was the caller's already
     assert raised.value.message == "Overloaded" and not raised.value.forwarded
 

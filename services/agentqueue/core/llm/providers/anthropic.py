@@ -63,6 +63,7 @@ from agentqueue.core.llm.providers.passthrough import (
     anthropic_opening,
     anthropic_text,
     forward,
+    relay,
 )
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
@@ -345,18 +346,13 @@ class AnthropicProvider(Provider):
                 yield event
             return
         response = await self._open_stream(request, model, {})
-        kept: list[bytes] = []
-        try:
-            async for text in anthropic_text(response.aiter_bytes(), kept):
-                yield TextDelta(text=text)
-            completion = anthropic_answer(b"".join(kept), model, new_call_id)
-        except StreamError as exc:  # the provider's error event
-            raise self._broken(exc, response, model) from None
-        except (httpx2.TransportError, httpx2.StreamError) as exc:
-            raise self._broken(exc, response, model) from exc
-        finally:
-            await response.aclose()
-        yield self._finished(completion, response, model)
+        async for event in relay(
+            response,
+            anthropic_text,
+            lambda raw: self._answer(raw, response, model),
+            lambda exc: self._failed(exc, response, model),
+        ):
+            yield event
 
     async def _stream_sdk(
         self, request: CompletionRequest, model: str
@@ -400,25 +396,23 @@ class AnthropicProvider(Provider):
         except anthropic.APIError as exc:
             raise _translate(exc, model) from exc
 
-    @staticmethod
-    def _broken(exc: Exception, response: httpx2.Response, model: str) -> ProviderError:
-        """A stream that failed after its 200, as our error type: the provider's error
-        event (``forwarded`` when the caller was sent it), or the connection lost."""
-        if isinstance(exc, StreamError):
-            error = _translate(
-                anthropic.APIError(exc.message, response.request, body=exc.body), model
-            )
-            error.forwarded = exc.forwarded
-            return error
-        broken = anthropic.APIConnectionError(message=str(exc), request=response.request)
-        return _translate(broken, model)
+    def _answer(self, raw: bytes, response: httpx2.Response, model: str) -> Completion:
+        return self.streamed_answer(
+            anthropic_answer(raw, model, new_call_id), response.headers, model
+        )
 
-    def _finished(
-        self, completion: Completion, response: httpx2.Response, model: str
-    ) -> Completion:
-        completion.rate_limit = snapshot_from_headers(response.headers)
-        completion.model = self.reported_model(completion.model, model)
-        return completion
+    @staticmethod
+    def _failed(exc: Exception, response: httpx2.Response, model: str) -> ProviderError:
+        """A stream that failed after its 200: the provider's error event (``forwarded``
+        when the caller was sent it), or the connection lost."""
+        sdk_error = (
+            anthropic.APIError(exc.message, response.request, body=exc.body)
+            if isinstance(exc, StreamError)
+            else anthropic.APIConnectionError(message=str(exc), request=response.request)
+        )
+        error = _translate(sdk_error, model)
+        error.forwarded = isinstance(exc, StreamError) and exc.forwarded
+        return error
 
     async def stream_raw(
         self, request: CompletionRequest, model: str, passthrough: Passthrough
@@ -426,18 +420,13 @@ class AnthropicProvider(Provider):
         """The same call as :meth:`stream`, its SSE bytes forwarded as they come; the
         answer is read once, at the end."""
         response = await self._open_stream(request, model, passthrough.extra)
-        kept: list[bytes] = []
-        try:
-            async for data in forward(response.aiter_bytes(), kept, opening=anthropic_opening):
-                yield data
-            completion = anthropic_answer(b"".join(kept), model, new_call_id)
-        except StreamError as exc:  # the provider's error event
-            raise self._broken(exc, response, model) from None
-        except (httpx2.TransportError, httpx2.StreamError) as exc:
-            raise self._broken(exc, response, model) from exc
-        finally:
-            await response.aclose()
-        yield self._finished(completion, response, model)
+        async for data in relay(
+            response,
+            lambda chunks, kept: forward(chunks, kept, opening=anthropic_opening),
+            lambda raw: self._answer(raw, response, model),
+            lambda exc: self._failed(exc, response, model),
+        ):
+            yield data
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from agentqueue.core.config.schema import DeploymentKind
 from agentqueue.core.llm.messages import Completion, CompletionRequest, StreamEvent
+from agentqueue.core.llm.rate_headers import snapshot_from_headers
 
 #: What a pass-through stream yields: the provider's own SSE bytes as they arrive, then
 #: one :class:`Completion` read from them once the stream has ended.
@@ -141,6 +142,15 @@ class Provider(ABC):
         if answered and self.config.remote_model(model) == model:
             return answered
         return model
+
+    def streamed_answer(
+        self, completion: Completion, headers: Mapping[str, str], model: str
+    ) -> Completion:
+        """A stream's answer, read from its bytes, with what the response's headers say
+        of the rate limit and the model named as :meth:`reported_model` names it."""
+        completion.rate_limit = snapshot_from_headers(headers)
+        completion.model = self.reported_model(completion.model, model)
+        return completion
 
     @abstractmethod
     async def complete(self, request: CompletionRequest, model: str) -> Completion:

@@ -26,7 +26,6 @@ from agentqueue.core.llm.messages import (
     CompletionRequest,
     ResponseFormat,
     StreamEvent,
-    TextDelta,
     ToolCall,
     ToolChoice,
     Usage,
@@ -42,6 +41,7 @@ from agentqueue.core.llm.providers.passthrough import (
     openai_answer,
     openai_opening,
     openai_text,
+    relay,
 )
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
@@ -231,18 +231,13 @@ class OpenAIProvider(Provider):
         a chunk) rather than through the SDK's chunk models: the call itself still goes
         through the SDK client, as :meth:`stream_raw`'s does."""
         response = await self._open_stream(request, model, {})
-        kept: list[bytes] = []
-        try:
-            async for text in openai_text(response.aiter_bytes(), kept):
-                yield TextDelta(text=text)
-            completion = openai_answer(b"".join(kept), model, new_call_id)
-        except StreamError as exc:  # the provider's error chunk
-            raise self._broken(exc, response, model) from None
-        except (httpx2.TransportError, httpx2.StreamError) as exc:
-            raise self._broken(exc, response, model) from exc
-        finally:
-            await response.aclose()
-        yield self._finished(completion, response, model)
+        async for event in relay(
+            response,
+            openai_text,
+            lambda raw: self._answer(raw, response, model),
+            lambda exc: self._failed(exc, response, model),
+        ):
+            yield event
 
     async def _open_stream(
         self, request: CompletionRequest, model: str, extra: Mapping[str, Any]
@@ -263,23 +258,21 @@ class OpenAIProvider(Provider):
         except openai.APIError as exc:
             raise _translate(exc, model) from exc
 
-    @staticmethod
-    def _broken(exc: Exception, response: httpx2.Response, model: str) -> ProviderError:
-        """A stream that failed after its 200, as our error type: the provider's error
-        chunk (``forwarded`` when the caller was sent it), or the connection lost."""
-        if isinstance(exc, StreamError):
-            error = _translate(openai.APIError(exc.message, response.request, body=exc.body), model)
-            error.forwarded = exc.forwarded
-            return error
-        broken = openai.APIConnectionError(message=str(exc), request=response.request)
-        return _translate(broken, model)
+    def _answer(self, raw: bytes, response: httpx2.Response, model: str) -> Completion:
+        return self.streamed_answer(openai_answer(raw, model, new_call_id), response.headers, model)
 
-    def _finished(
-        self, completion: Completion, response: httpx2.Response, model: str
-    ) -> Completion:
-        completion.rate_limit = snapshot_from_headers(response.headers)
-        completion.model = self.reported_model(completion.model, model)
-        return completion
+    @staticmethod
+    def _failed(exc: Exception, response: httpx2.Response, model: str) -> ProviderError:
+        """A stream that failed after its 200: the provider's error chunk (``forwarded``
+        when the caller was sent it), or the connection lost."""
+        sdk_error = (
+            openai.APIError(exc.message, response.request, body=exc.body)
+            if isinstance(exc, StreamError)
+            else openai.APIConnectionError(message=str(exc), request=response.request)
+        )
+        error = _translate(sdk_error, model)
+        error.forwarded = isinstance(exc, StreamError) and exc.forwarded
+        return error
 
     async def stream_raw(
         self, request: CompletionRequest, model: str, passthrough: Passthrough
@@ -288,21 +281,14 @@ class OpenAIProvider(Provider):
         forwarded as they come. :attr:`Passthrough.hide_usage` cuts the usage chunk out
         of what the caller sees."""
         response = await self._open_stream(request, model, passthrough.extra)
-        kept: list[bytes] = []
         cut = OPENAI_USAGE_EVENT if passthrough.hide_usage else None
-        try:
-            async for data in forward(
-                response.aiter_bytes(), kept, opening=openai_opening, cut=cut
-            ):
-                yield data
-            completion = openai_answer(b"".join(kept), model, new_call_id)
-        except StreamError as exc:  # the provider's error event: forwarded unless opening
-            raise self._broken(exc, response, model) from None
-        except (httpx2.TransportError, httpx2.StreamError) as exc:
-            raise self._broken(exc, response, model) from exc
-        finally:
-            await response.aclose()
-        yield self._finished(completion, response, model)
+        async for data in relay(
+            response,
+            lambda chunks, kept: forward(chunks, kept, opening=openai_opening, cut=cut),
+            lambda raw: self._answer(raw, response, model),
+            lambda exc: self._failed(exc, response, model),
+        ):
+            yield data
 
     async def embed(self, request: EmbeddingRequest, model: str) -> Embeddings:
         """``embeddings.create`` with float vectors (the SDK would ask for base64 and decode

@@ -20,9 +20,13 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from agentqueue.core.llm.messages import Completion, ToolCall, Usage
+import httpx2
+
+from agentqueue.core.llm.messages import Completion, TextDelta, ToolCall, Usage
+
+T = TypeVar("T")
 
 #: OpenAI's usage chunk, the one event whose ``choices`` is empty.
 OPENAI_USAGE_EVENT = re.compile(rb'"choices":\s*\[\]')
@@ -98,50 +102,83 @@ async def forward(
         yield rest
 
 
-async def openai_text(chunks: AsyncIterator[bytes], kept: list[bytes]) -> AsyncIterator[str]:
-    """The content deltas of a Chat Completions stream as they come, each read appended
-    to ``kept`` (for :func:`openai_answer` at the end); raises :class:`StreamError` for
-    an error chunk. One ``json.loads`` per chunk, where the SDK builds a chunk model."""
+async def _whole_events(
+    chunks: AsyncIterator[bytes], kept: list[bytes]
+) -> AsyncIterator[tuple[str | None, str]]:
+    """(name, data) of each event as soon as its last byte is read; every read is
+    appended to ``kept``. An event split between reads waits for its end, so a
+    multi-byte character is never cut."""
     tail = b""
     async for data in chunks:
         kept.append(data)
         data = tail + data
         ends = _last_event_end(data)
         tail, whole = data[ends:], data[:ends]
-        for _, payload in events(whole):
-            if payload == "[DONE]":
-                continue
-            chunk = _event(payload)
-            if "error" in chunk:
-                raise StreamError(chunk)
-            for choice in chunk.get("choices") or ():
-                if content := (choice.get("delta") or {}).get("content"):
-                    yield content
+        for event in events(whole):
+            yield event
 
 
-async def anthropic_text(chunks: AsyncIterator[bytes], kept: list[bytes]) -> AsyncIterator[str]:
+async def openai_text(chunks: AsyncIterator[bytes], kept: list[bytes]) -> AsyncIterator[TextDelta]:
+    """The content deltas of a Chat Completions stream as they come, each read appended
+    to ``kept`` (for :func:`openai_answer` at the end); raises :class:`StreamError` for
+    an error chunk. One ``json.loads`` per chunk, where the SDK builds a chunk model."""
+    async for _, payload in _whole_events(chunks, kept):
+        if payload == "[DONE]":
+            continue
+        chunk = _event(payload)
+        if "error" in chunk:
+            raise StreamError(chunk)
+        for choice in chunk.get("choices") or ():
+            if content := (choice.get("delta") or {}).get("content"):
+                yield TextDelta(text=content)
+
+
+async def anthropic_text(
+    chunks: AsyncIterator[bytes], kept: list[bytes]
+) -> AsyncIterator[TextDelta]:
     """The text of a Messages stream's ``text_delta`` events as they come, each read
     appended to ``kept`` (for :func:`anthropic_answer` at the end); raises
     :class:`StreamError` for an error event. A translated stream needs the text only:
     one ``json.loads`` per delta event, where the SDK's stream helper builds pydantic
     models for every event and a snapshot of the whole message after each."""
-    tail = b""
-    async for data in chunks:
-        kept.append(data)
-        data = tail + data
-        ends = _last_event_end(data)
-        tail, whole = data[ends:], data[:ends]
-        for name, payload in events(whole):
-            if name not in (None, "content_block_delta", "error"):
-                continue  # named and neither: nothing to read before the end
-            event = _event(payload)
-            kind = event.get("type", name)
-            if kind == "error":
-                raise StreamError(event)
-            delta = event.get("delta") or {}
-            text = delta.get("text") if delta.get("type") == "text_delta" else None
-            if kind == "content_block_delta" and text:
-                yield text
+    async for name, payload in _whole_events(chunks, kept):
+        if name not in (None, "content_block_delta", "error"):
+            continue  # named and neither: nothing to read before the end
+        event = _event(payload)
+        kind = event.get("type", name)
+        if kind == "error":
+            raise StreamError(event)
+        delta = event.get("delta") or {}
+        text = delta.get("text") if delta.get("type") == "text_delta" else None
+        if kind == "content_block_delta" and text:
+            yield TextDelta(text=text)
+
+
+#: Reads a stream's bytes (appending each read to the list) and yields what it reads.
+Reader = Callable[[AsyncIterator[bytes], list[bytes]], AsyncIterator[T]]
+
+
+async def relay(
+    response: httpx2.Response,
+    read: Reader[T],
+    answer: Callable[[bytes], Completion],
+    failed: Callable[[StreamError | httpx2.TransportError | httpx2.StreamError], Exception],
+) -> AsyncIterator[T | Completion]:
+    """What ``read`` makes of a streamed response as it comes, then ``answer`` of all its
+    bytes; the provider's error event or a lost connection raised as ``failed`` makes it
+    (the adapter's own error type); the response closed however it ends."""
+    kept: list[bytes] = []
+    try:
+        async for item in read(response.aiter_bytes(), kept):
+            yield item
+        completion = answer(b"".join(kept))
+    except StreamError as exc:  # the provider's error event
+        raise failed(exc) from None
+    except (httpx2.TransportError, httpx2.StreamError) as exc:
+        raise failed(exc) from exc
+    finally:
+        await response.aclose()
+    yield completion
 
 
 def _event(data: str) -> Any:
