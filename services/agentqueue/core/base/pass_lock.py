@@ -51,7 +51,8 @@ async def renewed_lock(redis: aioredis.Redis, key: str, *, ttl: float) -> AsyncI
         yield True
     finally:
         renewal.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewal
+        # wait for it without catching CancelledError: a cancellation of this task
+        # (shutdown) must go on to the caller, not be swallowed here
+        await asyncio.wait([renewal])
         with contextlib.suppress(RedisError):  # not ours any more, or Redis away: it expires
             await lock.release()

@@ -58,12 +58,12 @@ from agentqueue.core.llm.providers.parts import (
     wants_json,
 )
 from agentqueue.core.llm.providers.passthrough import (
-    StreamError,
     anthropic_answer,
     anthropic_opening,
     anthropic_text,
     forward,
     relay,
+    stream_failure,
 )
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
@@ -350,7 +350,7 @@ class AnthropicProvider(Provider):
             response,
             anthropic_text,
             lambda raw: self._answer(raw, response, model),
-            lambda exc: self._failed(exc, response, model),
+            lambda exc: stream_failure(exc, response.request, anthropic, _translate, model),
         ):
             yield event
 
@@ -401,19 +401,6 @@ class AnthropicProvider(Provider):
             anthropic_answer(raw, model, new_call_id), response.headers, model
         )
 
-    @staticmethod
-    def _failed(exc: Exception, response: httpx2.Response, model: str) -> ProviderError:
-        """A stream that failed after its 200: the provider's error event (``forwarded``
-        when the caller was sent it), or the connection lost."""
-        sdk_error = (
-            anthropic.APIError(exc.message, response.request, body=exc.body)
-            if isinstance(exc, StreamError)
-            else anthropic.APIConnectionError(message=str(exc), request=response.request)
-        )
-        error = _translate(sdk_error, model)
-        error.forwarded = isinstance(exc, StreamError) and exc.forwarded
-        return error
-
     async def stream_raw(
         self, request: CompletionRequest, model: str, passthrough: Passthrough
     ) -> AsyncIterator[RawEvent]:
@@ -424,7 +411,7 @@ class AnthropicProvider(Provider):
             response,
             lambda chunks, kept: forward(chunks, kept, opening=anthropic_opening),
             lambda raw: self._answer(raw, response, model),
-            lambda exc: self._failed(exc, response, model),
+            lambda exc: stream_failure(exc, response.request, anthropic, _translate, model),
         ):
             yield data
 

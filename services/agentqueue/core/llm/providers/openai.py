@@ -36,12 +36,12 @@ from agentqueue.core.llm.providers.http_errors import error_for_status, retry_af
 from agentqueue.core.llm.providers.parts import format_schema, image_url, new_call_id
 from agentqueue.core.llm.providers.passthrough import (
     OPENAI_USAGE_EVENT,
-    StreamError,
     forward,
     openai_answer,
     openai_opening,
     openai_text,
     relay,
+    stream_failure,
 )
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot, snapshot_from_headers
 
@@ -235,7 +235,7 @@ class OpenAIProvider(Provider):
             response,
             openai_text,
             lambda raw: self._answer(raw, response, model),
-            lambda exc: self._failed(exc, response, model),
+            lambda exc: stream_failure(exc, response.request, openai, _translate, model),
         ):
             yield event
 
@@ -261,19 +261,6 @@ class OpenAIProvider(Provider):
     def _answer(self, raw: bytes, response: httpx2.Response, model: str) -> Completion:
         return self.streamed_answer(openai_answer(raw, model, new_call_id), response.headers, model)
 
-    @staticmethod
-    def _failed(exc: Exception, response: httpx2.Response, model: str) -> ProviderError:
-        """A stream that failed after its 200: the provider's error chunk (``forwarded``
-        when the caller was sent it), or the connection lost."""
-        sdk_error = (
-            openai.APIError(exc.message, response.request, body=exc.body)
-            if isinstance(exc, StreamError)
-            else openai.APIConnectionError(message=str(exc), request=response.request)
-        )
-        error = _translate(sdk_error, model)
-        error.forwarded = isinstance(exc, StreamError) and exc.forwarded
-        return error
-
     async def stream_raw(
         self, request: CompletionRequest, model: str, passthrough: Passthrough
     ) -> AsyncIterator[RawEvent]:
@@ -286,7 +273,7 @@ class OpenAIProvider(Provider):
             response,
             lambda chunks, kept: forward(chunks, kept, opening=openai_opening, cut=cut),
             lambda raw: self._answer(raw, response, model),
-            lambda exc: self._failed(exc, response, model),
+            lambda exc: stream_failure(exc, response.request, openai, _translate, model),
         ):
             yield data
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import httpx2
 
+from agentqueue.core.base.errors import ProviderError
 from agentqueue.core.llm.messages import Completion, TextDelta, ToolCall, Usage
 
 T = TypeVar("T")
@@ -152,6 +153,27 @@ async def anthropic_text(
         text = delta.get("text") if delta.get("type") == "text_delta" else None
         if kind == "content_block_delta" and text:
             yield TextDelta(text=text)
+
+
+def stream_failure(
+    exc: Exception,
+    request: httpx2.Request,
+    sdk: Any,
+    translate: Callable[[Any, str], ProviderError],
+    model: str,
+) -> ProviderError:
+    """A stream that failed after its 200, as the adapter's error type: the provider's
+    error event (``forwarded`` when the caller was sent it) becomes the SDK's
+    ``APIError``, a lost connection its ``APIConnectionError`` (both SDKs name them
+    alike), then the adapter's ``translate`` as for any SDK error."""
+    sdk_error = (
+        sdk.APIError(exc.message, request, body=exc.body)
+        if isinstance(exc, StreamError)
+        else sdk.APIConnectionError(message=str(exc), request=request)
+    )
+    error = translate(sdk_error, model)
+    error.forwarded = isinstance(exc, StreamError) and exc.forwarded
+    return error
 
 
 #: Reads a stream's bytes (appending each read to the list) and yields what it reads.
