@@ -5,6 +5,7 @@ connection before the answer: the Redis client reconnects and sends it again."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -96,3 +97,22 @@ async def test_an_acceptance_replayed_is_one_task_and_one_message(
     assert proxy.fired == 1 and created
     assert await aredis.llen("dramatiq:standard") == 2
     assert (await store.get(record.id)).id == record.id
+
+
+async def test_a_batch_of_acceptances_replayed_is_one_task_and_one_message_each(
+    proxy: LossyProxy, client: aioredis.Redis, aredis: aioredis.Redis, broker: TaskBroker
+) -> None:
+    """Concurrent submissions go to Redis as one pipeline (``core/base/batched_script.py``);
+    its reply lost, the client sends the whole pipeline again and each script finds its
+    own record."""
+    store = TaskStore(client, ttl=600)
+    await submit(store, broker, _record())  # the script is loaded
+    proxy.lose_reply_to(hashlib.sha1(_ACCEPT.encode()).hexdigest().encode())
+    accepted = await asyncio.gather(
+        *(submit(store, broker, _record(), idempotency_key=f"k{i}") for i in range(8))
+    )
+    assert proxy.fired == 1 and all(created for _, created in accepted)
+    assert await aredis.llen("dramatiq:standard") == 9
+    assert len({record.id for record, _ in accepted}) == 8
+    for record, _ in accepted:
+        assert (await store.get(record.id)).id == record.id

@@ -41,16 +41,17 @@ request's trace (``worker/tracing.py``); Dramatiq keeps options across its retri
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
+import weakref
 from importlib import resources
 from typing import Any
 
 import dramatiq
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
+from agentqueue.core.base.batched_script import BatchedScript
 from agentqueue.core.base.errors import IdempotencyConflict, QueueUnavailable
 from agentqueue.core.queues.broker import (
     MARKER_KEY,
@@ -69,7 +70,6 @@ from agentqueue.core.telemetry import tracing
 log = logging.getLogger(__name__)
 
 _ACCEPT = resources.files("agentqueue.core.tasks").joinpath("accept.lua").read_text()
-_ACCEPT_SHA = hashlib.sha1(_ACCEPT.encode(), usedforsecurity=False).hexdigest()
 
 #: Seconds after acceptance the reconciler first looks at a task (then every interval).
 FIRST_CHECK_S = 5.0
@@ -79,13 +79,16 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-async def _run_accept(redis: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
-    """The acceptance script by its SHA, sent whole once if this Redis does not know it
-    (as ``register_script`` does, without an object per call)."""
-    try:
-        return await redis.evalsha(_ACCEPT_SHA, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
-    except NoScriptError:
-        return await redis.eval(_ACCEPT, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+#: The acceptance script of each Redis client, batched per loop turn (``BatchedScript``):
+#: the script is safe to run twice, as a batch retried through a blink may run it.
+_ACCEPTORS: weakref.WeakKeyDictionary[aioredis.Redis, BatchedScript] = weakref.WeakKeyDictionary()
+
+
+def _acceptor(redis: aioredis.Redis) -> BatchedScript:
+    acceptor = _ACCEPTORS.get(redis)
+    if acceptor is None:
+        acceptor = _ACCEPTORS[redis] = BatchedScript(redis, _ACCEPT)
+    return acceptor
 
 
 async def submit(
@@ -117,8 +120,7 @@ async def submit(
     queued = {"priority": record.spec.priority.value, "kind": record.spec.kind}
     try:
         broker.emit_before("enqueue", message, None)
-        outcome, task_id = await _run_accept(
-            store.redis,
+        outcome, task_id = await _acceptor(store.redis)(
             [
                 task_key(record.id),
                 idem or task_key(record.id),
