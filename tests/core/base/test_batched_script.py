@@ -70,7 +70,9 @@ async def test_a_call_alone_is_a_plain_evalsha(
 async def test_a_refused_call_fails_its_own_caller_only(client: aioredis.Redis) -> None:
     script = BatchedScript(client, SCRIPT)
     replies = await asyncio.gather(
-        script(["calls"], ["a"]), script(["calls"], ["bad"]), script(["calls"], ["c"]),
+        script(["calls"], ["a"]),
+        script(["calls"], ["bad"]),
+        script(["calls"], ["c"]),
         return_exceptions=True,
     )
     assert replies[0] == b"echo:a" and replies[2] == b"echo:c"

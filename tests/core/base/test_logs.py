@@ -48,3 +48,29 @@ def test_json_lines_carry_the_extra_fields_as_fields(json_lines: io.StringIO) ->
 def test_uvicorn_access_log_is_off(json_lines: io.StringIO) -> None:
     logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET / HTTP/1.1" 200')
     assert json_lines.getvalue() == ""
+
+
+def test_rfc3339_agrees_with_datetime_across_seconds() -> None:
+    """The date and time of day are cached per second: the milliseconds and the second
+    itself still move with every call."""
+    from datetime import UTC, datetime
+
+    for created in (1_796_037_903.0, 1_796_037_903.999, 1_796_037_904.001, 86_399.5, 86_400.25):
+        stamp = datetime.fromtimestamp(created, tz=UTC)
+        expected = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+        assert rfc3339(created) == expected
+
+
+def test_json_lines_write_what_json_cannot_as_text(json_lines: io.StringIO) -> None:
+    import enum
+    from pathlib import PurePosixPath
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    logging.getLogger("agentqueue.x").info(
+        "x", extra={"colour": Colour.RED, "where": PurePosixPath("/a/b"), "ids": ["a", "b"]}
+    )
+    entry = json.loads(json_lines.getvalue().splitlines()[-1])
+    assert entry["colour"] == "Colour.RED" and entry["where"] == "/a/b"
+    assert entry["ids"] == ["a", "b"]  # a list stays a list

@@ -17,7 +17,6 @@ Dramatiq's ``dispatch.lua`` with ``marker.lua`` appended. Webhook messages have 
 
 from __future__ import annotations
 
-import uuid
 from importlib import resources
 from typing import Any
 
@@ -28,6 +27,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
+from agentqueue.core.base.ids import random_id, random_uuid
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.base.redisconn import RedisSource, sync_redis
 
@@ -136,13 +136,14 @@ def task_message(task_id: str, priority: Priority) -> dramatiq.Message[None]:
         args=(task_id,),
         kwargs={},
         options={},
+        message_id=random_uuid(),  # Dramatiq's own is a uuid4: a system call each
     )
 
 
 def stamped(message: dramatiq.Message[Any]) -> dramatiq.Message[Any]:
     """``message`` with its own Redis message id, as ``RedisBroker.enqueue`` gives it, for
     the scripts that write a message themselves (acceptance, reconciler)."""
-    return message.copy(options={"redis_message_id": str(uuid.uuid4())})
+    return message.copy(options={"redis_message_id": random_id()})
 
 
 def webhook_message(task_id: str, priority: Priority) -> dramatiq.Message[None]:

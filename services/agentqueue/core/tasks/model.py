@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.call_result import Attempt
 from agentqueue.core.llm.messages import CompletionRequest, ToolCall, Usage
@@ -142,7 +143,7 @@ class WebhookRecord(BaseModel):
 
 
 def new_task_id() -> str:
-    return "task_" + uuid.uuid4().hex
+    return "task_" + random_id()
 
 
 class TaskRecord(BaseModel):

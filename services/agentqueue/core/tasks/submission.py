@@ -4,7 +4,9 @@ Every path that queues a task goes through :func:`submit` — the task API
 (``POST /v1/tasks``) and a session's step (``POST /v1/sessions/{id}/steps``).
 
 **A 202 is a promise.** Acceptance is one Redis script (``accept.lua``), all or nothing,
-in one round trip:
+in one round trip — shared by the submissions that reach it in the same turn of the
+event loop, whose scripts go to Redis as one pipeline (``core/base/batched_script.py``;
+each still runs alone, and fails or succeeds for its own caller):
 
 - with an Idempotency-Key this tenant already used, it answers the task the key created
   (``created`` False; :class:`IdempotencyConflict` if the body differs) and writes

@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from typing import Protocol
@@ -42,6 +41,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 
 from agentqueue import __version__
+from agentqueue.core.base.ids import random_id
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def sane_request_id(value: str | None) -> bool:
 
 def new_request_id() -> str:
     """A fresh request id (32 hex digits)."""
-    return uuid.uuid4().hex
+    return random_id()
 
 
 def current_request_id() -> str | None:
