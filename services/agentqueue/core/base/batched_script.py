@@ -32,6 +32,7 @@ calls sent again, as ``register_script`` does.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -60,8 +61,8 @@ class BatchedScript:
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[Any] = loop.create_future()
         self._pending.append((keys, args, reply))
-        if len(self._pending) == 1:
-            loop.call_soon(self._flush)
+        if len(self._pending) == 1:  # the batch is nobody's: it runs in a context of its own
+            loop.call_soon(self._flush, context=contextvars.Context())
         return await reply
 
     def _flush(self) -> None:
