@@ -27,6 +27,14 @@ each round measuring the baseline and the gateway in turn; "CPU ms" is CPU time 
 task of the process doing the work (the gateway; the bench process for the baseline),
 which the machine's load moves far less than the rates.
 
+Measured 2026-12-01 07:12-07:15 on a slower machine than the one below (load average
+under 1.2, nothing else running), ``--tasks 2000 --dispatch-samples 2 --rounds 3``: the
+code before batched acceptance scripts, pooled ids and cheaper log lines (0579653) and
+after, alternately, twice. Gateway at c=64: 1,078 -> 1,200/s and 1,027 -> 1,240/s
+(CPU 0.97 -> 0.83 and 1.01 -> 0.80 ms a task), against an in-process baseline of
+1,629-1,693/s one at a time (the goal's kind of baseline) and 2,906-4,098/s 64 at a time.
+All the figures and what each change did: docs/benchmarks.md.
+
 Measured 2026-11-30 09:26-09:29, one gateway process, ``--tasks 2000 --dispatch-samples 2
 --rounds 5``, on 2 cores shared by the client, Redis and the gateway (load average ~1.1,
 nothing else running): the code before the direct submission handler
