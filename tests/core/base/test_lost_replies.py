@@ -107,11 +107,14 @@ async def test_a_batch_of_acceptances_replayed_is_one_task_and_one_message_each(
     own record."""
     store = TaskStore(client, ttl=600)
     await submit(store, broker, _record())  # the script is loaded
+    await aredis.config_resetstat()
     proxy.lose_reply_to(hashlib.sha1(_ACCEPT.encode()).hexdigest().encode())
     accepted = await asyncio.gather(
         *(submit(store, broker, _record(), idempotency_key=f"k{i}") for i in range(8))
     )
     assert proxy.fired == 1 and all(created for _, created in accepted)
+    # one pipeline, run, its reply lost, sent again whole: 16 scripts (8 one by one: 9)
+    assert (await aredis.info("commandstats"))["cmdstat_evalsha"]["calls"] == 16
     assert await aredis.llen("dramatiq:standard") == 9
     assert len({record.id for record, _ in accepted}) == 8
     for record, _ in accepted:

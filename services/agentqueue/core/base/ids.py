@@ -1,4 +1,7 @@
-"""Random ids for what is made per request: 128 bits from the OS's random source.
+"""Random ids for what is made per request or per call: 128 bits from the OS's random
+source. Every id the services make comes from here (tasks, sessions, requests, messages,
+limiter leases, calls, answers to compatible clients; the simulator, which plays the
+providers, keeps its own).
 
 A submission makes four ids on the gateway's hot path: the task's, the request's, its
 Dramatiq message's and that message's Redis id. ``uuid.uuid4()`` and ``os.urandom``

@@ -28,13 +28,13 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.base.pass_lock import renewed_lock
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.batches import layout
@@ -234,7 +234,7 @@ class BatchProcessor:
             return None  # no worker here serves it: one that does will
         if await self.redis.exists(_hold_key(group)):
             return None  # its last submission failed: not before the hold ends
-        batch_id = "b" + uuid.uuid4().hex
+        batch_id = "b" + random_id()
         cap = self.policy.enqueued_tokens.get(provider, -1)
         count, tokens = await self._take(
             keys=[

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import TypeVar
@@ -27,6 +26,7 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.cache.metrics import FLIGHT_JOINS
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class SingleFlight:
         the answer another request's call stored (None while there is none)."""
         if self.timeout <= 0:
             return await call(), Role.ALONE
-        token = uuid.uuid4().hex
+        token = random_id()
         deadline = time.monotonic() + self.timeout
         lock = f"{key}:lock"
         while True:

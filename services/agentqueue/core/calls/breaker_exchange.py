@@ -22,12 +22,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import Mapping
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.llm.breaker import CircuitBreaker
 
 log = logging.getLogger("agentqueue.breakers")
@@ -45,7 +45,7 @@ class BreakerExchange:
         self.redis = redis
         self.channel = channel
         #: This process's name on the channel: its own messages come back and are skipped.
-        self.origin = uuid.uuid4().hex
+        self.origin = random_id()
         self.breakers: Mapping[str, CircuitBreaker] = {}
         self._listening: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()

@@ -37,7 +37,6 @@ script or transaction, so the figures never disagree:
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
@@ -46,6 +45,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from agentqueue.core.base.errors import LimiterUnavailable
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.llm.messages import Usage
 
 _KEEP_S = 400 * 24 * 3600
@@ -292,7 +292,7 @@ class UsageLedger:
         try:
             await self._record(
                 keys=[
-                    f"{self.prefix.rstrip(':')}-seen:{uuid.uuid4().hex}",
+                    f"{self.prefix.rstrip(':')}-seen:{random_id()}",
                     *(key for key, _ in hashes),
                     *(key for key, _ in sets),
                     *(self._tag_keys(tenant) if members else []),

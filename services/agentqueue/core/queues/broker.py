@@ -128,16 +128,20 @@ def make_broker(
     return broker
 
 
-def task_message(task_id: str, priority: Priority) -> dramatiq.Message[None]:
-    """The message that asks a worker on ``priority``'s queue to run ``task_id``."""
+def _message(actor: str, task_id: str, priority: Priority) -> dramatiq.Message[None]:
     return dramatiq.Message(
         queue_name=queue_name(priority),
-        actor_name=RUN_TASK_ACTOR,
+        actor_name=actor,
         args=(task_id,),
         kwargs={},
         options={},
         message_id=random_uuid(),  # Dramatiq's own is a uuid4: a system call each
     )
+
+
+def task_message(task_id: str, priority: Priority) -> dramatiq.Message[None]:
+    """The message that asks a worker on ``priority``'s queue to run ``task_id``."""
+    return _message(RUN_TASK_ACTOR, task_id, priority)
 
 
 def stamped(message: dramatiq.Message[Any]) -> dramatiq.Message[Any]:
@@ -148,10 +152,4 @@ def stamped(message: dramatiq.Message[Any]) -> dramatiq.Message[Any]:
 
 def webhook_message(task_id: str, priority: Priority) -> dramatiq.Message[None]:
     """The message that asks a worker on ``priority``'s queue to deliver the webhook."""
-    return dramatiq.Message(
-        queue_name=queue_name(priority),
-        actor_name=WEBHOOK_ACTOR,
-        args=(task_id,),
-        kwargs={},
-        options={},
-    )
+    return _message(WEBHOOK_ACTOR, task_id, priority)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +29,7 @@ from agentqueue.core.base.errors import (
     RateLimited,
     UnknownBudget,
 )
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.llm.messages import CompletionRequest, Usage
 from agentqueue.core.llm.rate_headers import RateLimitSnapshot
@@ -347,7 +347,7 @@ class BudgetGate:
             share = LocalShare(charge.budget, limits, self.replicas)
             self._local[charge.budget] = share
         await share.acquire(charge.tokens, self.max_wait)
-        return Lease(f"{LOCAL_LEASE}{uuid.uuid4().hex}", (charge,), 0.0)
+        return Lease(f"{LOCAL_LEASE}{random_id()}", (charge,), 0.0)
 
     def _log_outage(self, exc: LimiterUnavailable) -> None:
         """Say so loudly, but once every 10 s: every call during an outage comes here."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from importlib import resources
 from typing import Any
 
@@ -30,6 +29,7 @@ from agentqueue.core.base.errors import (
     QuotaExceeded,
     UnknownBudget,
 )
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.ratelimit.budget import BudgetLimits
 from agentqueue.core.ratelimit.lanes import Lane
@@ -110,7 +110,7 @@ class RedisBudgets:
         come later than ``max_wait``; the caller can fall back or retry later. A charge
         marked ``quota`` that does not fit now raises :class:`QuotaExceeded` at once.
         """
-        lease_id = uuid.uuid4().hex
+        lease_id = random_id()
         started = time.monotonic()
         ticket = 0
         flat: list[str | int | float] = []

@@ -11,13 +11,13 @@ that compaction keeps or drops whole, never split.
 from __future__ import annotations
 
 import time
-import uuid
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.llm.messages import Usage
 from agentqueue.core.llm.routing import TierChoice
 
@@ -77,7 +77,7 @@ class SessionState(StrEnum):
 
 
 def new_session_id() -> str:
-    return "sess_" + uuid.uuid4().hex
+    return "sess_" + random_id()
 
 
 class SessionRecord(BaseModel):

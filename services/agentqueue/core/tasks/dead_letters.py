@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ import dramatiq
 import redis.asyncio as aioredis
 
 from agentqueue.core.base.errors import TaskNotFound
+from agentqueue.core.base.ids import random_uuid
 from agentqueue.core.base.priority import Priority
 from agentqueue.core.queues.broker import NAMESPACE, RUN_TASK_ACTOR, task_message
 from agentqueue.core.tasks.model import TaskRecord
@@ -172,7 +172,7 @@ class DeadLetters:
                 args=message.args,
                 kwargs=message.kwargs,
                 options=options,
-                message_id=str(uuid.uuid4()),
+                message_id=random_uuid(),
             )
         await asyncio.to_thread(self.broker.enqueue, fresh)
         return letter

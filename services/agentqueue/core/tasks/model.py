@@ -14,7 +14,6 @@ the completion webhook, so the client can see what its receiver answered.
 from __future__ import annotations
 
 import time
-import uuid
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -69,7 +68,7 @@ class CallRecord(BaseModel):
 
     #: Made once per call by the worker: recording the call again (a reply lost in a
     #: Redis blink, then retried) finds it already there and adds nothing.
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = Field(default_factory=lambda: random_id())
     provider: str
     model: str
     usage: Usage

@@ -19,12 +19,11 @@ thinking blocks are dropped). Errors answer in Anthropic's envelope and statuses
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.providers.base import Passthrough
 from agentqueue.core.llm.tokens import estimate_request
@@ -47,7 +46,7 @@ async def messages(body: MessagesBody, request: Request, caller: CallerDep) -> R
     """An Anthropic-compatible message, streamed (SSE events) or whole."""
     chain: FallbackChain = request.app.state.chain
     call = body.to_request(chain.catalog)
-    message_id = f"msg_{uuid.uuid4().hex[:24]}"
+    message_id = f"msg_{random_id()[:24]}"
     if not body.stream:
         result, headers = await whole_answer(
             request.app.state.pipeline, call, caller.tenant, caller.highest_allowed(), key=caller

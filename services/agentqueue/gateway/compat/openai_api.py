@@ -16,13 +16,13 @@ SDK raises the exception classes agent code catches (``BadRequestError`` with ``
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from agentqueue.core.base.errors import ProviderError
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.calls.fallback import FallbackChain
 from agentqueue.core.llm.messages import TextDelta
 from agentqueue.gateway.api.deps import CallerDep
@@ -49,7 +49,7 @@ async def chat_completions(
     chain: FallbackChain = request.app.state.chain
     may_pass = body.stream and request.app.state.settings.stream_passthrough
     call = to_request(body, chain.catalog, passthrough=may_pass)
-    call_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    call_id = f"chatcmpl-{random_id()[:24]}"
     created = int(time.time())
     if not body.stream:
         result, headers = await whole_answer(

@@ -22,16 +22,16 @@ after the first byte ends the stream with ``response.failed`` (status ``failed``
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.llm.messages import Completion, ToolCall, Usage
 from agentqueue.gateway.compat.calls import finish_reason
 from agentqueue.gateway.compat.responses_body import FunctionTool, NamedFunction, ResponsesBody
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{random_id()}"
 
 
 def usage(u: Usage) -> dict[str, Any]:

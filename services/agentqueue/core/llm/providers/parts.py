@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import binascii
 import re
-import uuid
 from base64 import b64decode
 from collections.abc import Iterable
 from typing import Any
 
 from agentqueue.core.base.errors import BadRequest
+from agentqueue.core.base.ids import random_id
 from agentqueue.core.llm.messages import (
     ChatMessage,
     ImagePart,
@@ -107,4 +107,4 @@ def format_tool(response_format: ResponseFormat) -> ToolSpec:
 
 def new_call_id() -> str:
     """An id for a tool call the provider gave none (Gemini): ``call_<hex>``."""
-    return f"call_{uuid.uuid4().hex[:24]}"
+    return f"call_{random_id()[:24]}"
